@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh), then run every check: the tests (pytest), the linter (ruff) and the
+# import contracts (import-linter: the core never imports Qt). Exits non-zero if any check fails;
+# all checks run either way. Extra arguments go to pytest.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+
+failed=()
+
+echo "==> Tests (pytest)"
+rc=0
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q "$@" || rc=$?
+if (( rc == 5 )); then
+    echo "test.sh: pytest collected no tests" >&2
+fi
+(( rc == 0 )) || failed+=("pytest (exit $rc)")
+
+echo "==> Lint (ruff)"
+rc=0
+.venv/bin/ruff check . || rc=$?
+(( rc == 0 )) || failed+=("ruff (exit $rc)")
+
+echo "==> Import contracts (import-linter)"
+rc=0
+.venv/bin/lint-imports || rc=$?
+(( rc == 0 )) || failed+=("lint-imports (exit $rc)")
+
+if (( ${#failed[@]} > 0 )); then
+    echo "test.sh: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "==> All checks passed"

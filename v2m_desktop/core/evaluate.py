@@ -1,0 +1,70 @@
+"""Validation and test figures of the models on MuVi-Sync (README section 7 definitions):
+the first 300 s of every video, teacher forcing for the chord model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
+from v2m_desktop.core.metrics import ChordScorer, rmse_per_video
+from v2m_desktop.core.model.context import context_features
+from v2m_desktop.core.model.inputs import batch_video
+
+
+def _batches(videos: list, size: int):
+    for i in range(0, len(videos), size):
+        yield videos[i:i + size]
+
+
+@torch.no_grad()
+def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu", batch_size: int = 16):
+    """Teacher-forced logits [299, 159] (float32 numpy) for the first 300 s of each video."""
+    out = []
+    for group in _batches(videos, batch_size):
+        pairs = [teacher_forcing(v.chords) for v in group]
+        x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
+        ctx = torch.from_numpy(np.stack([context_features(p[0]) for p in pairs])).to(device)
+        mode = torch.tensor([v.mode for v in group], device=device)
+        vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
+        logits = model(vb, x, ctx, mode).float().cpu().numpy()
+        out.extend(logits)
+    return out
+
+
+def evaluate_chords(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
+    scorer = ChordScorer()
+    for v, z in zip(videos, chord_logits(model, videos, semantic=semantic, device=device), strict=True):
+        x, y = teacher_forcing(v.chords)
+        scorer.add(x, y, z, v.emotion_argmax())
+    return scorer.result()
+
+
+@torch.no_grad()
+def evaluate_dynamics(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
+    dens, loud = [], []
+    for group in _batches(videos, 16):
+        vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
+        d, lo = model.predict(vb)
+        dens.extend(d.cpu().numpy()), loud.extend(lo.cpu().numpy())
+    return {"note_density_rmse": rmse_per_video(dens, [v.note_density for v in videos]),
+            "loudness_rmse": rmse_per_video(loud, [v.loudness for v in videos])}
+
+
+METRIC_KEYS = ("hits@1", "hits@3", "hits@5", "change_hits@1", "change_hits@3", "change_hits@5",
+               "emotion_loss", "affective_correspondence")
+
+
+def evaluate(data: Path, split: str, *, semantic: bool = True, chords: Path | None = None,
+             dynamics: Path | None = None, device="cpu") -> dict:
+    """The figures `v2m evaluate` prints, for the shipped models unless files are given."""
+    from v2m_desktop.core.model.checkpoint import load_models
+    amt, dyn = load_models(chords, dynamics, device)
+    videos = MuviSync(data).load(split, semantic=semantic)
+    res = evaluate_chords(amt, videos, semantic=semantic, device=device)
+    out = {k: res[k] for k in METRIC_KEYS}
+    out.update(evaluate_dynamics(dyn, videos, semantic=semantic, device=device))
+    out.update(videos=len(videos), split=split, semantic=semantic,
+               chord_loss=res["chord_loss"], total_loss=res["total_loss"])
+    return out

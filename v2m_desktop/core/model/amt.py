@@ -1,0 +1,186 @@
+"""The Affective Multimodal Transformer (AMT): video features in, one chord a second out.
+
+Encoder over the per-second video features; decoder over chord tokens (root + quality
+embeddings, the key's mode) with causal self-attention carrying a learned relative-position
+bias per head (the paper's relative attention in its cheapest form: it works with a KV cache and
+PyTorch's fused attention), cross-attention to the video, and context features that point at
+what followed similar passages earlier in the song (see context.py).  Pre-norm layers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from v2m_desktop.core.chords import N_QUAL_IDS, N_ROOT_IDS, N_TOKENS, QUAL_IDS, ROOT_IDS
+from v2m_desktop.core.model.context import MAX_MATCH, MAX_RUN
+from v2m_desktop.core.model.inputs import N_SCALARS, VideoBatch
+
+
+@dataclass
+class AMTConfig:
+    d_model: int = 256
+    n_head: int = 8
+    n_enc: int = 4
+    n_dec: int = 4
+    d_ff: int = 1024
+    dropout: float = 0.1
+    max_len: int = 300            # seconds per window (encoder slots; decoder positions 299)
+    semantic_dim: int = 768
+    semantic_dropout: float = 0.3
+    context: bool = True          # decoder reads the copy/change context features
+
+
+def sinusoid(length: int, d: int) -> torch.Tensor:
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(length, d)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: AMTConfig, cross: bool = False):
+        super().__init__()
+        self.h, self.cross = cfg.n_head, cross
+        self.q = nn.Linear(cfg.d_model, cfg.d_model)
+        self.kv = nn.Linear(cfg.d_model, 2 * cfg.d_model)
+        self.out = nn.Linear(cfg.d_model, cfg.d_model)
+
+    def _heads(self, t: torch.Tensor) -> torch.Tensor:
+        b, n, d = t.shape
+        return t.view(b, n, self.h, d // self.h).transpose(1, 2)
+
+    def forward(self, x, src=None, mask=None, cache: dict | None = None):
+        """Self-attention when src is None; a cache dict keeps keys/values across calls (for
+        cross-attention it holds the projected video once, for self-attention it grows)."""
+        q = self._heads(self.q(x))
+        if self.cross and cache is not None and "k" in cache:
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = self.kv(x if src is None else src).chunk(2, dim=-1)
+            k, v = self._heads(k), self._heads(v)
+            if cache is not None:
+                if not self.cross and "k" in cache:
+                    k = torch.cat([cache["k"], k], dim=2)
+                    v = torch.cat([cache["v"], v], dim=2)
+                cache["k"], cache["v"] = k, v
+        if mask is not None and mask.dtype != torch.bool:
+            mask = mask.to(q.dtype)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        b, h, n, dh = y.shape
+        return self.out(y.transpose(1, 2).reshape(b, n, h * dh))
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, cfg: AMTConfig):
+        super().__init__(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, cfg: AMTConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.d_model), nn.LayerNorm(cfg.d_model)
+        self.attn, self.ff = Attention(cfg), FeedForward(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, mask):
+        x = x + self.drop(self.attn(self.ln1(x), mask=mask))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, cfg: AMTConfig):
+        super().__init__()
+        self.ln1, self.ln2, self.ln3 = (nn.LayerNorm(cfg.d_model) for _ in range(3))
+        self.attn, self.cross, self.ff = Attention(cfg), Attention(cfg, cross=True), FeedForward(cfg)
+        self.rel = nn.Parameter(torch.zeros(cfg.n_head, cfg.max_len))   # bias by distance i - j
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, memory, mem_mask, dist, cache=None):
+        # dist[i, j] = i - j, negative for future keys, which get -inf
+        bias = self.rel[:, dist.clamp(0, self.rel.shape[1] - 1)]
+        bias = bias.masked_fill((dist < 0)[None], float("-inf"))[None]
+        x = x + self.drop(self.attn(self.ln1(x), mask=bias, cache=None if cache is None else cache["self"]))
+        x = x + self.drop(self.cross(self.ln2(x), src=memory, mask=mem_mask,
+                                     cache=None if cache is None else cache["cross"]))
+        return x + self.drop(self.ff(self.ln3(x)))
+
+
+class AMT(nn.Module):
+    def __init__(self, cfg: AMTConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.video_in = nn.Linear(N_SCALARS, d)
+        self.sem_norm = nn.LayerNorm(cfg.semantic_dim)
+        self.sem_drop = nn.Dropout(cfg.semantic_dropout)
+        self.sem_in = nn.Linear(cfg.semantic_dim, d)
+        self.root_emb = nn.Embedding(N_ROOT_IDS, d)
+        self.qual_emb = nn.Embedding(N_QUAL_IDS, d)
+        self.mode_emb = nn.Embedding(2, d)
+        if cfg.context:
+            self.run_emb = nn.Embedding(MAX_RUN + 1, d)
+            self.match_emb = nn.Embedding(MAX_MATCH + 1, d)
+            self.cand_emb = nn.ModuleList(nn.Embedding(N_TOKENS + 1, d) for _ in range(3))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.encoder = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_enc))
+        self.enc_ln = nn.LayerNorm(d)
+        self.decoder = nn.ModuleList(DecoderBlock(cfg) for _ in range(cfg.n_dec))
+        self.dec_ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, N_TOKENS)
+        self.register_buffer("pe", sinusoid(4 * cfg.max_len, d), persistent=False)
+        self.register_buffer("root_ids", torch.from_numpy(ROOT_IDS), persistent=False)
+        self.register_buffer("qual_ids", torch.from_numpy(QUAL_IDS), persistent=False)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def encode(self, video: VideoBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> memory [B, S, d] and the key mask [B, 1, 1, S] of real seconds."""
+        x = self.video_in(video.scalars)
+        if video.semantic is not None:
+            present = video.scalars[..., 9:10]
+            x = x + present * self.sem_in(self.sem_drop(self.sem_norm(video.semantic)))
+        x = self.drop(x + self.pe[: x.shape[1]])
+        mask = video.valid[:, None, None, :]
+        for block in self.encoder:
+            x = block(x, mask)
+        return self.enc_ln(x), mask
+
+    def embed_tokens(self, tokens, context, mode, start: int = 0) -> torch.Tensor:
+        x = self.root_emb(self.root_ids[tokens]) + self.qual_emb(self.qual_ids[tokens])
+        x = x + self.mode_emb(mode)[:, None, :]
+        if self.cfg.context:
+            x = x + self.run_emb(context[..., 0]) + self.match_emb(context[..., 2])
+            for i, slot in enumerate((1, 3, 4)):
+                x = x + self.cand_emb[i](context[..., slot])
+        return self.drop(x + self.pe[start: start + tokens.shape[1]])
+
+    def decode(self, tokens, context, mode, memory, mem_mask, cache: list | None = None,
+               start: int = 0) -> torch.Tensor:
+        """Logits [B, T, 159] for tokens at positions start..start+T-1 (cache: earlier ones)."""
+        x = self.embed_tokens(tokens, context, mode, start)
+        n = tokens.shape[1]
+        q_pos = torch.arange(start, start + n, device=x.device)
+        k_pos = torch.arange(0, start + n, device=x.device)
+        dist = q_pos[:, None] - k_pos[None, :]
+        for i, block in enumerate(self.decoder):
+            x = block(x, memory, mem_mask, dist, None if cache is None else cache[i])
+        return self.head(self.dec_ln(x))
+
+    def new_cache(self) -> list:
+        return [{"self": {}, "cross": {}} for _ in self.decoder]
+
+    def forward(self, video: VideoBatch, tokens, context, mode) -> torch.Tensor:
+        memory, mask = self.encode(video)
+        return self.decode(tokens, context, mode, memory, mask)

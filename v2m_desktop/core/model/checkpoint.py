@@ -1,0 +1,69 @@
+"""Checkpoints: the weights with their configuration inside, and the one loader everyone uses."""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.model.amt import AMT, AMTConfig
+from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
+
+KINDS = {"chords": (AMT, AMTConfig), "dynamics": (DynamicsGRU, DynamicsConfig)}
+MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
+SHIPPED = {"chords": MODELS_DIR / "chords.pt", "dynamics": MODELS_DIR / "dynamics.pt"}
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_model(path: Path, kind: str, model: torch.nn.Module, meta: dict | None = None) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_save({"kind": kind, "config": asdict(model.cfg), "state_dict": state,
+                 "meta": meta or {}}, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise V2MError(f"model file not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise V2MError(f"model file {path} is corrupt or not a v2m checkpoint "
+                       f"({err.__class__.__name__})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") not in KINDS or "state_dict" not in ckpt:
+        raise V2MError(f"model file {path} is not a v2m checkpoint")
+    return ckpt
+
+
+def load_model(path: Path, kind: str | None = None, device: str | torch.device = "cpu"):
+    """Build the model a checkpoint describes and load its weights; eval mode.
+    Returns (model, meta)."""
+    ckpt = read_checkpoint(path)
+    if kind is not None and ckpt["kind"] != kind:
+        raise V2MError(f"model file {path} holds a {ckpt['kind']} model, not a {kind} model")
+    cls, cfg_cls = KINDS[ckpt["kind"]]
+    try:
+        model = cls(cfg_cls(**ckpt["config"]))
+        model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+    except (TypeError, RuntimeError) as err:
+        raise V2MError(f"model file {path} does not match this version of v2m ({err})") from None
+    return model.to(device).eval(), ckpt.get("meta", {})
+
+
+def load_models(chords: Path | None = None, dynamics: Path | None = None, device="cpu"):
+    """The shipped chord and dynamics models (or the given files): (AMT, DynamicsGRU)."""
+    amt, _ = load_model(chords or SHIPPED["chords"], "chords", device)
+    dyn, _ = load_model(dynamics or SHIPPED["dynamics"], "dynamics", device)
+    return amt, dyn

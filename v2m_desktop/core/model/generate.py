@@ -1,0 +1,196 @@
+"""Chord generation with the AMT: prefill once, then one token at a time with a KV cache.
+
+Second j's chord is decoder position j; the logits there give the chord of second j + 1.
+Constraints: seed, temperature, top-k / top-p, primer chords, "no N", a cap on how many seconds
+one chord may repeat, chords locked at given seconds, and a join rule: a chord placed right
+before a locked one (or before the chord that follows a regenerated span) is chosen with the
+model's own probability of moving on to that chord, so the seam stays plausible.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from v2m_desktop.core.chords import N_CHORDS, N_ID, chord_id
+from v2m_desktop.core.data.muvisync import VideoFeatures
+from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.model.amt import AMT
+from v2m_desktop.core.model.context import ChordContext
+from v2m_desktop.core.model.inputs import batch_video
+
+JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
+
+
+@dataclass
+class SamplingOptions:
+    temperature: float = 1.0
+    top_k: int = 0               # 0 = off
+    top_p: float = 1.0           # 1.0 = off
+    seed: int | None = None
+    allow_n: bool = False        # False: never draw N (no chord)
+    max_repeat: int = 4          # the longest run of one chord, in seconds (0 = no cap)
+
+    def check(self) -> None:
+        if not self.temperature > 0:
+            raise V2MError("temperature must be above 0")
+        if not 0 < self.top_p <= 1:
+            raise V2MError("top-p must be in (0, 1]")
+        if self.top_k < 0 or self.max_repeat < 0:
+            raise V2MError("top-k and the repeat cap must not be negative")
+
+
+def tonic(mode: int) -> int:
+    """C for a major key, A minor for a minor key (the normalised keys of the dataset)."""
+    return chord_id(0, "maj") if mode == 0 else chord_id(9, "min")
+
+
+class _Decoder:
+    """The state of one generation: encoded video, KV cache, context features, tokens so far."""
+
+    def __init__(self, model: AMT, features: VideoFeatures, mode: int, semantic: bool,
+                 device, recompute: bool):
+        self.model, self.device, self.recompute = model, device, recompute
+        self.video = batch_video([features], len(features), semantic=semantic).to(device)
+        self.mode = torch.tensor([mode], device=device)
+        self.memory, self.mask = model.encode(self.video)
+        self.cache = model.new_cache()
+        self.ctx = ChordContext(len(features) + 1)
+        self.tokens: list[int] = []
+        self.ctx_rows: list[np.ndarray] = []
+
+    def feed(self, tokens: list[int]) -> torch.Tensor:
+        """Append tokens; returns the logits [159] at the last one (predicting the next second)."""
+        start = len(self.tokens)
+        rows = [self.ctx.push(t) for t in tokens]
+        self.tokens.extend(tokens)
+        self.ctx_rows.extend(rows)
+        if self.recompute:
+            # the reference's way, kept for the benchmark and the tests: the whole model on
+            # the whole prefix for every token
+            tok = torch.tensor([self.tokens], device=self.device)
+            ctx = torch.from_numpy(np.stack(self.ctx_rows))[None].to(self.device)
+            return self.model(self.video, tok, ctx, self.mode)[0, -1]
+        tok = torch.tensor([tokens], device=self.device)
+        ctx = torch.from_numpy(np.stack(rows))[None].to(self.device)
+        return self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start)[0, -1]
+
+    def lookahead(self, candidates: list[int], target: int) -> torch.Tensor:
+        """log P(target at the following second | candidate here), for each candidate."""
+        m, start = len(candidates), len(self.tokens)
+        rows = []
+        for c in candidates:
+            ctx = copy.deepcopy(self.ctx)
+            rows.append(ctx.push(c))
+        cache = [{kind: {k: v.expand(m, *v.shape[1:]) for k, v in layer[kind].items()}
+                  for kind in ("self", "cross")} for layer in self.cache]
+        logits = self.model.decode(
+            torch.tensor(candidates, device=self.device)[:, None],
+            torch.from_numpy(np.stack(rows))[:, None].to(self.device), self.mode.expand(m),
+            self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start)[:, -1]
+        return torch.log_softmax(logits.float(), dim=-1)[:, target]
+
+
+def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int]) -> torch.Tensor:
+    z = logits[:N_CHORDS].float() / opts.temperature      # END and PAD are never drawn
+    if not opts.allow_n:
+        z[N_ID] = -torch.inf
+    for b in banned:
+        z[b] = -torch.inf
+    if torch.isinf(z).all():                               # everything banned: fall back
+        z = logits[:N_CHORDS].float().clone()
+    if opts.top_k:
+        kth = torch.topk(z, min(opts.top_k, N_CHORDS)).values[-1]
+        z[z < kth] = -torch.inf
+    if opts.top_p < 1:
+        p, idx = torch.sort(torch.softmax(z, -1), descending=True)
+        drop = (p.cumsum(0) - p) >= opts.top_p             # keep the smallest head reaching top_p
+        z[idx[drop]] = -torch.inf
+    return torch.log_softmax(z, -1)
+
+
+def _run_length(tokens: list[int]) -> int:
+    n = 0
+    for t in reversed(tokens):
+        if t != tokens[-1]:
+            break
+        n += 1
+    return n
+
+
+@torch.no_grad()
+def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | None = None,
+             primer: list[int] | tuple = (), locks: dict[int, int] | None = None,
+             join_to: int | None = None, options: SamplingOptions | None = None,
+             semantic: bool = True, device="cpu",
+             callback: Callable[[int, int], bool | None] | None = None,
+             recompute: bool = False) -> np.ndarray:
+    """Chord tokens for seconds 0 .. length-1 (default: the video's length).
+
+    primer: the first chords (seconds 0..); without one, the piece starts on the tonic.
+    locks: second -> chord that must sound there.  join_to: a chord that follows the last
+    generated second (span regeneration).  callback(done, total) is called for every token; a
+    False return cancels (Cancelled is raised).
+    """
+    opts = options or SamplingOptions()
+    opts.check()
+    length = len(features) if length is None else length
+    if length < 1 or length > len(features):
+        raise V2MError(f"cannot generate {length} chords for {len(features)} seconds of video")
+    if length > model.cfg.max_len:
+        raise V2MError(f"one generation covers at most {model.cfg.max_len} s; use windows for longer")
+    locks = dict(locks or {})
+    gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
+                                        int(torch.randint(0, 2**31 - 1, (1,))))
+    dec = _Decoder(model, features, mode, semantic, device, recompute)
+    prefix = [int(t) for t in primer][:length]
+    for s, t in locks.items():
+        if s < len(prefix):
+            prefix[s] = int(t)
+    if not prefix:
+        prefix = [int(locks.get(0, tonic(mode)))]
+    logits = dec.feed(prefix)
+    if callback and callback(len(prefix), length) is False:
+        raise Cancelled()
+    for pos in range(len(prefix), length):
+        if pos in locks:
+            token = int(locks[pos])
+        else:
+            banned = []
+            if opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat:
+                banned.append(dec.tokens[-1])
+            logp = _filtered_logprobs(logits, opts, banned)
+            nxt = join_to if pos == length - 1 else locks.get(pos + 1)
+            if nxt is not None:
+                cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices
+                         if logp[c] > -torch.inf]
+                if opts.max_repeat:       # joining on the same chord lengthens its run
+                    cands = [c for c in cands
+                             if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
+                joint = logp[cands] + dec.lookahead(cands, int(nxt))
+                token = cands[int(torch.multinomial(torch.softmax(joint, -1), 1, generator=gen))]
+            else:
+                token = int(torch.multinomial(logp.exp(), 1, generator=gen))
+        if pos < length - 1:
+            logits = dec.feed([token])
+        else:
+            dec.tokens.append(token)
+        if callback and callback(pos + 1, length) is False:
+            raise Cancelled()
+    return np.array(dec.tokens, dtype=np.int64)
+
+
+def regenerate_span(model: AMT, features: VideoFeatures, mode: int, chords: np.ndarray,
+                    start: int, stop: int, **kwargs) -> np.ndarray:
+    """New chords for seconds [start, stop), keeping the chords before start as the prefix and
+    joining the chord at stop; the rest is unchanged."""
+    chords = np.asarray(chords, dtype=np.int64)
+    if not 0 <= start < stop <= len(chords):
+        raise V2MError(f"span [{start}, {stop}) is outside the {len(chords)} s of chords")
+    join = int(chords[stop]) if stop < len(chords) else None
+    primer = chords[:start].tolist()
+    head = generate(model, features, mode, length=stop, primer=primer, join_to=join, **kwargs)
+    return np.concatenate([head, chords[stop:]])
