@@ -59,13 +59,15 @@ class ChordScorer:
         idx = np.arange(len(ys))
         z_true = zs[idx, ys]
         self.chord_loss.append(float(-log_softmax(zs)[idx, ys].mean()))
-        rank = (zs > z_true[:, None]).sum(axis=1)          # how many logits beat the target
+        # how many logits beat the target; ties go to the lower token id (as argmax does)
+        beats = (zs > z_true[:, None]) | ((zs == z_true[:, None]) & (np.arange(N_TOKENS) < ys[:, None]))
+        rank = beats.sum(axis=1)
         for k in KS:
             self.hits[k].append(float((rank < k).mean()))
         changed = ys != xs
         if changed.any():
             # the previous chord leaves the ranking: what does the chord change to?
-            rank_c = rank[changed] - (zs[idx, xs] > z_true)[changed]
+            rank_c = rank[changed] - beats[idx, xs][changed]
             for k in KS:
                 self.change[k].append(float((rank_c < k).mean()))
         scored = (ys >= 1) & (ys <= 156) & (es >= 0) & (es != NEUTRAL)

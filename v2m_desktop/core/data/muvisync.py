@@ -132,15 +132,17 @@ class MuviSync:
             raise V2MError(f"malformed file {path}: unknown chord {err}") from None
         return mode, seq
 
-    def semantic(self, vid: str) -> np.ndarray:
-        """[T, 768] float32 from float32/float16 arrays or int8 + scale.npy."""
+    def _semantic_path(self, vid: str) -> Path:
         base = self.root / "vevo_semantic" / "all" / "2d"
         for folder in ("clip_l14p", "clip_l14p_int8"):
             path = base / folder / f"{vid}.npy"
             if path.is_file():
-                break
-        else:
-            raise V2MError(f"missing file {base / 'clip_l14p_int8' / (vid + '.npy')}")
+                return path
+        raise V2MError(f"missing file {base / 'clip_l14p_int8' / (vid + '.npy')}")
+
+    def semantic(self, vid: str) -> np.ndarray:
+        """[T, 768] float32 from float32/float16 arrays or int8 + scale.npy."""
+        path = self._semantic_path(vid)
         try:
             arr = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as err:
@@ -176,7 +178,7 @@ class MuviSync:
         sem = None
         if semantic:
             sem_raw = self.semantic(vid)
-            sem = _align(sem_raw, n, self.root / "vevo_semantic" / f"{vid}.npy")
+            sem = _align(sem_raw, n, self._semantic_path(vid))
         return MuviVideo(vid, mode, chords, VideoFeatures(emotion, motion, offset, sem),
                          series["density"][1], series["loudness"][1], len(emotion_raw))
 

@@ -1,0 +1,100 @@
+"""Generation constraints on a tiny random model: locks, spans, repeat cap, no N, seeds."""
+import numpy as np
+import pytest
+import torch
+
+from v2m_desktop.core.bench import synthetic_features
+from v2m_desktop.core.chords import N_ID, chord_id
+from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.model.amt import AMT, AMTConfig
+from v2m_desktop.core.model.generate import SamplingOptions, generate, regenerate_span, tonic
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = AMT(AMTConfig(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=64)).eval()
+    with torch.no_grad():       # make N and repeats attractive so the constraints have work to do
+        m.head.bias[N_ID] = 6.0
+    return m
+
+
+@pytest.fixture(scope="module")
+def feats():
+    return synthetic_features(60)
+
+
+def runs(seq):
+    out, n = [], 1
+    for a, b in zip(seq[:-1], seq[1:]):
+        if a == b:
+            n += 1
+        else:
+            out.append(n)
+            n = 1
+    return out + [n]
+
+
+def test_seed_reproducible_and_recompute_identical(model, feats):
+    a = generate(model, feats, 0, options=SamplingOptions(seed=7))
+    b = generate(model, feats, 0, options=SamplingOptions(seed=7))
+    c = generate(model, feats, 0, options=SamplingOptions(seed=7), recompute=True)
+    d = generate(model, feats, 0, options=SamplingOptions(seed=8))
+    assert len(a) == 60 and (a == b).all() and (a == c).all() and not (a == d).all()
+    assert a[0] == tonic(0)
+    assert generate(model, feats, 1, length=5, options=SamplingOptions(seed=1))[0] == chord_id(9, "min")
+
+
+def test_no_n_and_repeat_cap(model, feats):
+    with_n = generate(model, feats, 0, options=SamplingOptions(seed=1, allow_n=True, max_repeat=0))
+    assert (with_n == N_ID).sum() > 10          # the biased model loves N when allowed
+    out = generate(model, feats, 0, options=SamplingOptions(seed=1, max_repeat=2))
+    assert (out[1:] != N_ID).all()
+    assert max(runs(out.tolist())) <= 2
+    out3 = generate(model, feats, 0, options=SamplingOptions(seed=2, max_repeat=3, temperature=0.3))
+    assert max(runs(out3.tolist())) <= 3
+
+
+def test_top_k_one_is_greedy(model, feats):
+    a = generate(model, feats, 0, length=20, options=SamplingOptions(seed=1, top_k=1, max_repeat=0))
+    b = generate(model, feats, 0, length=20, options=SamplingOptions(seed=99, top_k=1, max_repeat=0))
+    c = generate(model, feats, 0, length=20, options=SamplingOptions(seed=5, top_p=1e-6, max_repeat=0))
+    assert (a == b).all() and (a == c).all()
+
+
+def test_primer_and_locks(model, feats):
+    primer = [chord_id(0, "maj"), chord_id(9, "min"), chord_id(5, "maj")]
+    locks = {10: chord_id(7, "7"), 11: chord_id(7, "7"), 40: chord_id(2, "min7")}
+    out = generate(model, feats, 0, primer=primer, locks=locks, options=SamplingOptions(seed=3))
+    assert out[:3].tolist() == primer
+    assert all(out[s] == t for s, t in locks.items())
+
+
+def test_span_regeneration(model, feats):
+    base = generate(model, feats, 0, options=SamplingOptions(seed=4))
+    new = regenerate_span(model, feats, 0, base, 20, 35, options=SamplingOptions(seed=5))
+    assert (new[:20] == base[:20]).all() and (new[35:] == base[35:]).all()
+    assert not (new[20:35] == base[20:35]).all()
+    assert max(runs(new.tolist())) <= 4                  # the cap holds across both seams
+    with pytest.raises(V2MError):
+        regenerate_span(model, feats, 0, base, 30, 20)
+
+
+def test_callback_progress_and_cancel(model, feats):
+    seen = []
+    generate(model, feats, 0, length=30, options=SamplingOptions(seed=1),
+             callback=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (30, 30) and len(seen) == 30
+    with pytest.raises(Cancelled):
+        generate(model, feats, 0, options=SamplingOptions(seed=1), callback=lambda d, t: d < 10)
+
+
+def test_bad_options(model, feats):
+    for opts in (SamplingOptions(temperature=0), SamplingOptions(top_p=0), SamplingOptions(top_k=-1)):
+        with pytest.raises(V2MError):
+            generate(model, feats, 0, options=opts)
+    with pytest.raises(V2MError):
+        generate(model, feats, 0, length=61)
+    long = synthetic_features(100)
+    with pytest.raises(V2MError, match="at most 64"):
+        generate(model, long, 0)
