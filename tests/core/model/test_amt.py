@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import PAD_ID
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.model.amt import AMT, AMTConfig
@@ -11,7 +12,6 @@ from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
 from v2m_desktop.core.model.generate import _Decoder
 from v2m_desktop.core.model.inputs import batch_video
-from v2m_desktop.core.bench import synthetic_features
 
 TINY = dict(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=40)
 

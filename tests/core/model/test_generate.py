@@ -1,5 +1,4 @@
 """Generation constraints on a tiny random model: locks, spans, repeat cap, no N, seeds."""
-import numpy as np
 import pytest
 import torch
 
