@@ -14,7 +14,8 @@ from v2m_desktop.core.errors import Cancelled, V2MError
 def _train(args) -> int:
     from v2m_desktop.core.model.train import TrainOptions, train
     opts = TrainOptions(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
-                        device=args.device, seed=args.seed, semantic=not args.no_semantic)
+                        device=args.device, seed=args.seed, semantic=not args.no_semantic,
+                        fresh=args.fresh)
     if args.batch_size:
         opts.batch_size = args.batch_size
     if args.limit:
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     t.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     t.add_argument("--no-semantic", action="store_true", help="train without CLIP semantic features")
+    t.add_argument("--fresh", action="store_true", help="start over instead of resuming an interrupted run")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="score the models on a MuVi-Sync split")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
+from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, VideoFeatures, teacher_forcing
 from v2m_desktop.core.metrics import ChordScorer, rmse_per_video
 from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.inputs import batch_video
@@ -68,3 +68,31 @@ def evaluate(data: Path, split: str, *, semantic: bool = True, chords: Path | No
     out.update(videos=len(videos), split=split, semantic=semantic,
                chord_loss=res["chord_loss"], total_loss=res["total_loss"])
     return out
+
+
+def emotion_control(model, videos: list[MuviVideo], *, semantic: bool = False, seed: int = 0,
+                    options=None, device="cpu") -> dict:
+    """Does the emotion input steer the chords?  For each video, generate under its own
+    emotions and under each non-neutral emotion forced on every second; report, per emotion,
+    the share of generated chords whose quality that emotion allows (README section 4)."""
+    from v2m_desktop.core.chords import EMOTION_MASKS, EMOTIONS
+    from v2m_desktop.core.model.generate import SamplingOptions, generate
+    base = options or SamplingOptions()
+
+    def shares(chords: np.ndarray) -> np.ndarray:
+        return EMOTION_MASKS[:5, chords[1:]].mean(axis=1)        # the first chord is the tonic
+
+    own, forced = [], []
+    for i, v in enumerate(videos):
+        f = v.features.window(0, min(len(v), WINDOW))
+        opts = SamplingOptions(**{**base.__dict__, "seed": seed + i})
+        own.append(shares(generate(model, f, v.mode, options=opts, semantic=semantic, device=device)))
+        row = []
+        for e in range(5):
+            g = VideoFeatures(np.tile(np.eye(6, dtype=np.float32)[e], (len(f), 1)), f.motion,
+                              f.scene_offset, f.semantic)
+            row.append(shares(generate(model, g, v.mode, options=opts, semantic=semantic,
+                                       device=device))[e])
+        forced.append(row)
+    own_m, forced_m = np.mean(own, axis=0), np.mean(forced, axis=0)
+    return {EMOTIONS[e]: {"forced": float(forced_m[e]), "own": float(own_m[e])} for e in range(5)}

@@ -46,6 +46,7 @@ class TrainOptions:
     semantic: bool = True           # train with semantic features (with modality dropout)
     semantic_keep: float = 0.5      # share of training videos that see their semantic features
     limit: int | None = None        # use only the first N videos of each split (tests)
+    fresh: bool = False             # ignore an earlier run's resume state
     config: dict = field(default_factory=dict)   # model configuration overrides
 
 
@@ -99,9 +100,11 @@ def _schedule(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
-def _autocast(device: torch.device):
-    # bf16 autocast roughly halves a CPU training step; CUDA gets it too
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type in ("cpu", "cuda"))
+def _autocast(device: torch.device, kind: str):
+    # bf16 autocast roughly halves the transformer's CPU step (CUDA gets it too); the GRU
+    # takes a slow path under it, 30x slower, so the dynamics model trains in float32
+    return torch.autocast(device.type, dtype=torch.bfloat16,
+                          enabled=kind == "chords" and device.type in ("cpu", "cuda"))
 
 
 def train(kind: str, opts: TrainOptions, log=print) -> dict:
@@ -133,15 +136,16 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     state_path = out.with_name(out.name + ".state")
     start_epoch, best, history = 0, math.inf, []
     rng = random.Random(opts.seed)
-    if state_path.is_file():
+    if state_path.is_file() and not opts.fresh:
         st = torch.load(state_path, map_location="cpu", weights_only=False)
-        if st.get("kind") == kind and st.get("epochs") == opts.epochs:
-            model.load_state_dict(st["model"]), opt.load_state_dict(st["opt"])
-            sched.load_state_dict(st["sched"])
-            start_epoch, best, history = st["epoch"], st["best"], st["history"]
-            rng.setstate(st["rng"])
-            torch.set_rng_state(st["torch_rng"])
-            log(f"resuming after epoch {start_epoch} (best validation loss {best:.4f})")
+        if st.get("kind") != kind:
+            raise V2MError(f"{state_path} belongs to a {st.get('kind')} run; use --fresh or another --out")
+        model.load_state_dict(st["model"]), opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])     # the step count; the schedule follows --epochs
+        start_epoch, best, history = st["epoch"], st["best"], st["history"]
+        rng.setstate(st["rng"])
+        torch.set_rng_state(st["torch_rng"])
+        log(f"resuming after epoch {start_epoch} (best validation loss {best:.4f})")
     log(f"{kind}: {n_params / 1e6:.2f} M parameters on {device}, {steps_per_epoch} steps an epoch")
 
     def validate() -> dict:
@@ -170,7 +174,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
             vids = [train_set[i] for i in order[step * opts.batch_size:(step + 1) * opts.batch_size]]
             starts = [_window(v, rng, True) for v in vids]
             keep = [opts.semantic and rng.random() < opts.semantic_keep for _ in vids]
-            with _autocast(device):
+            with _autocast(device, kind):
                 if kind == "chords":
                     vb, x, y, ctx, mode, m = batches.batch(vids, starts, keep)
                     logits = model(vb.to(device), x.to(device), ctx.to(device), mode.to(device))
@@ -200,7 +204,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
                 "lr": opts.lr, "semantic": opts.semantic, "semantic_keep": opts.semantic_keep},
                 "parameters": n_params})
         log(_summary(kind, res) + ("  * saved" if improved else ""))
-        atomic_save({"kind": kind, "epochs": opts.epochs, "model": model.state_dict(),
+        atomic_save({"kind": kind, "model": model.state_dict(),
                      "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch + 1,
                      "best": best, "history": history, "rng": rng.getstate(),
                      "torch_rng": torch.get_rng_state()}, state_path)
