@@ -31,7 +31,17 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from v2m_desktop.core.device import pick_device
-    from v2m_desktop.core.evaluate import evaluate
+    from v2m_desktop.core.evaluate import evaluate, evaluate_emotion_control
+    if args.emotion_control:
+        table = evaluate_emotion_control(Path(args.data), args.split, videos=args.emotion_control,
+                                         semantic=not args.no_semantic, chords=args.chords)
+        if args.json:
+            print(json.dumps(table))
+        else:
+            print(f"{'emotion':10s} {'forced':>8s} {'own':>8s}   share of chords the emotion allows")
+            for emo, row in table.items():
+                print(f"{emo:10s} {row['forced']:8.3f} {row['own']:8.3f}")
+        return 0
     res = evaluate(Path(args.data), args.split, semantic=not args.no_semantic,
                    chords=args.chords, dynamics=args.dynamics, device=pick_device(args.device))
     if args.json:
@@ -84,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--chords", type=Path, help="chord model file (default: the shipped one)")
     e.add_argument("--dynamics", type=Path, help="dynamics model file (default: the shipped one)")
     e.add_argument("--device", default="auto")
+    e.add_argument("--emotion-control", type=int, metavar="N", default=0,
+                   help="instead: generate for the first N videos under each forced emotion and "
+                        "print the share of chords that emotion allows, forced vs own emotions")
     e.set_defaults(func=_evaluate)
 
     b = sub.add_parser("bench", help="speed measurements")

@@ -29,7 +29,6 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
                    device="cpu") -> dict:
     """Time `seconds` chords with the KV cache (best of `repeats`) and with full recomputation
     of encoder and decoder for every token (once), same model, same seed."""
-    torch.set_num_threads(torch.get_num_threads())
     model, _ = load_model(model_path or SHIPPED["chords"], "chords", device)
     feats = synthetic_features(seconds)
     opts = SamplingOptions(seed=1)

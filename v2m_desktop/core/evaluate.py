@@ -96,3 +96,12 @@ def emotion_control(model, videos: list[MuviVideo], *, semantic: bool = False, s
         forced.append(row)
     own_m, forced_m = np.mean(own, axis=0), np.mean(forced, axis=0)
     return {EMOTIONS[e]: {"forced": float(forced_m[e]), "own": float(own_m[e])} for e in range(5)}
+
+
+def evaluate_emotion_control(data: Path, split: str, *, videos: int = 20, semantic: bool = False,
+                             chords: Path | None = None, device="cpu") -> dict:
+    """emotion_control for the shipped chord model (or the given file) on a split's first videos."""
+    from v2m_desktop.core.model.checkpoint import SHIPPED, load_model
+    model, _ = load_model(chords or SHIPPED["chords"], "chords", device)
+    vids = MuviSync(data).load(split, semantic=semantic, limit=videos)
+    return emotion_control(model, vids, semantic=semantic, device=device)

@@ -9,6 +9,7 @@ model's own probability of moving on to that chord, so the seam stays plausible.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -121,7 +122,24 @@ def _run_length(tokens: list[int]) -> int:
     return n
 
 
-@torch.no_grad()
+def _decoding_threads(fn):
+    """Run the KV-cache path on one intra-op thread: a step is a handful of tiny matrix
+    products, and OpenMP's hand-offs between threads cost more than the arithmetic.  The full
+    recomputation keeps every thread (it works on whole sequences)."""
+    @functools.wraps(fn)
+    def wrapper(*args, recompute: bool = False, **kwargs):
+        saved = torch.get_num_threads()
+        if not recompute:
+            torch.set_num_threads(1)
+        try:
+            with torch.no_grad():
+                return fn(*args, recompute=recompute, **kwargs)
+        finally:
+            torch.set_num_threads(saved)
+    return wrapper
+
+
+@_decoding_threads
 def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | None = None,
              primer: list[int] | tuple = (), locks: dict[int, int] | None = None,
              join_to: int | None = None, options: SamplingOptions | None = None,
