@@ -97,3 +97,17 @@ def test_bad_options(model, feats):
     long = synthetic_features(100)
     with pytest.raises(V2MError, match="at most 64"):
         generate(model, long, 0)
+
+
+def test_long_video_windows_continue_and_cover_everything(model):
+    from v2m_desktop.core.model.generate import generate_long
+    feats = synthetic_features(150)          # the fixture model covers 64 s per window
+    seen = []
+    locks = {100: chord_id(4, "min"), 149: chord_id(7, "maj")}
+    out = generate_long(model, feats, 0, locks=locks, options=SamplingOptions(seed=2),
+                        callback=lambda done, total: seen.append((done, total)))
+    assert len(out) == 150 and all(out[s] == t for s, t in locks.items())
+    assert (out[1:] != N_ID).all() and max(runs(out.tolist())) <= 4
+    assert seen[-1] == (150, 150) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    again = generate_long(model, feats, 0, locks=locks, options=SamplingOptions(seed=2))
+    assert (again == out).all()

@@ -212,3 +212,32 @@ def regenerate_span(model: AMT, features: VideoFeatures, mode: int, chords: np.n
     primer = chords[:start].tolist()
     head = generate(model, features, mode, length=stop, primer=primer, join_to=join, **kwargs)
     return np.concatenate([head, chords[stop:]])
+
+
+OVERLAP = 60     # seconds of earlier chords a new window continues from
+
+
+def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), locks=None,
+                  callback: Callable[[int, int], bool | None] | None = None, **kwargs) -> np.ndarray:
+    """Chords for a video of any length: windows of the model's span that overlap by OVERLAP
+    seconds, each primed with the previous window's last chords, so nothing is cut off."""
+    total, span = len(features), model.cfg.max_len
+    overlap = min(OVERLAP, span // 5)
+    locks = dict(locks or {})
+    out = np.zeros(0, dtype=np.int64)
+    start = 0
+    while True:
+        stop = min(start + span, total)
+        prime = out[start:].tolist() if start else list(primer)
+        win_locks = {s - start: t for s, t in locks.items() if start <= s < stop}
+        done_before = len(out)
+
+        def win_callback(done, _total, base=start, before=done_before):
+            return None if callback is None else callback(max(base + done, before), total)
+
+        chords = generate(model, features.window(start, stop), mode, primer=prime, locks=win_locks,
+                          callback=win_callback, **kwargs)
+        out = np.concatenate([out[:start], chords])
+        if stop >= total:
+            return out
+        start = stop - overlap

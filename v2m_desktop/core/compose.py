@@ -1,0 +1,70 @@
+"""From per-second video features to the musical plan: key, chords (AMT) and dynamics (GRU).
+
+The models work in the dataset's normalised keys (C major / A minor); the plan is moved to the
+piece's real key here, and user input (primer, locks) is moved back before the model sees it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
+from v2m_desktop.core.data.muvisync import VideoFeatures
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.model.generate import SamplingOptions, generate_long
+from v2m_desktop.core.model.inputs import batch_video
+from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+# The key a piece gets from the emotion that dominates its video: bright major keys for the
+# happy and calm classes, minor keys for the dark ones.
+KEY_BY_EMOTION = {"exciting": "D major", "fearful": "C minor", "tense": "E minor",
+                  "sad": "D minor", "relaxing": "F major", "neutral": "C major"}
+
+
+@dataclass
+class ComposeSettings:
+    key: str | None = None                 # e.g. "D minor"; None: chosen from the emotion
+    primer: str = ""                       # e.g. "C Am F G", in the piece's key
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+    semantic: bool = True                  # use CLIP semantic features when the video has them
+
+
+def choose_key(emotion: np.ndarray) -> tuple[int, int]:
+    """(tonic root, mode) from the video's mean emotion."""
+    dominant = EMOTIONS[int(np.asarray(emotion).mean(axis=0).argmax())]
+    return parse_key(KEY_BY_EMOTION[dominant])
+
+
+def parse_primer(text: str, key_root: int, mode: int) -> list[int]:
+    """'C Am F G' (chords in the piece's key) -> normalised tokens, one per second."""
+    shift = -ChordTrack.shift_for(key_root, mode)
+    return [transpose(chord_id(*parse_chord_symbol(sym)), shift) for sym in text.split()]
+
+
+def predict_dynamics(model, features: VideoFeatures, *, semantic: bool = True, device="cpu") -> Dynamics:
+    """Note density and loudness for every second (the bi-GRU reads the whole video at once)."""
+    with torch.no_grad():
+        vb = batch_video([features], len(features), semantic=semantic).to(device)
+        density, loudness = model.predict(vb)
+    return Dynamics(density[0].cpu().numpy(), loudness[0].cpu().numpy())
+
+
+def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSettings | None = None, *,
+            locks: dict[int, int] | None = None, device="cpu",
+            callback: Callable[[int, int], bool | None] | None = None) -> tuple[ChordTrack, Dynamics]:
+    """The whole plan for a video.  locks: second -> chord token in the piece's key."""
+    settings = settings or ComposeSettings()
+    if len(features) < 1:
+        raise V2MError("the video is too short to score (under one second)")
+    key_root, mode = parse_key(settings.key) if settings.key else choose_key(features.emotion)
+    primer = parse_primer(settings.primer, key_root, mode) if settings.primer else []
+    shift = ChordTrack.shift_for(key_root, mode)
+    norm_locks = {int(s): transpose(t, -shift) for s, t in (locks or {}).items() if 0 <= s < len(features)}
+    tokens = generate_long(amt, features, mode, primer=primer, locks=norm_locks,
+                           options=settings.sampling, semantic=settings.semantic, device=device,
+                           callback=callback)
+    track = ChordTrack.from_normalised(tokens, key_root, mode, locks=norm_locks.keys())
+    return track, predict_dynamics(dynamics_model, features, semantic=settings.semantic, device=device)
