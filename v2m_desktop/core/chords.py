@@ -123,13 +123,16 @@ def parse_chord_symbol(symbol: str) -> tuple[int, str]:
 def parse_key(text: str) -> tuple[int, int]:
     """'D minor' / 'Eb major' / 'F#m' -> (tonic root index, mode) with mode 0 major, 1 minor."""
     parts = text.strip().replace("-", " ").split()
-    if len(parts) == 2 and parts[1].lower() in ("major", "minor", "maj", "min"):
-        root, _ = parse_chord_symbol(parts[0])
-        return root, int(parts[1].lower().startswith("min"))
-    if len(parts) == 1:
-        root, quality = parse_chord_symbol(parts[0])
-        if quality in ("maj", "min"):
-            return root, int(quality == "min")
+    try:
+        if len(parts) == 2 and parts[1].lower() in ("major", "minor", "maj", "min"):
+            root, _ = parse_chord_symbol(parts[0])
+            return root, int(parts[1].lower().startswith("min"))
+        if len(parts) == 1:
+            root, quality = parse_chord_symbol(parts[0])
+            if quality in ("maj", "min"):
+                return root, int(quality == "min")
+    except V2MError:
+        pass
     raise V2MError(f"cannot read key {text!r} (try e.g. 'C major', 'D minor')")
 
 
