@@ -15,7 +15,7 @@ DENSITY_SCALE, LOUDNESS_SCALE = 10.0, 0.1
 
 @dataclass
 class DynamicsConfig:
-    hidden: int = 64
+    hidden: int = 96
     layers: int = 2
     dropout: float = 0.1
     semantic_dim: int = 768

@@ -6,6 +6,7 @@ by validation loss, and a resume file written after every epoch.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -30,6 +31,10 @@ from v2m_desktop.core.model.dynamics import DENSITY_SCALE, LOUDNESS_SCALE, Dynam
 from v2m_desktop.core.model.inputs import batch_video
 
 CE_WEIGHT, BCE_WEIGHT = 0.4, 0.6
+DEFAULT_LR = {"chords": 3e-4, "dynamics": 1e-3}
+# The chord model must work without CLIP (most users), so half its videos train without it;
+# the dynamics model leans more on the semantic features (the song's style sets its density).
+DEFAULT_SEMANTIC_KEEP = {"chords": 0.5, "dynamics": 0.75}
 
 
 @dataclass
@@ -40,11 +45,12 @@ class TrainOptions:
     device: str = "auto"
     seed: int = 0
     batch_size: int = 16
-    lr: float = 3e-4
+    lr: float | None = None         # default: 3e-4 for chords, 1e-3 for dynamics
     weight_decay: float = 0.01
     warmup_steps: int = 100
     semantic: bool = True           # train with semantic features (with modality dropout)
-    semantic_keep: float = 0.5      # share of training videos that see their semantic features
+    semantic_keep: float | None = None  # share of training videos that see their semantic
+                                        # features (default: 0.5 chords, 0.75 dynamics)
     limit: int | None = None        # use only the first N videos of each split (tests)
     fresh: bool = False             # ignore an earlier run's resume state
     config: dict = field(default_factory=dict)   # model configuration overrides
@@ -111,6 +117,9 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     """Train `kind` ('chords' or 'dynamics'); returns the best validation figures."""
     if kind not in ("chords", "dynamics"):
         raise V2MError(f"unknown model kind {kind!r} (chords or dynamics)")
+    opts = dataclasses.replace(opts, lr=opts.lr or DEFAULT_LR[kind],
+                               semantic_keep=opts.semantic_keep if opts.semantic_keep is not None
+                               else DEFAULT_SEMANTIC_KEEP[kind])
     device = pick_device(opts.device)
     random.seed(opts.seed), np.random.seed(opts.seed), torch.manual_seed(opts.seed)
     ds = MuviSync(opts.data)
