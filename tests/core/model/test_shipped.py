@@ -1,0 +1,55 @@
+"""The shipped models: they load through the one loader, generate, and hold their figures."""
+import numpy as np
+import pytest
+
+from v2m_desktop.core.bench import synthetic_features
+from v2m_desktop.core.chords import EMOTION_MASKS
+from v2m_desktop.core.data.muvisync import MuviSync
+from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.model.checkpoint import SHIPPED, load_models, read_checkpoint
+from v2m_desktop.core.model.generate import SamplingOptions, generate
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_models()
+
+
+def test_files_are_small_and_carry_their_config():
+    total = sum(p.stat().st_size for p in SHIPPED["chords"].parent.iterdir() if p.is_file())
+    assert total <= 50 * 2**20
+    for kind, path in SHIPPED.items():
+        ckpt = read_checkpoint(path)
+        assert ckpt["kind"] == kind and ckpt["config"] and ckpt["meta"]["validation"]
+
+
+def test_generates_valid_chords(shipped):
+    amt, _ = shipped
+    feats = synthetic_features(120)
+    chords = generate(amt, feats, 0, options=SamplingOptions(seed=0))
+    assert len(chords) == 120 and ((chords >= 1) & (chords <= 156)).all()
+    changes = (chords[1:] != chords[:-1]).sum()
+    assert 20 <= changes <= 110            # moves, but not a new chord every second
+
+
+def test_forced_emotion_steers_the_chords(shipped):
+    amt, _ = shipped
+    feats = synthetic_features(120, seed=3)
+    shares = {}
+    for e in (1, 4):                        # fearful, relaxing
+        feats.emotion[:] = np.eye(6, dtype=np.float32)[e]
+        chords = np.concatenate([generate(amt, feats, 0, options=SamplingOptions(seed=s))[1:]
+                                 for s in range(3)])
+        shares[e] = (EMOTION_MASKS[1, chords].mean(), EMOTION_MASKS[4, chords].mean())
+    assert shares[1][0] > shares[4][0] + 0.1     # fearful qualities rise under fearful
+    assert shares[4][1] > shares[1][1] + 0.1     # relaxing qualities rise under relaxing
+
+
+def test_validation_figures(shipped, muvi_root):
+    amt, dyn = shipped
+    videos = MuviSync(muvi_root).load("val", semantic=False)
+    res = evaluate_chords(amt, videos, semantic=False)
+    assert res["hits@1"] > 0.53 and res["hits@3"] > 0.76 and res["hits@5"] > 0.85
+    assert res["change_hits@1"] > 0.40 and res["emotion_loss"] < 0.47
+    dres = evaluate_dynamics(dyn, videos, semantic=False)
+    assert dres["note_density_rmse"] < 5.4 and dres["loudness_rmse"] < 0.087

@@ -1,0 +1,275 @@
+"""analyse(): one pass gives the dataset's motion, cuts and seconds-since-cut; cache; cancel."""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+import v2m_desktop.core.video.analysis as analysis_mod
+from v2m_desktop.core.data.muvisync import VideoFeatures
+from v2m_desktop.core.errors import Cancelled
+from v2m_desktop.core.video.analysis import (
+    Analysis,
+    AdaptiveCutDetector,
+    analyse,
+    cache_key,
+    detect_size,
+    scene_offsets,
+)
+
+FPS = 24
+
+
+def reference_motion(path) -> np.ndarray:
+    """MuVi-Sync's motion script (README section 6), in its own OpenCV pass."""
+    cap = cv2.VideoCapture(str(path))
+    prev, prev_time, out = None, 0, {0: 0.0}
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if prev is not None and t - prev_time >= 1:
+            out[int(t)] = float(format(cv2.cvtColor(cv2.absdiff(frame, prev), cv2.COLOR_BGR2RGB).mean(), ".4f"))
+            prev_time = int(t)
+        prev = frame.copy()
+    cap.release()
+    return np.array([out[i] for i in range(len(out))], dtype=np.float32)
+
+
+def reference_offsets(cut_frames, n_frames, fps=FPS) -> list[int]:
+    """The dataset rule: scene i takes the unassigned seconds below ceil(its end time)."""
+    ends = [c / fps for c in cut_frames] + [n_frames / fps]
+    ids, sec = {}, 0
+    for i, end in enumerate(ends):
+        for s in range(sec, math.ceil(round(end, 6))):
+            ids[s] = i
+            sec += 1
+    out, cur, off = [], ids[0], 0
+    for s in range(len(ids)):
+        if ids[s] != cur:
+            cur, off = ids[s], 0
+        out.append(off)
+        off += 1
+    return out
+
+
+# --------------------------------------------------------------------------------------------- #
+# synthetic videos: exact cuts, seconds-since-cut and motion
+
+def test_cuts_and_scene_offset_exact(make_video, tmp_path):
+    path, cut_frames = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
+    assert cut_frames == [36, 72, 102, 156]
+    a = analyse(path, "basic", cache_dir=tmp_path)
+    assert a.seconds == 8
+    assert a.cuts == pytest.approx([f / FPS for f in cut_frames], abs=1e-6)
+    assert a.scene_offset.tolist() == [0, 1, 0, 0, 1, 0, 1, 0]
+    assert a.scene_offset.tolist() == reference_offsets(cut_frames, 8 * FPS)
+    assert a.scene_offset.dtype == np.float32
+    assert a.thumbnails.shape == (8, 72, 96, 3) and a.thumbnails.dtype == np.uint8
+    assert a.thumb_times.tolist() == pytest.approx(list(range(8)))
+    assert a.vision == "basic" and a.semantic is None
+    assert a.emotion.shape == (8, 6) and np.allclose(a.emotion.sum(1), 1, atol=1e-5)
+
+
+def test_motion_ordering_and_reference(make_video, tmp_path):
+    path, _ = make_video("motion.mp4", 9, cuts=[3, 6], motion_levels=[0, 2, 8])
+    a = analyse(path, "basic", cache_dir=tmp_path)
+    ref = reference_motion(path)
+    assert len(ref) == a.seconds == 9
+    np.testing.assert_allclose(a.motion, ref, atol=1e-4)
+    assert a.motion[0] == 0
+    still, slow, fast = a.motion[[1, 2]].mean(), a.motion[[4, 5]].mean(), a.motion[[7, 8]].mean()
+    assert still < 0.5 < slow < fast
+    assert fast > 2 * slow
+
+
+def test_seconds_rule_short_videos(make_video, tmp_path):
+    for name, secs, rows in [("one_frame.mp4", 1 / FPS, 1), ("half.mp4", 0.5, 1), ("two_half.mp4", 2.5, 3),
+                             ("three.mp4", 3.0, 3)]:
+        path, _ = make_video(name, secs)
+        a = analyse(path, "basic", cache_dir=tmp_path)
+        assert a.seconds == rows, name
+        f = a.features()
+        assert isinstance(f, VideoFeatures) and len(f) == rows
+        assert f.emotion.shape == (rows, 6) and f.scene_offset.shape == (rows,) and f.semantic is None
+        assert a.thumbnails.shape[0] == rows and a.cuts == []
+        assert not a.scene_offset.any()
+
+
+def test_long_video_is_analysed_whole(make_video, tmp_path):
+    cuts = [30.0 * k for k in range(1, 11)]
+    path, cut_frames = make_video("long.mp4", 330, fps=6, cuts=cuts)
+    a = analyse(path, "basic", cache_dir=tmp_path)
+    assert a.seconds == 330
+    assert a.cuts == pytest.approx(cuts)
+    assert a.scene_offset.tolist() == reference_offsets(cut_frames, 330 * 6, fps=6)
+    assert a.scene_offset.max() == 29
+
+
+def test_detector_matches_pyscenedetect(make_video):
+    """AdaptiveCutDetector gives the cuts of PySceneDetect's AdaptiveDetector fed the same frames,
+    including the minimum scene length (a cut before frame 15 or 15 frames after the last)."""
+    sd = pytest.importorskip("scenedetect")
+    from scenedetect.common import FrameTimecode
+    path, cut_frames = make_video("det.mp4", 6, cuts=[0.25, 1.0, 1.3, 2.0, 2.1, 3.5, 4.0, 5.9],
+                                  motion_levels=[3, 12, 0, 25, 6])
+    lib, mine = sd.detectors.AdaptiveDetector(), AdaptiveCutDetector()
+    got_lib, got_mine = [], []
+    cap = cv2.VideoCapture(str(path))
+    i = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        got_lib += [c.frame_num for c in lib.process_frame(FrameTimecode(i, float(FPS)), frame)]
+        c = mine.push(i, cv2.cvtColor(frame, cv2.COLOR_BGR2HSV))
+        if c is not None:
+            got_mine.append(c)
+        i += 1
+    cap.release()
+    assert got_mine == got_lib
+    assert 6 not in got_mine and 48 in got_mine and 31 not in got_mine   # too early / too close
+
+
+def test_detect_size_like_scenemanager():
+    sm = pytest.importorskip("scenedetect.scene_manager")
+    for w, h in [(640, 360), (480, 204), (1280, 720), (1920, 1080), (256, 144), (160, 120), (300, 200)]:
+        f = sm.compute_downscale_factor(w)
+        want = None if f <= 1 else (max(1, round(w / f)), max(1, round(h / f)))
+        assert detect_size(w, h) == want
+
+
+def test_scene_offsets_rule():
+    assert scene_offsets([], 5.0, 5).tolist() == [0] * 5
+    assert scene_offsets([2.0], 5.0, 5).tolist() == [0, 1, 0, 1, 2]
+    assert scene_offsets([1.5, 1.9], 4.0, 4).tolist() == [0, 1, 0, 1]    # second scene owns no second
+    assert scene_offsets([2.0000000001], 3.0, 3).tolist() == [0, 1, 0]
+
+
+# --------------------------------------------------------------------------------------------- #
+# real footage
+
+def test_bbb_cuts_match_cuts_json(bbb_analysis, cuts_ref):
+    ref = cuts_ref["big_buck_bunny_360p_56s.mp4"]
+    a = bbb_analysis
+    got = [round(c * FPS) for c in a.cuts]
+    hard = ref["hard_cuts_checked_by_eye"]["frames"]
+    assert len(got) == len(hard)
+    assert all(abs(g - h) <= 1 for g, h in zip(got, hard))
+    assert got == ref["pyscenedetect_0.7.2_AdaptiveDetector_default"]["frames"]
+    assert a.seconds == 57 == math.ceil(1346 / FPS)
+    assert a.scene_offset.tolist() == reference_offsets(got, 1346)
+    assert a.thumbnails.shape == (57, 54, 96, 3)
+    assert a.info.frame_count == 1346
+
+
+def test_bbb_motion_matches_reference(bbb, bbb_analysis):
+    np.testing.assert_allclose(bbb_analysis.motion, reference_motion(bbb), atol=1.5e-4)
+
+
+def test_sintel_cuts_match_adaptive_detector(sintel, cuts_ref, tmp_path):
+    ref = cuts_ref["sintel_trailer_480x204.mp4"]
+    a = analyse(sintel, "basic", cache_dir=tmp_path)
+    got = [round(c * FPS) for c in a.cuts]
+    assert got == ref["pyscenedetect_0.7.2_AdaptiveDetector_default"]["frames"]
+    hard = ref["hard_cuts_picture_to_picture_by_eye"]["frames"]
+    found = [h for h in hard if any(abs(g - h) <= 1 for g in got)]
+    assert len(found) >= 5          # 406 and 411 (fight montage) are missed by every default detector
+    assert a.seconds == 53
+
+
+# --------------------------------------------------------------------------------------------- #
+# cache, npz, progress, cancel
+
+def test_cache_skips_second_run(make_video, tmp_path, monkeypatch):
+    path, _ = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
+    cache = tmp_path / "cache"
+    a1 = analyse(path, "basic", cache_dir=cache)
+    files = os.listdir(cache)
+    assert len(files) == 1 and files[0].endswith(".npz")
+
+    def boom(*a, **k):
+        raise AssertionError("analysed again")
+    monkeypatch.setattr(analysis_mod, "_analyse_pass", boom)
+    a2 = analyse(path, "basic", cache_dir=cache)
+    for k in ("motion", "scene_offset", "emotion", "thumbnails", "thumb_times"):
+        np.testing.assert_array_equal(getattr(a1, k), getattr(a2, k))
+    assert a2.cuts == a1.cuts and a2.seconds == a1.seconds and a2.info == a1.info
+
+    copy = tmp_path / "renamed.mp4"           # same content elsewhere: still a hit
+    copy.write_bytes(path.read_bytes())
+    assert analyse(copy, "basic", cache_dir=cache).info.path == str(copy)
+    copy.write_bytes(path.read_bytes() + b"\0")   # other content: a miss
+    with pytest.raises(AssertionError, match="analysed again"):
+        analyse(copy, "basic", cache_dir=cache)
+
+    (cache / files[0]).write_bytes(b"garbage")    # damaged entry: analysed again
+    with pytest.raises(AssertionError, match="analysed again"):
+        analyse(path, "basic", cache_dir=cache)
+
+
+def test_cache_key_depends_on_settings(make_video):
+    path, _ = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
+    keys = {cache_key(path, "basic", None), cache_key(path, "clip", "a/b"), cache_key(path, "clip", "c/d")}
+    assert len(keys) == 3
+    assert cache_key(path, "basic", "a/b") == cache_key(path, "basic", None)
+
+
+def test_default_cache_dir_from_env(make_video, tmp_path, monkeypatch):
+    path, _ = make_video("half.mp4", 0.5)
+    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "envcache"))
+    analyse(path, "basic")
+    assert len(list((tmp_path / "envcache").glob("*.npz"))) == 1
+    assert not list((tmp_path / "envcache").glob("*.tmp"))
+
+
+def test_npz_round_trip(make_video, tmp_path):
+    path, _ = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
+    a = analyse(path, "basic", cache_dir=tmp_path / "c")
+    a.semantic = np.random.default_rng(0).normal(size=(a.seconds, 768)).astype(np.float32)
+    a.vision = "clip"
+    a.to_npz(tmp_path / "x.npz")
+    b = Analysis.from_npz(tmp_path / "x.npz")
+    assert b.info == a.info and b.cuts == a.cuts and b.vision == "clip" and b.seconds == a.seconds
+    np.testing.assert_array_equal(b.semantic, a.semantic)
+    np.testing.assert_array_equal(b.thumbnails, a.thumbnails)
+    assert b.features().semantic.shape == (a.seconds, 768)
+
+
+def test_progress_and_cancel(make_video, tmp_path):
+    path, _ = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
+    seen = []
+    analyse(path, "basic", cache_dir=tmp_path / "a", progress=lambda s, f: seen.append((s, f)))
+    stages = [s for s, _ in seen]
+    assert stages[0] == "probe" and stages[-1] == "done" and "analyse" in stages and "vision" in stages
+    fr = [f for s, f in seen if s == "analyse"]
+    assert len(fr) >= 10 and fr == sorted(fr) and 0 <= fr[0] and fr[-1] == 1.0
+
+    before = threading.active_count()
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) >= 3
+    with pytest.raises(Cancelled):
+        analyse(path, "basic", cache_dir=tmp_path / "b", cancel=cancel)
+    assert len(calls) == 3
+    assert threading.active_count() == before
+    assert not (tmp_path / "b").exists() or not list((tmp_path / "b").glob("*.npz"))
+
+
+def test_peak_memory_basic(bbb, tmp_path):
+    code = ("import resource, sys; from v2m_desktop.core.video.analysis import analyse; "
+            "analyse(sys.argv[1], 'basic', cache_dir=sys.argv[2]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(bbb), str(tmp_path)], capture_output=True, text=True,
+                         check=True)
+    peak_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
+    assert peak_mb < 1500

@@ -1,0 +1,101 @@
+"""`arrange()`: the chord track and dynamics of a video -> a multi-track MIDI arrangement on a
+beat grid that follows the cuts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pretty_midi
+
+from v2m_desktop.core.arrange import harmony
+from v2m_desktop.core.arrange.feel import Feel
+from v2m_desktop.core.arrange.midi_file import annotate, new_midi
+from v2m_desktop.core.arrange.parts import PARTS, Context
+from v2m_desktop.core.arrange.tempo import choose_tempo, constant_grid, warp_grid
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+INSTRUMENTS = ("piano", "bass", "pad", "drums")
+TEMPO_LIMITS = (30.0, 300.0)
+
+
+@dataclass
+class ArrangeOptions:
+    tempo: float | None = None            # None = auto
+    instruments: tuple = INSTRUMENTS
+    seed: int = 0
+
+
+@dataclass
+class Arrangement:
+    midi: pretty_midi.PrettyMIDI
+    tempo: float                          # BPM (auto: the base tempo of the tempo map)
+    beat_times: np.ndarray                # seconds of the beats up to the end
+    chord_times: list[tuple[float, float, int]] = field(default_factory=list)  # after snapping
+    cuts: list[float] = field(default_factory=list)
+    duration: float = 0.0
+
+
+def parse_instruments(value) -> tuple[str, ...]:
+    """'piano,bass' or a sequence -> a validated tuple in the given order, no repeats."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for n in (str(x).strip().lower() for x in names):
+        if not n:
+            continue
+        if n not in INSTRUMENTS:
+            raise V2MError(f"unknown instrument {n!r} (choose from {', '.join(INSTRUMENTS)})")
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise V2MError(f"no instruments chosen (choose from {', '.join(INSTRUMENTS)})")
+    return tuple(out)
+
+
+def _locked_end(chords: ChordTrack, start_s: float) -> bool:
+    return any(s >= int(start_s) for s in chords.locks)
+
+
+def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: list[float],
+            motion: np.ndarray, emotion: np.ndarray, options: ArrangeOptions | None = None
+            ) -> Arrangement:
+    """Tempo (auto or fixed), chords snapped to beats (moving onto cuts), a cadence ending on the
+    last frame, and the chosen parts."""
+    options = options or ArrangeOptions()
+    if not duration or duration <= 0:
+        raise V2MError("the video has no duration")
+    if len(chords.tokens) == 0:
+        raise V2MError("no chords to arrange")
+    instruments = parse_instruments(options.instruments)
+    cuts = sorted(float(c) for c in cuts if 0 < float(c) < duration)
+
+    if options.tempo is None:
+        bpm = choose_tempo(cuts, duration, emotion)
+        grid = warp_grid(cuts, duration, bpm)
+    else:
+        bpm = float(options.tempo)
+        if not TEMPO_LIMITS[0] <= bpm <= TEMPO_LIMITS[1]:
+            raise V2MError(f"tempo {bpm:g} BPM is out of range ({TEMPO_LIMITS[0]:g}-{TEMPO_LIMITS[1]:g})")
+        grid = constant_grid(cuts, duration, bpm)
+    end_pos = grid.pos(duration)
+    feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration)
+
+    segs = harmony.snap(harmony.second_runs(chords.tokens, duration), grid, cuts, duration)
+    tonic_from = grid.time(max(np.floor(end_pos + 0.25) - 4, 0))
+    if not _locked_end(chords, tonic_from):
+        plagal = feel.calm(max(duration - 8, 0), duration) > 0.5
+        segs = harmony.cadence(segs, end_pos, chords.key_root, chords.mode, plagal=plagal)
+
+    cut_beats = {grid.nearest(c) for c in cuts if abs(grid.beats[grid.nearest(c)] - c) <= 0.1}
+    ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
+                  np.random.default_rng(options.seed))
+    chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))
+                   for s in segs]
+    chord_times[-1] = (chord_times[-1][0], float(duration), chord_times[-1][2])
+
+    midi = new_midi(grid.beats)
+    annotate(midi, chords.key_root, chords.mode, chord_times)
+    for name in instruments:
+        midi.instruments.append(PARTS[name](ctx))
+    beat_times = grid.beats[grid.beats <= duration + 1e-6].copy()
+    return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration))

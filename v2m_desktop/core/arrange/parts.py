@@ -1,0 +1,253 @@
+"""The four parts (General MIDI): piano arpeggio, bass, sustained pad, drums.
+
+Every part works in beat positions on the (possibly warped) beat grid and reads the plan through
+``Feel``: the piano's pattern follows the predicted note density, velocities follow the predicted
+loudness, the drums follow motion and density (silent where calm).  Cuts get an accent (piano and
+bass re-attack, louder), a drum fill before and a crash on them when the drums play; the last
+chord (the cadence's tonic) is rolled and held to the last frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pretty_midi
+
+from v2m_desktop.core.arrange.feel import Feel, density_level, velocity
+from v2m_desktop.core.arrange.harmony import Segment
+from v2m_desktop.core.arrange.tempo import BeatGrid
+from v2m_desktop.core.arrange.voicing import BassLine, VoiceLeader, fifth_interval
+
+PROGRAMS = {"piano": 0, "bass": 33, "pad": 89, "drums": 0}    # GM: Acoustic Grand, Finger Bass,
+#                                                             Warm Pad, Standard kit (channel 10)
+# Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93).
+MIXER = {"piano": (100, 54, 40, 0), "bass": (104, 64, 12, 0), "pad": (78, 76, 70, 40),
+         "drums": (92, 64, 30, 0)}
+
+# Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two
+# variants (A on even cells, B on odd cells).  Level = density level (notes/s thresholds).
+PIANO_CELLS = {
+    0: ([(0, 0), (1, 2)], [(0, 1), (1, 3)]),
+    1: ([(0, 0), (1, 1), (1.5, 2)], [(0, 0), (1, 2), (1.5, 3)]),
+    2: ([(0, 0), (.5, 1), (1, 2), (1.5, 3)], [(0, 0), (.5, 2), (1, 3), (1.5, 1)]),
+    3: ([(0, 0), (.5, 1), (.75, 2), (1, 3), (1.5, 2), (1.75, 1)],
+        [(0, 0), (.25, 1), (.5, 2), (1, 3), (1.25, 2), (1.5, 1)]),
+    4: ([(k / 4, i) for k, i in enumerate((0, 1, 2, 3, 2, 1, 2, 3))],
+        [(k / 4, i) for k, i in enumerate((0, 2, 1, 3, 2, 3, 1, 2))]),
+}
+# Bass cells of two beats: (onset, 'r' root / '5' fifth / '8' octave, length in beats).
+BASS_CELLS = {
+    0: ([(0, "r", 2)], [(0, "r", 2)]),
+    1: ([(0, "r", 2)], [(0, "r", 1.5), (1.5, "5", .5)]),
+    2: ([(0, "r", 1), (1, "r", 1)], [(0, "r", 1), (1, "5", 1)]),
+    3: ([(0, "r", .75), (1, "r", .5), (1.5, "5", .5)], [(0, "r", .5), (.5, "r", .5), (1, "8", .5),
+                                                       (1.5, "5", .5)]),
+    4: ([(k / 2, "r8r5"[k], .5) for k in range(4)], [(k / 2, "r585"[k], .5) for k in range(4)]),
+}
+PIANO_RING = {0: 2.0, 1: 1.5, 2: 1.5, 3: 1.0, 4: 0.75}     # beats a piano note rings (pedal-like)
+KICK, STICK, SNARE, HAT, OPEN_HAT, CRASH = 36, 37, 38, 42, 46, 49
+TOMS = (50, 48, 47, 45)       # high to low
+
+
+@dataclass
+class Context:
+    grid: BeatGrid
+    segments: list[Segment]
+    end_pos: float           # beat position of the last frame
+    duration: float
+    cut_beats: set[int]      # beats on (within 100 ms of) a cut
+    feel: Feel
+    rng: np.random.Generator
+
+    def t(self, pos: float) -> float:
+        return self.grid.time(pos)
+
+
+def _instrument(name: str) -> pretty_midi.Instrument:
+    inst = pretty_midi.Instrument(program=PROGRAMS[name], is_drum=name == "drums", name=name)
+    for cc, value in zip((7, 10, 91, 93), MIXER[name]):
+        inst.control_changes.append(pretty_midi.ControlChange(cc, value, 0.0))
+    return inst
+
+
+def _note(inst, ctx: Context, pitch: int, vel: float, t0: float, t1: float) -> None:
+    if t0 >= ctx.duration - 0.02:
+        return
+    t1 = min(t1, ctx.duration)
+    if t1 - t0 < 0.03:
+        t1 = min(t0 + 0.03, ctx.duration)
+    vel = int(np.clip(round(vel + ctx.rng.integers(-2, 3)), 1, 127))
+    inst.notes.append(pretty_midi.Note(vel, int(pitch), float(t0), float(t1)))
+
+
+def _no_overlaps(inst: pretty_midi.Instrument) -> pretty_midi.Instrument:
+    """Cut each note where the next note of the same pitch starts (synths retrigger badly)."""
+    inst.notes.sort(key=lambda n: (n.pitch, n.start))
+    keep = []
+    for a, b in zip(inst.notes, inst.notes[1:] + [None]):
+        if b is not None and b.pitch == a.pitch and a.end > b.start:
+            a.end = b.start
+        if a.end - a.start > 0.01:
+            keep.append(a)
+    inst.notes = sorted(keep, key=lambda n: (n.start, n.pitch))
+    return inst
+
+
+def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool]]:
+    """Two-beat cells of a segment: (start, end, parity, starts on a cut); a cut inside a
+    segment starts a new cell, so the accompaniment re-attacks on it."""
+    marks = sorted({seg.start} | {float(c) for c in ctx.cut_beats if seg.start < c < seg.end})
+    parity = 0
+    for m0, m1 in zip(marks, marks[1:] + [seg.end]):
+        b = m0
+        while b < m1 - 1e-6:
+            yield b, min(b + 2, m1), parity, b == m0 and int(round(b)) in ctx.cut_beats
+            b += 2
+            parity += 1
+
+
+def piano(ctx: Context) -> pretty_midi.Instrument:
+    inst = _instrument("piano")
+    vl = VoiceLeader()
+    for i, seg in enumerate(ctx.segments):
+        voicing = vl.voice(seg.token)
+        if voicing is None:
+            continue
+        if i == len(ctx.segments) - 1:          # final tonic: rolled, held to the end
+            t0 = ctx.t(seg.start)
+            for k, p in enumerate(voicing):
+                _note(inst, ctx, p, velocity(ctx.feel.loud(t0)) + 4 - 3 * k, t0 + 0.03 * k,
+                      ctx.duration)
+            continue
+        for c0, c1, parity, on_cut in _cells(seg, ctx):
+            level = ctx.feel.level(ctx.t(c0), ctx.t(c1))
+            for off, idx in PIANO_CELLS[level][parity % 2]:
+                b = c0 + off
+                if b >= c1 - 1e-6:
+                    continue
+                t0 = ctx.t(b)
+                accent = 6 if off == 0 else (-6 if off % 1 else 0)
+                if on_cut and off == 0:
+                    accent += 12
+                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0,
+                      ctx.t(min(b + PIANO_RING[level], seg.end)))
+    return _no_overlaps(inst)
+
+
+def bass(ctx: Context) -> pretty_midi.Instrument:
+    inst = _instrument("bass")
+    line = BassLine()
+    for i, seg in enumerate(ctx.segments):
+        root = line.root(seg.token)
+        if root is None:
+            continue
+        pitches = {"r": root, "5": line.within(root + fifth_interval(seg.token)),
+                   "8": line.within(root + 12) if root + 12 <= line.hi else root}
+        if i == len(ctx.segments) - 1:
+            t0 = ctx.t(seg.start)
+            _note(inst, ctx, root, velocity(ctx.feel.loud(t0)), t0, ctx.duration)
+            continue
+        for c0, c1, parity, on_cut in _cells(seg, ctx):
+            level = ctx.feel.level(ctx.t(c0), ctx.t(c1))
+            if level == 0 and parity % 2 and not on_cut:
+                continue                         # level 0: one long note per four beats
+            cell = BASS_CELLS[level][parity % 2]
+            for off, kind, length in cell:
+                b = c0 + off
+                if b >= c1 - 1e-6:
+                    continue
+                end = min(b + (4 if level == 0 else length) * 0.95, seg.end)
+                t0 = ctx.t(b)
+                accent = 10 if on_cut and off == 0 else (3 if off == 0 else -3)
+                _note(inst, ctx, pitches[kind], velocity(ctx.feel.loud(t0)) - 4 + accent, t0,
+                      ctx.t(end))
+    return _no_overlaps(inst)
+
+
+def pad(ctx: Context) -> pretty_midi.Instrument:
+    inst = _instrument("pad")
+    vl = VoiceLeader()
+    for seg in ctx.segments:
+        voicing = vl.voice(seg.token)
+        if voicing is None:
+            continue
+        t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
+        for p in voicing:
+            _note(inst, ctx, p, 0.8 * velocity(ctx.feel.loud(t0)), t0, t1)
+    # expression (CC11) follows the loudness beat by beat, so long chords swell and fade
+    last = None
+    for k in range(int(np.ceil(ctx.end_pos)) + 1):
+        t = min(ctx.t(k), ctx.duration)
+        value = int(np.clip(round(40 + 87 * np.sqrt(max(ctx.feel.loud(t), 0) / 0.35)), 40, 127))
+        if value != last:
+            inst.control_changes.append(pretty_midi.ControlChange(11, value, t))
+            last = value
+    return _no_overlaps(inst)
+
+
+def _drum_bar(level: int, dense: bool) -> list[tuple[float, int, float]]:
+    """(onset in beats, GM drum note, velocity factor) for one 4/4 bar."""
+    hits = []
+    step = 0.25 if dense else 0.5
+    for k in range(int(4 / step)):
+        b = k * step
+        if level == 2 and b == 3.5:
+            hits.append((b, OPEN_HAT, 0.6))
+        else:
+            hits.append((b, HAT, 0.62 if b % 1 == 0 else 0.48))
+    if level == 1:
+        hits += [(0, KICK, 0.8), (2, KICK, 0.65), (1, STICK, 0.55), (3, STICK, 0.55)]
+    else:
+        hits += [(0, KICK, 0.95), (1.5, KICK, 0.6), (2, KICK, 0.85), (2.5, KICK, 0.55),
+                 (1, SNARE, 0.85), (3, SNARE, 0.9)]
+    return hits
+
+
+def _fill(level: int) -> list[tuple[float, int, float]]:
+    """The beat before a cut (onsets in [0, 1))."""
+    if level == 1:
+        return [(0, SNARE, 0.55), (0.5, SNARE, 0.65)]
+    return [(k / 4, TOMS[k], 0.7 + 0.07 * k) for k in range(4)]
+
+
+def drums(ctx: Context) -> pretty_midi.Instrument:
+    inst = _instrument("drums")
+    last_seg = ctx.segments[-1] if ctx.segments else None
+    stop = last_seg.start if last_seg is not None and len(ctx.segments) > 1 else ctx.end_pos
+    n_bars = int(np.ceil(ctx.end_pos / 4))
+    levels = [ctx.feel.drum_level(ctx.t(4 * k), min(ctx.t(4 * k + 4), ctx.duration))
+              for k in range(n_bars)]
+    fill_beats = {c - 1 for c in ctx.cut_beats if c >= 1}
+    hits: list[tuple[float, int, float]] = []
+    for k, level in enumerate(levels):
+        if level == 0:
+            continue
+        dense = density_level(ctx.feel.density[min(int(ctx.t(4 * k)), len(ctx.feel.density) - 1)]) >= 4
+        for off, note, f in _drum_bar(level, dense):
+            b = 4 * k + off
+            if int(b) in fill_beats:
+                continue
+            hits.append((b, note, f))
+        for fb in fill_beats:
+            if 4 * k <= fb < 4 * k + 4:
+                hits += [(fb + off, note, f) for off, note, f in _fill(level)]
+    for c in sorted(ctx.cut_beats):             # crash on a cut when drums play around it
+        bar = c // 4
+        if levels and max(levels[min(bar, n_bars - 1)], levels[max(bar - 1, 0)]) > 0:
+            hits += [(c, CRASH, 0.85), (c, KICK, 0.9)]
+    if levels and levels[-1] > 0 and stop < ctx.end_pos:   # the final chord
+        hits = [h for h in hits if h[0] < stop - 1e-6]
+        hits += [(stop, CRASH, 0.9), (stop, KICK, 0.95)]
+    seen = set()
+    for b, note, f in sorted(hits):
+        if b >= ctx.end_pos - 1e-6 or (b > stop + 1e-6) or (round(b, 4), note) in seen:
+            continue
+        seen.add((round(b, 4), note))
+        t0 = ctx.t(b)
+        _note(inst, ctx, note, f * (velocity(ctx.feel.loud(t0)) + 8), t0,
+              t0 + (1.5 if note == CRASH else 0.12))
+    return _no_overlaps(inst)
+
+
+PARTS = {"piano": piano, "bass": bass, "pad": pad, "drums": drums}

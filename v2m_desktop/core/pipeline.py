@@ -1,0 +1,100 @@
+"""The whole scoring run, one stage after another: analyse -> compose -> arrange -> render ->
+export.  The command line and the app both drive this, with progress callbacks and a cancel flag.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from v2m_desktop.core.arrange import ArrangeOptions, Arrangement, arrange
+from v2m_desktop.core.compose import ComposeSettings, compose
+from v2m_desktop.core.device import pick_device
+from v2m_desktop.core.errors import Cancelled
+from v2m_desktop.core.tracks import ChordTrack, Dynamics
+from v2m_desktop.core.video.analysis import Analysis, analyse
+
+STAGES = ("analyse", "compose", "arrange", "render", "export")
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ScoreSettings:
+    vision: str = "auto"                   # auto, clip or basic
+    clip_model: str | None = None
+    compose: ComposeSettings = field(default_factory=ComposeSettings)
+    arrange: ArrangeOptions = field(default_factory=ArrangeOptions)
+    soundfont: Path | None = None
+    device: str = "auto"
+    chords_model: Path | None = None       # default: the shipped models
+    dynamics_model: Path | None = None
+    cache_dir: Path | None = None
+
+
+@dataclass
+class Score:
+    """Everything a scoring run made, ready to export or to show."""
+    analysis: Analysis
+    chords: ChordTrack
+    dynamics: Dynamics
+    arrangement: Arrangement
+    audio: np.ndarray
+    sample_rate: int
+    timings: dict = field(default_factory=dict)
+
+
+class _Run:
+    """Stage bookkeeping: timings, progress and cancellation in one place."""
+
+    def __init__(self, progress: Progress | None, cancel: Callable[[], bool] | None):
+        self.progress, self.cancel, self.timings = progress, cancel, {}
+
+    def check(self):
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
+
+    def report(self, stage: str, fraction: float):
+        self.check()
+        if self.progress is not None:
+            self.progress(stage, fraction)
+
+    def stage(self, name: str, fn, *args, **kwargs):
+        self.report(name, 0.0)
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        self.timings[name] = time.perf_counter() - t0
+        self.report(name, 1.0)
+        return out
+
+
+def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progress | None = None,
+          cancel: Callable[[], bool] | None = None) -> Score:
+    """Analyse a video and write its music (audio in memory; see export_score for files)."""
+    from v2m_desktop.core.model.checkpoint import load_models
+    from v2m_desktop.core.render import render
+    settings = settings or ScoreSettings()
+    run = _Run(progress, cancel)
+    device = pick_device(settings.device)
+    t0 = time.perf_counter()
+    amt, dyn = load_models(settings.chords_model, settings.dynamics_model, device)
+    run.timings["load models"] = time.perf_counter() - t0
+    analysis = run.stage("analyse", analyse, Path(video), settings.vision, clip_model=settings.clip_model,
+                         cache_dir=settings.cache_dir, progress=run.report, cancel=cancel,
+                         device=str(device))
+    feats = analysis.features()
+
+    def on_token(done, total):
+        run.report("compose", done / total)
+
+    chords, dynamics = run.stage("compose", compose, feats, amt, dyn, settings.compose,
+                                 device=device, callback=on_token)
+    arrangement = run.stage("arrange", arrange, chords, dynamics, duration=analysis.info.duration,
+                            cuts=analysis.cuts, motion=analysis.motion, emotion=analysis.emotion,
+                            options=settings.arrange)
+    sr = 44100
+    audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
+                      sample_rate=sr, duration=analysis.info.duration)
+    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings)

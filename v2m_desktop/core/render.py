@@ -1,0 +1,172 @@
+"""Synthesis: MIDI -> stereo float32 audio with FluidSynth (pyfluidsynth) and a General MIDI
+SoundFont; peak-normalised to 0.9 (-1 dBFS), cut or padded to the video's duration, with a short
+fade at the end."""
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from v2m_desktop.core.errors import V2MError
+
+PEAK = 0.9              # -0.9 dBFS
+FADE_S = 0.6            # fade-out at the end (shorter for very short pieces)
+TAIL_S = 1.5            # rendered after the last event so releases and reverb ring out
+INSTALL_HINT = "install the system package libfluidsynth3 (apt-get install libfluidsynth3)"
+
+
+def _fluidsynth():
+    try:
+        import fluidsynth
+    except (ImportError, OSError) as e:
+        raise V2MError(f"the FluidSynth library is missing ({e}): {INSTALL_HINT}") from None
+    if not hasattr(fluidsynth, "Synth"):
+        raise V2MError(f"the fluidsynth module is not pyfluidsynth: {INSTALL_HINT} and "
+                       "pip install pyfluidsynth")
+    return fluidsynth
+
+
+def default_soundfont() -> Path:
+    """The General MIDI SoundFont bundled with pretty_midi (TimGM6mb, 6 MB)."""
+    return Path(pretty_midi.__file__).resolve().parent / "TimGM6mb.sf2"
+
+
+def check_soundfont(soundfont: Path | str | None) -> Path:
+    """The SoundFont path to use; V2MError when it is missing or not a SoundFont file."""
+    path = Path(soundfont) if soundfont else default_soundfont()
+    if not path.is_file():
+        raise V2MError(f"SoundFont not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise V2MError(f"not a SoundFont (.sf2) file: {path}")
+    return path
+
+
+def _float_writer(fs):
+    """fluid_synth_write_float (no 16-bit clipping) when the library exposes it."""
+    fn = getattr(getattr(fs, "_fl", None), "fluid_synth_write_float", None)
+    if fn is None:
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                   ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _events(instruments: list[pretty_midi.Instrument]) -> tuple[list[tuple], dict[int, tuple]]:
+    """Time-sorted (time, order, kind, channel, a, b) and channel -> (program, is_drum)."""
+    free = [c for c in range(16) if c != 9]
+    programs: dict[int, tuple] = {}
+    events = []
+    for n, inst in enumerate(instruments):
+        ch = 9 if inst.is_drum else free[n % len(free)]
+        programs[ch] = (inst.program, inst.is_drum)
+        for cc in inst.control_changes:
+            events.append((cc.time, 0, "cc", ch, cc.number, cc.value))
+        for bend in inst.pitch_bends:
+            events.append((bend.time, 0, "bend", ch, bend.pitch, 0))
+        for note in inst.notes:
+            events.append((note.end, 1, "off", ch, note.pitch, 0))
+            events.append((note.start, 2, "on", ch, note.pitch, note.velocity))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return events, programs
+
+
+def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.ndarray:
+    """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail."""
+    fluidsynth = _fluidsynth()
+    events, programs = _events(instruments)
+    last = max((e[0] for e in events), default=0.0)
+    n_total = int(np.ceil((last + TAIL_S) * sr)) if n_out is None else int(n_out)
+    out = np.zeros((n_total, 2), dtype=np.float32)
+    if not events or n_total == 0:
+        return out
+    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr))
+    try:
+        sfid = synth.sfload(str(soundfont))
+        if sfid < 0:
+            raise V2MError(f"FluidSynth cannot load the SoundFont {soundfont}")
+        for ch, (program, is_drum) in programs.items():
+            if synth.program_select(ch, sfid, 128 if is_drum else 0, program) < 0:
+                synth.program_select(ch, sfid, 128 if is_drum else 0, 0)
+        write_float = _float_writer(fluidsynth)
+        pos = 0
+
+        def render_to(target: int) -> None:
+            nonlocal pos
+            target = min(target, n_total)
+            while pos < target:
+                n = min(target - pos, 65536)
+                if write_float is not None:
+                    ptr = out.ctypes.data + pos * 8
+                    write_float(synth.synth, n, ptr, 0, 2, ptr, 1, 2)
+                else:
+                    s16 = synth.get_samples(n).astype(np.float32) / 32768.0
+                    out[pos:pos + n] = s16.reshape(-1, 2)
+                pos += n
+
+        for t, _, kind, ch, a, b in events:
+            render_to(int(round(t * sr)))
+            if pos >= n_total:
+                break
+            if kind == "on":
+                synth.noteon(ch, a, b)
+            elif kind == "off":
+                synth.noteoff(ch, a)
+            elif kind == "cc":
+                synth.cc(ch, a, b)
+            else:
+                synth.pitch_bend(ch, a)
+        render_to(n_total)
+    finally:
+        synth.delete()
+    return out
+
+
+def _fade(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:
+    n = min(len(audio), int(round(seconds * sr)))
+    if n > 1:
+        ramp = np.cos(np.linspace(0, np.pi / 2, n)) ** 2
+        audio[-n:] *= ramp.astype(np.float32)[:, None] if audio.ndim == 2 else ramp.astype(np.float32)
+    return audio
+
+
+def _fade_seconds(duration: float) -> float:
+    return min(FADE_S, 0.15 * duration)
+
+
+def _gain(mix: np.ndarray) -> float:
+    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+    return PEAK / peak if peak > 1e-9 else 1.0
+
+
+def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
+           duration: float | None = None) -> np.ndarray:
+    """Stereo float32 [N, 2] at `sample_rate`: N = duration (or the music plus its ring-out),
+    peak 0.9, a short fade at the end."""
+    sf = check_soundfont(soundfont)
+    n = None if duration is None else int(round(duration * sample_rate))
+    audio = _synthesize(midi.instruments, sf, sample_rate, n)
+    audio *= _gain(audio)
+    return _fade(audio, sample_rate, _fade_seconds(len(audio) / sample_rate))
+
+
+def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100,
+                 duration: float | None = None) -> dict[str, np.ndarray]:
+    """One stereo track per instrument of an Arrangement, all with the gain that normalises
+    their sum, so the stems add up to the mix."""
+    sf = check_soundfont(soundfont)
+    dur = arr.duration if duration is None else duration
+    n = int(round(dur * sample_rate))
+    stems = {}
+    for inst in arr.midi.instruments:
+        name = inst.name or f"track{len(stems) + 1}"
+        stems[name] = _synthesize([inst], sf, sample_rate, n)
+    if stems:
+        g = _gain(sum(stems.values()))
+        for k in stems:
+            stems[k] = _fade(stems[k] * g, sample_rate, _fade_seconds(dur))
+    return stems

@@ -1,0 +1,57 @@
+"""Speed of the analysis against one plain decode pass of the same file.
+
+Target (issue): `analyse(path, "basic")` takes at most 1.5x an OpenCV grab-only pass (the reference
+pipeline decodes three times: ffmpeg for the frames of each second, OpenCV for motion,
+PySceneDetect for cuts). The runs alternate (grab, analyse, grab, ...) and the ratio is taken
+between the fastest of each, the figure least disturbed by other work on the machine; the medians
+are reported too.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+from v2m_desktop.core.video.analysis import analyse
+from v2m_desktop.core.video.probe import probe
+
+
+def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
+    """Seconds for one OpenCV pass that grabs (decodes, no colour conversion) every frame."""
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    t0 = time.perf_counter()
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    return time.perf_counter() - t0, n
+
+
+def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
+    """Time `repeat` grab-only passes and `repeat` uncached `analyse(path, "basic")` runs.
+
+    Returns {"path", "frames", "width", "height", "grab_s", "analyse_s", "ratio", "grab_median_s",
+    "analyse_median_s", "ratio_median", "repeat"} (the plain keys are the fastest runs)."""
+    info = probe(path)
+    grabs: list[float] = []
+    runs: list[float] = []
+    frames = 0
+    for _ in range(max(1, repeat)):
+        g, frames = grab_pass(path)
+        grabs.append(g)
+        with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+            t0 = time.perf_counter()
+            analyse(path, "basic", cache_dir=Path(d))
+            runs.append(time.perf_counter() - t0)
+    g, a = min(grabs), min(runs)
+    gm, am = statistics.median(grabs), statistics.median(runs)
+    return {"path": str(path), "frames": frames, "width": info.width, "height": info.height,
+            "grab_s": round(g, 4), "analyse_s": round(a, 4), "ratio": round(a / g, 3),
+            "grab_median_s": round(gm, 4), "analyse_median_s": round(am, 4),
+            "ratio_median": round(am / gm, 3), "repeat": len(runs)}

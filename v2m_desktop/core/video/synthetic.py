@@ -1,0 +1,162 @@
+"""Synthetic test videos with known cuts and motion (tests and the demo command).
+
+Each shot is a vertical colour gradient of its own hue and brightness with a disc and a square
+moving across it at constant speed, so the frame-to-frame motion of a shot is set by its speed and
+the change of background at each cut is a hard cut that PySceneDetect's detectors see. An optional
+title is drawn (static) in the top-left corner. The file is H.264 (ffmpeg, the system one or the
+one that comes with imageio-ffmpeg), or MPEG-4 part 2 (`mp4v`, OpenCV) when no ffmpeg can encode.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# (hue 0-179, saturation, value) of successive shots: neighbours differ in hue and brightness.
+_PALETTE = [(105, 190, 200), (15, 210, 235), (60, 170, 120), (150, 160, 215), (28, 90, 70),
+            (90, 200, 240), (0, 200, 150), (125, 120, 95), (40, 220, 250), (170, 130, 60)]
+_DEFAULT_SPEEDS = (2.0, 6.0, 1.0, 10.0, 4.0, 0.5, 8.0, 3.0)
+
+
+def _ffmpeg_exe() -> str | None:
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:  # noqa: BLE001 - no bundled binary for this platform
+        return None
+
+
+def _hsv_to_bgr(h: float, s: float, v: float) -> np.ndarray:
+    px = np.array([[[h % 180, np.clip(s, 0, 255), np.clip(v, 0, 255)]]], dtype=np.uint8)
+    return cv2.cvtColor(px, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32)
+
+
+def _background(w: int, h: int, hsv: tuple[int, int, int]) -> np.ndarray:
+    top = _hsv_to_bgr(*hsv)
+    bottom = _hsv_to_bgr(hsv[0] + 12, hsv[1], hsv[2] * 0.45)
+    a = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    img = (1 - a) * top + a * bottom
+    # a soft horizontal vignette so the picture is not flat
+    x = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :, None]
+    img = img * (1.0 - 0.18 * x * x)
+    return np.broadcast_to(img, (h, w, 3)).clip(0, 255).astype(np.uint8)
+
+
+def _shot_bounds(n_frames: int, cut_frames: list[int]) -> list[tuple[int, int]]:
+    edges = [0, *cut_frames, n_frames]
+    return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def _draw_frame(bg: np.ndarray, hsv: tuple[int, int, int], speed: float, j: int, shot: int,
+                title: str | None, scale: float) -> np.ndarray:
+    h, w = bg.shape[:2]
+    img = bg.copy()
+    r = max(3, int(round(h / 6)))
+    fg = tuple(int(c) for c in _hsv_to_bgr(hsv[0] + 90, 60, 255 if hsv[2] < 160 else 40))
+    span = w + 2 * r
+    x = int(round((w * 0.3 + speed * scale * j) % span)) - r
+    y = h // 2 + r // 2
+    cv2.circle(img, (x, y), r, fg, -1, lineType=cv2.LINE_AA)
+    # a smaller square at half the speed, moving the other way
+    s = max(2, r // 2)
+    xs = int(round((w * 0.8 - 0.5 * speed * scale * j) % (w + 2 * s))) - s
+    ys = h // 4 + s
+    col2 = tuple(int(c) for c in _hsv_to_bgr(hsv[0] + 45, 200, 230))
+    cv2.rectangle(img, (xs - s, ys - s), (xs + s, ys + s), col2, -1, lineType=cv2.LINE_AA)
+    if title:
+        fs = max(0.3, h / 300)
+        th = max(1, int(round(h / 240)))
+        org = (max(2, w // 40), max(10, int(h * 0.09)))
+        cv2.putText(img, title, (org[0] + 1, org[1] + 1), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), th + 1,
+                    cv2.LINE_AA)
+        cv2.putText(img, title, org, cv2.FONT_HERSHEY_SIMPLEX, fs, (255, 255, 255), th, cv2.LINE_AA)
+    return img
+
+
+def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tuple[int, int] = (160, 120),
+                    cuts: Sequence[float] = (), motion_levels: float | Sequence[float] | None = None,
+                    with_audio: bool = False, title: str | None = None, codec: str = "auto") -> list[int]:
+    """Write a video of `seconds` s at `fps` and `size` = (width, height) with hard cuts at the
+    times in `cuts` (seconds) and return the cut frame indices (first frame of each new shot,
+    round(t * fps)).
+
+    `motion_levels`: speed of the moving shapes of each shot in pixels per frame at 160 px width
+    (scaled with the width): one number for all shots or one per shot (len(cuts) + 1), cycled if
+    shorter. Default: 2, 6, 1, 10, 4, 0.5, 8, 3, ... 0 gives a still shot.
+    `with_audio` adds a quiet stereo AAC tone (needs ffmpeg). `codec`: "auto" (H.264 through ffmpeg
+    if it can, else mp4v), "h264" or "mp4v".
+
+    Note for detection: PySceneDetect's detectors (min_scene_len 15 frames) cannot report a cut in
+    the first 15 frames, within 15 frames of the previous cut, or in the last 2 frames.
+    """
+    path = Path(path)
+    w, h = int(size[0]), int(size[1])
+    if w % 2 or h % 2:
+        raise ValueError("width and height must be even")
+    n_frames = max(1, int(round(seconds * fps)))
+    cut_frames = sorted({int(round(c * fps)) for c in cuts if 0 < int(round(c * fps)) < n_frames})
+    shots = _shot_bounds(n_frames, cut_frames)
+    if motion_levels is None:
+        speeds = [_DEFAULT_SPEEDS[i % len(_DEFAULT_SPEEDS)] for i in range(len(shots))]
+    elif isinstance(motion_levels, (int, float)):
+        speeds = [float(motion_levels)] * len(shots)
+    else:
+        levels = list(motion_levels)
+        speeds = [float(levels[i % len(levels)]) for i in range(len(shots))]
+    scale = w / 160.0
+
+    ffmpeg = _ffmpeg_exe() if codec in ("auto", "h264") else None
+    if codec == "h264" and ffmpeg is None:
+        raise RuntimeError("no ffmpeg found to encode H.264")
+    if with_audio and ffmpeg is None:
+        raise RuntimeError("no ffmpeg found to add an audio track")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def frames():
+        for k, (a, b) in enumerate(shots):
+            hsv = _PALETTE[k % len(_PALETTE)]
+            bg = _background(w, h, hsv)
+            for j in range(b - a):
+                yield _draw_frame(bg, hsv, speeds[k], j, k, title, scale)
+
+    if ffmpeg is not None:
+        cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
+               "-r", f"{fps}", "-i", "-"]
+        if with_audio:
+            dur = n_frames / fps
+            cmd += ["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=44100:duration={dur:.6f}"]
+        cmd += ["-map", "0:v:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                "-pix_fmt", "yuv420p", "-g", str(max(1, int(math.ceil(fps * 2))))]
+        if with_audio:
+            cmd += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-af", "volume=0.2"]
+        cmd += [str(path)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for img in frames():
+                proc.stdin.write(img.tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+        if proc.wait() == 0:
+            return cut_frames
+        if codec == "h264" or with_audio:
+            raise RuntimeError(f"ffmpeg could not write {path.name}: {err.strip()[-300:]}")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path.name}")
+    try:
+        for img in frames():
+            writer.write(img)
+    finally:
+        writer.release()
+    return cut_frames
