@@ -1,4 +1,4 @@
-"""The `v2m` command line: train, evaluate and benchmark the models (scoring comes next)."""
+"""The `v2m` command line: score videos, and train, evaluate and benchmark the models."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,8 @@ import json
 import sys
 import traceback
 from pathlib import Path
+
+import numpy as np
 
 from v2m_desktop import __version__
 from v2m_desktop.core.errors import Cancelled, V2MError
@@ -66,11 +68,198 @@ def _bench(args) -> int:
     return 0
 
 
+class _StageBars:
+    """One progress bar per stage on stderr, driven by the core's (stage, fraction) callbacks."""
+
+    def __init__(self, quiet: bool = False):
+        from tqdm import tqdm
+        self.tqdm, self.bars, self.quiet = tqdm, {}, quiet
+
+    def __call__(self, stage: str, fraction: float):
+        if self.quiet:
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = self.tqdm(total=100, desc=f"{stage:9s}", leave=True, file=sys.stderr,
+                                               bar_format="{desc} {bar} {percentage:3.0f}%  {elapsed}")
+        bar.n = round(100 * min(max(fraction, 0.0), 1.0))
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+
+    def close(self):
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _score_settings(args):
+    from v2m_desktop.core.arrange import ArrangeOptions, parse_instruments
+    from v2m_desktop.core.compose import ComposeSettings
+    from v2m_desktop.core.model.generate import SamplingOptions
+    from v2m_desktop.core.pipeline import ScoreSettings
+    sampling = SamplingOptions(temperature=args.temperature, seed=args.seed)
+    tempo = None if args.tempo == "auto" else _tempo(args.tempo)
+    return ScoreSettings(
+        vision=args.vision, clip_model=args.clip_model, device=args.device, soundfont=args.soundfont,
+        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling),
+        arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(args.instruments),
+                               seed=args.seed or 0))
+
+
+def _tempo(text: str) -> float:
+    try:
+        bpm = float(text)
+    except ValueError:
+        raise V2MError(f"--tempo takes 'auto' or beats per minute, not {text!r}") from None
+    if not 30 <= bpm <= 250:
+        raise V2MError(f"--tempo {bpm:g} is outside 30..250 BPM")
+    return bpm
+
+
+def _summary(result, written: dict) -> str:
+    a, arr = result.analysis, result.arrangement
+    changes = int((result.chords.tokens[1:] != result.chords.tokens[:-1]).sum())
+    minutes = max(a.info.duration, 1e-6) / 60
+    lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
+             f"key        {result.chords.key_name}",
+             f"tempo      {arr.tempo:.1f} BPM",
+             f"cuts       {len(a.cuts)}",
+             f"chords     {(changes + 1) / minutes:.1f} per minute "
+             f"({changes + 1} in {a.info.duration:.1f} s)",
+             "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
+    for kind, path in written.items():
+        lines.append(f"{kind:10s} {path if not isinstance(path, list) else path[0].parent}")
+    return "\n".join(lines)
+
+
+def _score(args) -> int:
+    from v2m_desktop.core.pipeline import Outputs, export_score, score
+    video = Path(args.video)
+    outputs = Outputs(mp4=args.output, midi=args.midi, wav=args.wav, stems=args.stems,
+                      keep_original_audio=args.keep_original_audio)
+    if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
+        raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
+    outputs.check(video)
+    settings = _score_settings(args)
+    bars = _StageBars(args.quiet)
+    try:
+        result = score(video, settings, progress=bars)
+        written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=bars)
+    finally:
+        bars.close()
+    print(_summary(result, written))
+    return 0
+
+
+def _analyse(args) -> int:
+    from v2m_desktop.core.video.analysis import analyse
+    bars = _StageBars(args.quiet or args.json)
+    try:
+        a = analyse(Path(args.video), args.vision, clip_model=args.clip_model, progress=bars)
+    finally:
+        bars.close()
+    info = a.info
+    res = {"file": str(info.path), "duration": info.duration, "fps": info.fps,
+           "width": info.width, "height": info.height, "rotation": info.rotation,
+           "vision": a.vision, "semantic": a.semantic is not None, "seconds": a.seconds,
+           "cuts": [round(c, 3) for c in a.cuts],
+           "motion": [round(float(m), 3) for m in a.motion],
+           "scene_offset": [int(o) for o in a.scene_offset],
+           "emotion": [[round(float(p), 4) for p in row] for row in a.emotion]}
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    from v2m_desktop.core.chords import EMOTIONS
+    mean = a.emotion.mean(axis=0)
+    print(f"{info.path}: {info.duration:.2f} s, {info.width}x{info.height}, {info.fps:.3g} fps")
+    print(f"vision     {a.vision}")
+    print(f"cuts       {len(a.cuts)}: " + " ".join(f"{c:.2f}" for c in a.cuts[:20])
+          + (" ..." if len(a.cuts) > 20 else ""))
+    print(f"motion     mean {a.motion.mean():.2f}, max {a.motion.max():.2f}")
+    print("emotion    " + ", ".join(f"{EMOTIONS[i]} {mean[i]:.2f}" for i in np.argsort(-mean)))
+    return 0
+
+
+def _demo(args) -> int:
+    from v2m_desktop.core.pipeline import Outputs, export_score, score
+    from v2m_desktop.core.video.synthetic import make_test_video
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / "demo_input.mp4"
+    make_test_video(video, 30, fps=24, size=(640, 360), cuts=[4.0, 9.5, 13.0, 18.0, 22.5, 26.0])
+    print(f"made a 30-s demo clip with 6 cuts: {video}", file=sys.stderr)
+    outputs = Outputs(mp4=folder / "demo_scored.mp4", midi=folder / "demo_scored.mid")
+    settings = _score_settings(args)
+    bars = _StageBars(False)
+    try:
+        result = score(video, settings, progress=bars)
+        written = export_score(result, video, outputs, progress=bars)
+    finally:
+        bars.close()
+    print(_summary(result, written))
+    return 0
+
+
+def _fetch_clip(args) -> int:
+    from v2m_desktop.core.video.vision import fetch_clip
+    bars = _StageBars(False)
+    path = fetch_clip(args.model, lambda f: bars("download", f))
+    bars.close()
+    print(f"CLIP weights are in {path}; `--vision auto` now uses them")
+    return 0
+
+
+def _add_score_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vision", default="auto", choices=["auto", "clip", "basic"],
+                   help="video understanding: clip (needs its weights on disk), basic, or auto")
+    p.add_argument("--clip-model",
+                   help="CLIP checkpoint id or folder (default openai/clip-vit-large-patch14-336)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--key", help="e.g. 'D minor' (default: chosen from the video's mood)")
+    p.add_argument("--primer", help="first chords, e.g. 'C Am F G'")
+    p.add_argument("--seed", type=int, help="make the result repeatable")
+    p.add_argument("--temperature", type=float, default=1.0, help="chord sampling temperature")
+    p.add_argument("--tempo", default="auto", help="'auto' (beats land on cuts) or BPM")
+    p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
+    p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="v2m", description="Original soundtracks for videos (Video2Music AMT).")
     p.add_argument("--version", action="version", version=f"v2m {__version__}")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sc = sub.add_parser("score", help="write a soundtrack for a video")
+    sc.add_argument("video", help="the video file")
+    sc.add_argument("-o", "--output", type=Path, help="the scored video (.mp4)")
+    sc.add_argument("--midi", type=Path, help="also write the MIDI (tracks, tempo, key, chords, cuts)")
+    sc.add_argument("--wav", type=Path, help="also write the soundtrack as WAV")
+    sc.add_argument("--stems", type=Path, help="also write one WAV per instrument into this folder")
+    sc.add_argument("--keep-original-audio", type=float, default=0.0, metavar="LEVEL",
+                    help="mix the video's own sound under the music at LEVEL (0..1)")
+    _add_score_options(sc)
+    sc.set_defaults(func=_score)
+
+    an = sub.add_parser("analyse", help="show what the video analysis sees (cuts, motion, emotion)")
+    an.add_argument("video")
+    an.add_argument("--json", action="store_true")
+    an.add_argument("--vision", default="auto", choices=["auto", "clip", "basic"])
+    an.add_argument("--clip-model")
+    an.add_argument("--quiet", action="store_true")
+    an.set_defaults(func=_analyse)
+
+    de = sub.add_parser("demo", help="make a synthetic clip with known cuts and score it")
+    de.add_argument("--folder", default="v2m-demo", help="where to put the clip and the result")
+    _add_score_options(de)
+    de.set_defaults(func=_demo)
+
+    mo = sub.add_parser("models", help="model files")
+    msub = mo.add_subparsers(dest="what", required=True, metavar="WHAT")
+    fc = msub.add_parser("fetch-clip", help="download the CLIP weights on purpose (needs the network)")
+    fc.add_argument("--model", default="openai/clip-vit-large-patch14-336")
+    fc.set_defaults(func=_fetch_clip)
 
     t = sub.add_parser("train", help="train the chord or the dynamics model on MuVi-Sync")
     t.add_argument("kind", choices=["chords", "dynamics"])

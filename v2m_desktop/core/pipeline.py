@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.arrange import ArrangeOptions, Arrangement, arrange
+from v2m_desktop.core.arrange import Arrangement, ArrangeOptions, arrange
 from v2m_desktop.core.compose import ComposeSettings, compose
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import Cancelled
@@ -98,3 +98,49 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
                       sample_rate=sr, duration=analysis.info.duration)
     return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings)
+
+
+@dataclass
+class Outputs:
+    """Where a scoring run writes; any may be None."""
+    mp4: Path | None = None
+    midi: Path | None = None
+    wav: Path | None = None
+    stems: Path | None = None
+    keep_original_audio: float = 0.0
+
+    def check(self, video: Path) -> None:
+        """Fail before any work when an output cannot be written or would replace the input."""
+        from v2m_desktop.core.export import check_output
+        for path in (self.mp4, self.midi, self.wav):
+            if path is not None:
+                check_output(Path(path), Path(video))
+        if not 0.0 <= self.keep_original_audio <= 1.0:
+            from v2m_desktop.core.errors import V2MError
+            raise V2MError(f"--keep-original-audio must be between 0 and 1, not {self.keep_original_audio:g}")
+
+
+def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Path | None = None,
+                 progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict:
+    """Write the asked-for files; returns {kind: path}.  Each is written whole or not at all."""
+    from v2m_desktop.core.arrange import write_midi
+    from v2m_desktop.core.export import export_mp4, write_stems, write_wav
+    from v2m_desktop.core.render import render_stems
+    run = _Run(progress, cancel)
+    written = {}
+    t0 = time.perf_counter()
+    if outputs.midi:
+        written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
+    if outputs.wav:
+        written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
+    if outputs.stems:
+        stems = render_stems(result.arrangement, soundfont=soundfont, sample_rate=result.sample_rate,
+                             duration=result.analysis.info.duration)
+        written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
+    if outputs.mp4:
+        written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
+                                    duration=result.analysis.info.duration,
+                                    keep_original_audio=outputs.keep_original_audio,
+                                    progress=lambda f: run.report("export", f))
+    result.timings["export"] = time.perf_counter() - t0
+    return written

@@ -1,0 +1,105 @@
+"""`v2m score` and `v2m analyse` end to end with the shipped models, and every bad input."""
+import json
+import subprocess
+import sys
+
+import pretty_midi
+import pytest
+
+from v2m_desktop.cli import main
+from v2m_desktop.core.video.synthetic import make_test_video
+
+CUTS = [3.0, 7.5, 11.0]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    make_test_video(path, 14, fps=24, size=(320, 180), cuts=CUTS)
+    return path
+
+
+def ffprobe(path, entries):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", entries, "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_score_writes_mp4_midi_wav_and_stems(clip, tmp_path, capsys):
+    out, mid, wav, stems = tmp_path / "o.mp4", tmp_path / "o.mid", tmp_path / "o.wav", tmp_path / "stems"
+    assert main(["score", str(clip), "-o", str(out), "--midi", str(mid), "--wav", str(wav),
+                 "--stems", str(stems), "--seed", "3", "--vision", "basic", "--quiet",
+                 "--key", "E minor", "--primer", "Em C"]) == 0
+    summary = capsys.readouterr().out
+    assert "key        E minor" in summary and "cuts       3" in summary and "BPM" in summary
+    streams = ffprobe(out, "stream=codec_type,codec_name,duration")["streams"]
+    kinds = {s["codec_type"]: s for s in streams}
+    assert kinds["audio"]["codec_name"] == "aac" and kinds["video"]["codec_name"] == "h264"
+    assert abs(float(kinds["audio"]["duration"]) - 14.0) < 0.05
+    midi = pretty_midi.PrettyMIDI(str(mid))
+    assert {i.name for i in midi.instruments} >= {"piano", "bass", "pad", "drums"}
+    assert [k.key_number for k in midi.key_signature_changes] == [12 + 4]      # E minor
+    assert midi.lyrics[0].text == "E:min" and midi.lyrics[1].text == "C"       # the primer
+    assert wav.stat().st_size > 14 * 44100 * 2 and len(list(stems.glob("*.wav"))) == 4
+
+
+def test_analyse_json(clip, capsys):
+    assert main(["analyse", str(clip), "--json", "--vision", "basic"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["vision"] == "basic" and res["semantic"] is False and res["seconds"] == 14
+    assert [round(c, 2) for c in res["cuts"]] == CUTS
+    assert res["scene_offset"][:5] == [0, 1, 2, 0, 1]
+
+
+def _bad_inputs(tmp_path, clip):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    audio = tmp_path / "tone.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+                    "-c:a", "aac", str(audio)], check=True)
+    still = tmp_path / "still.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1",
+                    str(still)], check=True)
+    out = str(tmp_path / "out.mp4")
+    return [
+        (["score", str(tmp_path / "missing.mp4"), "-o", out], "missing.mp4"),
+        (["score", str(text), "-o", out], "notes.mp4"),
+        (["score", str(empty), "-o", out], "empty"),
+        (["score", str(truncated), "-o", out], "cut.mp4"),
+        (["score", str(audio), "-o", out], "no video"),
+        (["score", str(still), "-o", out], "still image"),
+        (["score", str(clip), "-o", str(clip)], "input"),
+        (["score", str(clip), "-o", "/proc/out.mp4"], "/proc"),
+        (["score", str(clip), "-o", str(tmp_path / "no" / "such" / "dir" / "o.mp4")], "does not exist"),
+        (["score", str(clip), "-o", out, "--soundfont", str(tmp_path / "none.sf2")], "none.sf2"),
+        (["score", str(clip), "-o", out, "--tempo", "fast"], "--tempo"),
+        (["score", str(clip), "-o", out, "--instruments", "piano,kazoo"], "kazoo"),
+        (["score", str(clip), "-o", out, "--key", "H major"], "key"),
+        (["score", str(clip)], "nothing to write"),
+    ]
+
+
+def test_bad_inputs_one_clear_line_and_no_output(clip, tmp_path, capfd):
+    before = clip.read_bytes()
+    for argv, needle in _bad_inputs(tmp_path, clip):
+        capfd.readouterr()
+        assert main([*argv, "--quiet", "--vision", "basic"]) == 2, argv
+        err = capfd.readouterr().err.strip()        # file-descriptor level: FFmpeg's noise too
+        assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1, (argv, err)
+        assert not (tmp_path / "out.mp4").exists(), argv
+        assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part")), argv
+    assert clip.read_bytes() == before
+
+
+def test_subprocess_has_no_traceback_and_debug_shows_it(tmp_path):
+    cmd = [sys.executable, "-m", "v2m_desktop.cli"]
+    proc = subprocess.run([*cmd, "score", str(tmp_path / "x.mp4"), "-o", str(tmp_path / "o.mp4")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "x.mp4" in proc.stderr
+    proc = subprocess.run([*cmd, "--debug", "score", str(tmp_path / "x.mp4"), "-o", str(tmp_path / "o.mp4")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
