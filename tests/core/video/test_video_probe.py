@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from v2m_desktop.core.errors import V2MError
 import v2m_desktop.core.video.probe as probe_mod
+from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.video.analysis import analyse
 from v2m_desktop.core.video.probe import parse_ffmpeg_banner, probe
 
@@ -54,7 +54,8 @@ def test_probe_without_ffprobe_parses_ffmpeg(make_video, bbb, monkeypatch):
     path, _ = make_video("audio.mp4", 3, cuts=[1.5], with_audio=True)
     want = [probe(path), probe(bbb)]
     real_which = shutil.which
-    monkeypatch.setattr(probe_mod.shutil, "which", lambda n, *a, **k: None if n == "ffprobe" else real_which(n))
+    monkeypatch.setattr(probe_mod.shutil, "which",
+                        lambda n, *a, **k: None if n == "ffprobe" else real_which(n))
     for w, p in zip(want, [path, bbb]):
         got = probe(p)
         assert (got.width, got.height, got.video_codec, got.has_audio, got.audio_codec, got.rotation) == \
@@ -171,8 +172,8 @@ def test_audio_only_m4a(tmp_path):
     if FFMPEG is None:
         pytest.skip("no ffmpeg")
     p = tmp_path / "song.m4a"
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(p)],
-                   check=True, capture_output=True)
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac",
+                    str(p)], check=True, capture_output=True)
     assert "has no video stream (audio only)" in _err(p)
 
 
@@ -203,8 +204,9 @@ def test_codec_opencv_cannot_decode(tmp_path):
     if FFMPEG is None:
         pytest.skip("no ffmpeg")
     p = tmp_path / "clip.mkv"
-    r = subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=12:duration=0.5",
-                        "-c:v", "libaom-av1", "-cpu-used", "8", "-crf", "50", str(p)], capture_output=True)
+    r = subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc=size=64x48:rate=12:duration=0.5", "-c:v", "libaom-av1", "-cpu-used", "8",
+                        "-crf", "50", str(p)], capture_output=True)
     if r.returncode != 0:
         pytest.skip("no AV1 encoder")
     cap = cv2.VideoCapture(str(p))
@@ -214,3 +216,27 @@ def test_codec_opencv_cannot_decode(tmp_path):
         pytest.skip("this OpenCV decodes AV1")
     assert _err(p) == "clip.mkv uses a codec this build cannot decode (av1)"
     assert _err(p, lambda q: analyse(q, "basic")) == "clip.mkv uses a codec this build cannot decode (av1)"
+
+
+def test_bad_inputs_without_ffprobe(make_video, tmp_path, monkeypatch):
+    """The `ffmpeg -i` fallback gives the same one-line answers."""
+    path, _ = make_video("plain.mp4", 2)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    png = tmp_path / "photo.png"
+    cv2.imwrite(str(png), np.full((40, 60, 3), 90, np.uint8))
+    wav = tmp_path / "tone.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 4000)
+    real_which = shutil.which
+    monkeypatch.setattr(probe_mod.shutil, "which",
+                        lambda n, *a, **k: None if n == "ffprobe" else real_which(n))
+    assert _err(cut) == "cut.mp4 looks truncated or damaged (incomplete file)"
+    assert _err(text) == "notes.mp4 is not a video file (format not recognised)"
+    assert _err(png) == "photo.png is a still image, not a video"
+    assert _err(wav) == "tone.wav has no video stream (audio only)"

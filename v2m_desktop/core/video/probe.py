@@ -286,8 +286,7 @@ def parse_ffmpeg_banner(text: str) -> dict:
     """Turn the stderr of `ffmpeg -i FILE` into the same dict as the ffprobe path."""
     m = re.search(r"^Input #0, ([^ ]+), from", text, re.M)
     if not m:
-        lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-        return {"error": lines[-1] if lines else "ffmpeg could not read the file"}
+        return {"error": text.strip() or "ffmpeg could not read the file"}
     fmt_name = m[1].rstrip(",")
     md = re.search(r"Duration: (\d+:\d+:\d+(?:\.\d+)?)", text)
     duration = _hms(md[1]) if md else None
@@ -347,14 +346,17 @@ def _container_error(p: Path, head: bytes, err: str) -> V2MError:
     low = err.lower()
     if "moov atom not found" in low or "truncat" in low or "end of file" in low:
         return V2MError(f"{name} looks truncated or damaged (incomplete file)")
-    return V2MError(f"{name} looks truncated or damaged ({_short(err)})")
+    return V2MError(f"{name} looks truncated or damaged ({_short(err, p)})")
 
 
-def _short(err: str) -> str:
+def _short(err: str, p: Path) -> str:
+    """The last line of an ffmpeg error, without its "[demuxer @ 0x...]" or "FILE:" prefix."""
     lines = [ln.strip() for ln in err.strip().splitlines() if ln.strip()]
     s = lines[-1] if lines else "unreadable"
     s = re.sub(r"^\[[^\]]*\]\s*", "", s)
-    s = s.replace(str(Path.cwd()), "")
+    for prefix in (str(p) + ":", p.name + ":"):
+        if s.startswith(prefix):
+            s = s[len(prefix):].strip()
     return s[:120]
 
 

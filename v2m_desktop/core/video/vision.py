@@ -23,19 +23,23 @@ second t:
                      seconds t-1..t+1; 8 is about the dataset's mean motion (8.38)
     c = min(1, cuts in [t - 2, t + 3) / 2.5) cut rate, 1 = a cut every 2 s or faster
 
-centred as B = b - 0.45, S = s - 0.35, W = w, M' = m - 0.45, C = c - 0.2, give the logits
+centred as B = b - 0.45, S = s - 0.35, W = w, M' = m - 0.45, C = c - 0.2, and combined like a
+valence / arousal circumplex (valence V = 2 B + 1.5 S + 1.5 W, arousal A = 2.5 M' + 2 C), give
+the logits
 
-    emotion     B     S     W     M'    C     bias = ln(share of the emotion in MuVi-Sync train)
-    exciting   +1.5  +2.0  +1.5  +3.0  +2.5   ln 0.151 = -1.89
-    fearful    -3.0  -1.5  -1.5  +1.0  +0.5   ln 0.233 = -1.46
-    tense      -1.0  -0.5   0.0  +2.0  +2.0   ln 0.295 = -1.22
-    sad        -2.0  -2.5  -1.5  -2.0  -1.0   ln 0.212 = -1.55
-    relaxing   +2.0  +1.0  +1.5  -3.0  -2.5   ln 0.070 = -2.66
-    neutral     0.0  -3.0   0.0  -1.0  -0.5   ln 0.039 = -3.24
+    emotion     B     S     W     M'    C     bias = 0.5 ln(share of the emotion in MuVi-Sync train)
+    exciting   +2.0  +1.5  +1.5  +3.0  +2.4   -0.95   (+V, +A)
+    fearful    -3.0  -1.8  -1.8  +1.5  +1.2   -0.73   (-V, +A, dark)
+    tense      -1.2  -0.9  -0.9  +2.5  +2.0   -0.61   (slightly -V, +A)
+    sad        -2.4  -1.8  -1.8  -1.5  -1.2   -0.78   (-V, -A)
+    relaxing   +2.0  +1.5  +1.5  -2.5  -2.0   -1.33   (+V, -A)
+    neutral     0.0  -2.5   0.0  -1.0  -0.5   -1.62   (grey, still)
 
 and emotion = softmax(logits). So bright, colourful, warm, fast, cut-heavy footage reads exciting;
-dark, fast footage fearful or tense; dark, grey, still footage sad; bright, warm, still footage
-relaxing; grey, still, mid-bright footage leans neutral; a featureless video gets the training mix.
+dark, fast footage tense or fearful; dark or grey, still footage sad; bright, warm, calm footage
+relaxing (BBB's opening: relaxing, then sad); grey, still footage raises neutral. The half-strength
+priors keep the dataset's leaning (tense and fearful common, neutral rare) without letting it
+outvote what is measured.
 """
 from __future__ import annotations
 
@@ -58,14 +62,15 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 # basic backend: rows follow EMOTIONS, columns B, S, W, M', C (see the module docstring)
 BASIC_WEIGHTS = np.array([
-    [+1.5, +2.0, +1.5, +3.0, +2.5],
-    [-3.0, -1.5, -1.5, +1.0, +0.5],
-    [-1.0, -0.5, 0.0, +2.0, +2.0],
-    [-2.0, -2.5, -1.5, -2.0, -1.0],
-    [+2.0, +1.0, +1.5, -3.0, -2.5],
-    [0.0, -3.0, 0.0, -1.0, -0.5],
+    [+2.0, +1.5, +1.5, +3.0, +2.4],
+    [-3.0, -1.8, -1.8, +1.5, +1.2],
+    [-1.2, -0.9, -0.9, +2.5, +2.0],
+    [-2.4, -1.8, -1.8, -1.5, -1.2],
+    [+2.0, +1.5, +1.5, -2.5, -2.0],
+    [0.0, -2.5, 0.0, -1.0, -0.5],
 ], dtype=np.float64)
-BASIC_PRIOR = np.array([0.151, 0.233, 0.295, 0.212, 0.070, 0.039])
+BASIC_PRIOR = np.array([0.151, 0.233, 0.295, 0.212, 0.070, 0.039])   # shares of the top emotion, train
+BASIC_PRIOR_WEIGHT = 0.5
 BASIC_CENTRE = np.array([0.45, 0.35, 0.0, 0.45, 0.2])
 MOTION_HALF = 8.0
 CUT_WINDOW = (2.0, 3.0)      # seconds before / after t
@@ -133,7 +138,7 @@ class BasicVision:
         hi = np.searchsorted(cut_arr, t + CUT_WINDOW[1], side="left")
         c = np.minimum(1.0, (hi - lo) / CUT_RATE_FULL)
         x = np.column_stack([stats[:, 0], stats[:, 1], stats[:, 2], m, c]) - BASIC_CENTRE
-        logits = x @ BASIC_WEIGHTS.T + np.log(BASIC_PRIOR)
+        logits = x @ BASIC_WEIGHTS.T + BASIC_PRIOR_WEIGHT * np.log(BASIC_PRIOR)
         return _softmax(logits).astype(np.float32), None
 
     def features(self, frames_rgb: Sequence[np.ndarray], motion: np.ndarray | None = None,
@@ -351,10 +356,11 @@ def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: 
 # --------------------------------------------------------------------------------------------- #
 # download on purpose
 
-def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[str, float], None] | None = None) -> Path:
+def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[float], None] | None = None) -> Path:
     """Download the CLIP checkpoint into the Hugging Face cache (only when the user asks:
     `v2m models fetch-clip`). Fetches the config, tokenizer files and one weights file (safetensors
-    when the repository has it). Returns the snapshot folder."""
+    when the repository has it). `progress(fraction)` follows the bytes; without it tqdm bars go
+    to stderr. Returns the snapshot folder."""
     try:
         from huggingface_hub import list_repo_files, snapshot_download
     except ImportError:
@@ -372,7 +378,7 @@ def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[str, float], No
     return Path(path)
 
 
-def _progress_tqdm(progress: Callable[[str, float], None] | None):
+def _progress_tqdm(progress: Callable[[float], None] | None):
     from tqdm.auto import tqdm
 
     if progress is None:
@@ -387,7 +393,7 @@ def _progress_tqdm(progress: Callable[[str, float], None] | None):
         def update(self, n=1):
             r = super().update(n)
             if self.unit == "B" and self.total:
-                progress("download", min(1.0, self.n / self.total))
+                progress(min(1.0, self.n / self.total))
             return r
 
     return _Tqdm
