@@ -11,7 +11,6 @@ import re
 import subprocess
 import tempfile
 import time
-import uuid
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, temp_next_to
 
 AAC_BITRATE = "192k"
 # ffmpeg's native AAC encoder: the "fast" coder encodes our music about 2x faster than the default
@@ -26,57 +26,6 @@ AAC_BITRATE = "192k"
 # AAC encoding is nearly the whole cost of an export once the video is copied.
 AAC_CODER = "fast"
 PEAK = 0.9
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg that moviepy uses (imageio-ffmpeg's bundled binary)."""
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as e:           # any failure means no usable ffmpeg
-        raise V2MError(f"ffmpeg not found ({e}): pip install imageio-ffmpeg") from None
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def temp_next_to(out: Path, suffix: str = ".part") -> Path:
-    """Create a new empty hidden file next to `out` (normal permissions) and return its path;
-    V2MError when the folder is missing or not writable."""
-    out = Path(out)
-    folder = out.parent
-    if not folder.exists():
-        raise V2MError(f"output folder does not exist: {folder}")
-    if not folder.is_dir():
-        raise V2MError(f"cannot write to the folder {folder}: it is a file")
-    for _ in range(100):
-        tmp = folder / f".{out.name}.{uuid.uuid4().hex[:8]}{suffix}"
-        try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return tmp
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise V2MError(f"cannot write to the folder {folder}: {e.strerror or e}") from None
-    raise V2MError(f"cannot create a temporary file in {folder}")
-
-
-def check_output(out: Path, *inputs: Path | None) -> Path:
-    """`out` as a Path; V2MError when it is one of the inputs (same path or same file) or a
-    folder."""
-    out = Path(out)
-    for src in inputs:
-        if src is not None and _same_file(out, Path(src)):
-            raise V2MError(f"the output {out} is the input file; choose another name")
-    if out.is_dir():
-        raise V2MError(f"the output {out} is a folder; give a file name")
-    return out
 
 
 def _pcm16(audio: np.ndarray) -> np.ndarray:
@@ -97,16 +46,8 @@ def _write_wav_file(audio: np.ndarray, sr: int, path: Path) -> None:
 def write_wav(audio: np.ndarray, sr: int, path, *, source: Path | None = None) -> Path:
     """16-bit PCM WAV (mono [N] or stereo [N, 2]), written atomically."""
     path = check_output(Path(path), source)
-    tmp = temp_next_to(path, ".part")
-    try:
+    with atomic_output(path) as tmp:
         _write_wav_file(audio, sr, tmp)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise V2MError(f"cannot write {path}: {e.strerror or e}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -3,7 +3,6 @@ events, scene cuts as markers; written atomically."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import mido
@@ -11,8 +10,7 @@ import numpy as np
 import pretty_midi
 
 from v2m_desktop.core.chords import chord_name
-from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.export import check_output, temp_next_to
+from v2m_desktop.core.files import atomic_output, check_output
 
 RESOLUTION = 480        # ticks per beat
 
@@ -39,18 +37,6 @@ def annotate(midi: pretty_midi.PrettyMIDI, key_root: int, mode: int,
     midi.key_signature_changes.append(pretty_midi.KeySignature(key_root % 12 + 12 * bool(mode), 0.0))
     for start, _, token in chord_times:
         midi.lyrics.append(pretty_midi.Lyric(chord_name(token), float(start)))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    tmp = temp_next_to(path)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise V2MError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def midi_bytes(midi: pretty_midi.PrettyMIDI, cuts: list[float]) -> bytes:
@@ -84,5 +70,7 @@ def write_midi(arr, path, *, source: Path | None = None) -> Path:
     """Write the arrangement's MIDI file (tracks, tempo map, key, chord symbols, cut markers)
     through a temporary file in the same folder; `source` (the video) is never overwritten."""
     path = check_output(Path(path), source)
-    _atomic_write(path, midi_bytes(arr.midi, arr.cuts))
+    data = midi_bytes(arr.midi, arr.cuts)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
     return path

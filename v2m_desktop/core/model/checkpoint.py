@@ -1,7 +1,6 @@
 """Checkpoints: the weights with their configuration inside, and the one loader everyone uses."""
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
 from dataclasses import asdict
@@ -10,6 +9,7 @@ from pathlib import Path
 import torch
 
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.files import atomic_output
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
 
@@ -22,9 +22,8 @@ def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def save_model(path: Path, kind: str, model: torch.nn.Module, meta: dict | None = None) -> None:

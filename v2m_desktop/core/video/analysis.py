@@ -29,13 +29,11 @@ per-second state, so memory does not grow with the frame size times the length.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
 import queue
-import tempfile
 import threading
 from array import array
 from collections.abc import Callable
@@ -47,6 +45,7 @@ import numpy as np
 
 from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.files import atomic_output
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, decode_failure, start_probe
 from v2m_desktop.core.video.vision import DEFAULT_CLIP, make_vision, resolve_vision
 
@@ -100,15 +99,8 @@ class Analysis:
                   "thumbnails": self.thumbnails, "thumb_times": self.thumb_times}
         if self.semantic is not None:
             arrays["semantic"] = self.semantic
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_output(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike) -> Analysis:

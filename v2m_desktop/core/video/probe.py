@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.files import ffmpeg_exe
 
 # ffmpeg demuxers that only ever hold still pictures
 _IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif_pipe",
@@ -60,18 +61,6 @@ class VideoInfo:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
-def ffmpeg_exe() -> str | None:
-    """The ffmpeg binary: the system one, else imageio-ffmpeg's, else None."""
-    exe = shutil.which("ffmpeg")
-    if exe:
-        return exe
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # noqa: BLE001 - imageio-ffmpeg has no binary for this platform
-        return None
-
-
 def probe(path: str | os.PathLike) -> VideoInfo:
     """Describe the video at `path`, or raise V2MError saying in one line what is wrong with it."""
     info = probe_container(path)
@@ -100,7 +89,7 @@ class ProbeJob:
         if self._ffprobe:
             cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(p)]
         else:
-            exe = ffmpeg_exe()
+            exe = ffmpeg_exe(required=False)
             if exe is None:
                 raise V2MError("neither ffprobe nor ffmpeg is available to read video files")
             cmd = [exe, "-hide_banner", "-nostdin", "-i", str(p)]
@@ -409,7 +398,7 @@ def decode_failure(info: VideoInfo) -> V2MError:
     """The error for a file that probes fine but whose first frame OpenCV cannot decode: an
     unsupported codec when ffmpeg can decode it (or has no decoder either), else damage."""
     name = Path(info.path).name
-    exe = ffmpeg_exe()
+    exe = ffmpeg_exe(required=False)
     if exe is not None:
         try:
             r = subprocess.run([exe, "-v", "error", "-nostdin", "-i", info.path, "-map", "0:v:0",

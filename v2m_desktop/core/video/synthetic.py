@@ -9,7 +9,6 @@ one that comes with imageio-ffmpeg), or MPEG-4 part 2 (`mp4v`, OpenCV) when no f
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,21 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from v2m_desktop.core.files import ffmpeg_exe
+
 # (hue 0-179, saturation, value) of successive shots: neighbours differ in hue and brightness.
 _PALETTE = [(105, 190, 200), (15, 210, 235), (60, 170, 120), (150, 160, 215), (28, 90, 70),
             (90, 200, 240), (0, 200, 150), (125, 120, 95), (40, 220, 250), (170, 130, 60)]
 _DEFAULT_SPEEDS = (2.0, 6.0, 1.0, 10.0, 4.0, 0.5, 8.0, 3.0)
-
-
-def _ffmpeg_exe() -> str | None:
-    exe = shutil.which("ffmpeg")
-    if exe:
-        return exe
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # noqa: BLE001 - no bundled binary for this platform
-        return None
 
 
 def _hsv_to_bgr(h: float, s: float, v: float) -> np.ndarray:
@@ -113,7 +103,7 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
         speeds = [float(levels[i % len(levels)]) for i in range(len(shots))]
     scale = w / 160.0
 
-    ffmpeg = _ffmpeg_exe() if codec in ("auto", "h264") else None
+    ffmpeg = ffmpeg_exe(required=False) if codec in ("auto", "h264") else None
     if codec == "h264" and ffmpeg is None:
         raise RuntimeError("no ffmpeg found to encode H.264")
     if with_audio and ffmpeg is None:
