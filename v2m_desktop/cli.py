@@ -54,6 +54,53 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _bench_media(args) -> int:
+    """bench analysis | export | score | alignment | all, on VIDEO or a synthetic 1280x720 clip."""
+    import tempfile
+
+    from v2m_desktop.core import bench
+    from v2m_desktop.core.export import bench_export
+    from v2m_desktop.core.video.bench import bench_analysis
+    what = ["analysis", "export", "score", "alignment"] if args.what == "all" else [args.what]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        if args.video:
+            video, cuts = Path(args.video), []
+        else:
+            print(f"making a {args.seconds}-s 1280x720 clip with known cuts ...", file=sys.stderr)
+            video, cuts = bench.bench_video(Path(d), seconds=args.seconds)
+        for w in what:
+            print(f"bench {w} ...", file=sys.stderr, flush=True)
+            if w == "analysis":
+                r = bench_analysis(video)
+                results[w] = {**r, "line": f"analysis (basic) {r['analyse_s']:.2f} s vs grab-only decode "
+                                           f"{r['grab_s']:.2f} s: {r['ratio']:.2f}x (target <= 1.5x)"}
+            elif w == "export":
+                r = bench_export(video)
+                results[w] = {**r, "line": f"export {r['export_s']:.2f} s vs moviepy re-encode "
+                                           f"{r['moviepy_reencode_s']:.1f} s: {r['speedup']:.0f}x faster "
+                                           "(target >= 30x)"}
+            elif w == "score":
+                r = bench.bench_score(video)
+                results[w] = {**r, "line": f"v2m score {r['score_s']:.1f} s vs grab-only decode "
+                                           f"{r['grab_s']:.1f} s: {r['ratio']:.2f}x (target <= 3x); "
+                                           f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536)"}
+            elif w == "alignment":
+                if not cuts:
+                    raise V2MError("bench alignment needs the synthetic clip (its cuts are known): "
+                                   "leave out VIDEO")
+                r = bench.bench_alignment(video, cuts)
+                results[w] = {**r, "line": f"cuts within 100 ms: of a beat {r['beat']:.2f}, of a chord "
+                                           f"change {r['chord']:.2f}, of random chord changes at the "
+                                           f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
+    if args.json:
+        print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "line"} for k, v in results.items()}))
+    else:
+        for r in results.values():
+            print(r["line"])
+    return 0
+
+
 def _bench(args) -> int:
     from v2m_desktop.core.bench import bench_generate
     from v2m_desktop.core.device import pick_device
@@ -295,6 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", type=Path, help="chord model file (default: the shipped one)")
     g.add_argument("--device", default="cpu")
     g.set_defaults(func=_bench)
+    for name, text in (("analysis", "analysis vs one plain decode pass"),
+                       ("export", "MP4 export vs moviepy re-encoding"),
+                       ("score", "v2m score vs one plain decode pass; peak memory"),
+                       ("alignment", "cuts near beats and chord changes vs random"),
+                       ("all", "all of the above")):
+        m = bsub.add_parser(name, help=text)
+        m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
+        m.add_argument("--seconds", type=int, default=180 if name in ("score", "all") else 60,
+                       help="length of the synthetic clip")
+        m.add_argument("--json", action="store_true")
+        m.set_defaults(func=_bench_media)
     return p
 
 

@@ -44,3 +44,59 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
     return {"chords": seconds, "kv_cache_s": min(cached), "full_recompute_s": full,
             "speedup": full / min(cached), "same_chords": bool((a == b).all()),
             "threads": torch.get_num_threads(), "device": str(device)}
+
+
+def bench_video(folder: Path, seconds: int = 180, size=(1280, 720)) -> tuple[Path, list]:
+    """A synthetic clip with known cuts for the scoring benchmarks (made once per folder):
+    shots of 3.3 to 9.1 s, irregular so that no single tempo fits them all."""
+    from v2m_desktop.core.video.synthetic import make_test_video
+    lengths = np.array([6.5, 4.2, 9.1, 3.3, 7.4, 5.8])
+    cuts = np.cumsum(np.tile(lengths, seconds // 30 + 1))
+    cuts = [round(float(c), 3) for c in cuts[cuts < seconds - 2]]
+    path = Path(folder) / f"bench_{seconds}s_{size[0]}x{size[1]}.mp4"
+    if not path.is_file():
+        make_test_video(path, seconds, fps=24, size=size, cuts=cuts)
+    return path, cuts
+
+
+def bench_score(video: Path) -> dict:
+    """`v2m score VIDEO` in a fresh process (start-up included) against one OpenCV grab-only
+    decode pass of the same file; also the child's peak memory."""
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    from v2m_desktop.core.video.bench import grab_pass
+    grab_s, frames = grab_pass(video)
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        env = {**__import__("os").environ, "V2M_CACHE_DIR": d}
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "v2m_desktop.cli", "score", str(video), "-o",
+                               str(Path(d) / "out.mp4"), "--vision", "basic", "--quiet", "--seed", "0"],
+                              capture_output=True, text=True, env=env)
+        score_s = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024      # KiB -> MiB
+    return {"video": str(video), "frames": frames, "grab_s": grab_s, "score_s": score_s,
+            "ratio": score_s / grab_s, "peak_memory_mib": peak}
+
+
+def bench_alignment(video: Path, cuts: list[float], seed: int = 0) -> dict:
+    """Score a clip with known cuts; the share of cuts within 100 ms of a beat and of a chord
+    change, against chord changes placed at random at the same rate."""
+    import tempfile
+
+    from v2m_desktop.core.arrange import cut_alignment
+    from v2m_desktop.core.compose import ComposeSettings
+    from v2m_desktop.core.pipeline import ScoreSettings, score
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        settings = ScoreSettings(vision="basic", cache_dir=Path(d),
+                                 compose=ComposeSettings(sampling=SamplingOptions(seed=seed)))
+        result = score(video, settings)
+    res = cut_alignment(result.arrangement, tol=0.1, seed=seed)
+    res.update(video=str(video), known_cuts=len(cuts),
+               detected_cuts_matching=sum(any(abs(c - k) <= 1 / 24 + 1e-6 for c in result.analysis.cuts)
+                                          for k in cuts))
+    return res
