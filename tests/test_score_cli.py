@@ -103,3 +103,20 @@ def test_subprocess_has_no_traceback_and_debug_shows_it(tmp_path):
     proc = subprocess.run([*cmd, "--debug", "score", str(tmp_path / "x.mp4"), "-o", str(tmp_path / "o.mp4")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_long_video_is_scored_whole(tmp_path):
+    """Over 300 s: the analysis and the chords cover every second (windows that continue)."""
+    from v2m_desktop.core.compose import ComposeSettings
+    from v2m_desktop.core.model.generate import SamplingOptions
+    from v2m_desktop.core.pipeline import ScoreSettings, score
+    video = tmp_path / "long.mp4"
+    make_test_video(video, 320, fps=12, size=(64, 48), cuts=[100.0, 250.0, 310.0])
+    settings = ScoreSettings(vision="basic", cache_dir=tmp_path,
+                             compose=ComposeSettings(sampling=SamplingOptions(seed=1)))
+    result = score(video, settings)
+    assert result.analysis.seconds == 320 and len(result.chords) == 320
+    assert len(result.audio) == round(320 * result.sample_rate)
+    assert result.arrangement.chord_times[-1][1] == pytest.approx(320, abs=0.05)
+    tail = result.audio[-30 * result.sample_rate:-3 * result.sample_rate]
+    assert abs(tail).max() > 0.01              # the music goes on past 300 s
