@@ -13,7 +13,7 @@ from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
 from v2m_desktop.core.model.generate import _Decoder
 from v2m_desktop.core.model.inputs import batch_video
 
-TINY = dict(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=40)
+TINY = dict(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=40, next_second=True)
 
 
 def tiny_model(seed=0, **kw):

@@ -12,7 +12,7 @@ from v2m_desktop.core.model.generate import SamplingOptions, generate, regenerat
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = AMT(AMTConfig(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=64)).eval()
+    m = AMT(AMTConfig(d_model=32, n_head=4, n_enc=1, n_dec=2, d_ff=64, max_len=64, next_second=True)).eval()
     with torch.no_grad():       # make N and repeats attractive so the constraints have work to do
         m.head.bias[N_ID] = 6.0
     return m

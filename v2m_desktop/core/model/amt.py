@@ -32,6 +32,8 @@ class AMTConfig:
     semantic_dim: int = 768
     semantic_dropout: float = 0.3
     context: bool = True          # decoder reads the copy/change context features
+    next_second: bool = False     # decoder position j also reads the video scalars of second
+                                  # j + 1, the second whose chord it predicts (its emotion, cut)
 
 
 def sinusoid(length: int, d: int) -> torch.Tensor:
@@ -127,6 +129,8 @@ class AMT(nn.Module):
             self.run_emb = nn.Embedding(MAX_RUN + 1, d)
             self.match_emb = nn.Embedding(MAX_MATCH + 1, d)
             self.cand_emb = nn.ModuleList(nn.Embedding(N_TOKENS + 1, d) for _ in range(3))
+        if cfg.next_second:
+            self.next_in = nn.Linear(N_SCALARS, d)
         self.drop = nn.Dropout(cfg.dropout)
         self.encoder = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_enc))
         self.enc_ln = nn.LayerNorm(d)
@@ -157,9 +161,19 @@ class AMT(nn.Module):
             x = block(x, mask)
         return self.enc_ln(x), mask
 
-    def embed_tokens(self, tokens, context, mode, start: int = 0) -> torch.Tensor:
+    @staticmethod
+    def next_scalars(video: VideoBatch, start: int, n: int) -> torch.Tensor:
+        """Video scalars of seconds start+1 .. start+n ([B, n, N_SCALARS]), the last second
+        repeated past the end of the video."""
+        idx = torch.arange(start + 1, start + n + 1, device=video.scalars.device)
+        return video.scalars[:, idx.clamp(max=video.scalars.shape[1] - 1)]
+
+    def embed_tokens(self, tokens, context, mode, start: int = 0, video: VideoBatch | None = None
+                     ) -> torch.Tensor:
         x = self.root_emb(self.root_ids[tokens]) + self.qual_emb(self.qual_ids[tokens])
         x = x + self.mode_emb(mode)[:, None, :]
+        if self.cfg.next_second:
+            x = x + self.next_in(self.next_scalars(video, start, tokens.shape[1]))
         if self.cfg.context:
             x = x + self.run_emb(context[..., 0]) + self.match_emb(context[..., 2])
             for i, slot in enumerate((1, 3, 4)):
@@ -167,9 +181,9 @@ class AMT(nn.Module):
         return self.drop(x + self.pe[start: start + tokens.shape[1]])
 
     def decode(self, tokens, context, mode, memory, mem_mask, cache: list | None = None,
-               start: int = 0) -> torch.Tensor:
+               start: int = 0, video: VideoBatch | None = None) -> torch.Tensor:
         """Logits [B, T, 159] for tokens at positions start..start+T-1 (cache: earlier ones)."""
-        x = self.embed_tokens(tokens, context, mode, start)
+        x = self.embed_tokens(tokens, context, mode, start, video)
         n = tokens.shape[1]
         q_pos = torch.arange(start, start + n, device=x.device)
         k_pos = torch.arange(0, start + n, device=x.device)
@@ -178,9 +192,40 @@ class AMT(nn.Module):
             x = block(x, memory, mem_mask, dist, None if cache is None else cache[i])
         return self.head(self.dec_ln(x))
 
+    def step(self, tokens, context, mode, memory, mem_mask, cache: list, pos: int,
+             video: VideoBatch | None = None) -> torch.Tensor:
+        """Logits [B, 159] for one new position with the KV cache: decode()'s arithmetic (eval
+        mode) in half the kernel calls, since at one token a step costs dispatch, not maths."""
+        cfg = self.cfg
+        d, h = cfg.d_model, cfg.n_head
+        x = self.embed_tokens(tokens, context, mode, pos, video)[:, 0]       # [B, d]
+        b = x.shape[0]
+        for layer, c in zip(self.decoder, cache, strict=True):
+            a, ca, sc, cc = layer.attn, layer.cross, c["self"], c["cross"]
+            y = F.layer_norm(x, (d,), layer.ln1.weight, layer.ln1.bias)
+            q = F.linear(y, a.q.weight, a.q.bias).view(b, h, 1, d // h)
+            k, v = F.linear(y, a.kv.weight, a.kv.bias).view(b, 2, h, 1, d // h).unbind(1)
+            if "k" in sc:
+                k, v = torch.cat([sc["k"], k], dim=2), torch.cat([sc["v"], v], dim=2)
+            sc["k"], sc["v"] = k, v
+            bias = layer.rel[:, : pos + 1].flip(-1).view(1, h, 1, pos + 1).to(q.dtype)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).view(b, d)
+            x = x + F.linear(y, a.out.weight, a.out.bias)
+            y = F.layer_norm(x, (d,), layer.ln2.weight, layer.ln2.bias)
+            q = F.linear(y, ca.q.weight, ca.q.bias).view(b, h, 1, d // h)
+            if "k" not in cc:
+                k, v = ca.kv(memory).chunk(2, dim=-1)
+                cc["k"], cc["v"] = ca._heads(k), ca._heads(v)
+            y = F.scaled_dot_product_attention(q, cc["k"], cc["v"], attn_mask=mem_mask).view(b, d)
+            x = x + F.linear(y, ca.out.weight, ca.out.bias)
+            y = F.layer_norm(x, (d,), layer.ln3.weight, layer.ln3.bias)
+            ff1, ff2 = layer.ff[0], layer.ff[2]
+            x = x + F.linear(F.gelu(F.linear(y, ff1.weight, ff1.bias)), ff2.weight, ff2.bias)
+        return self.head(self.dec_ln(x))
+
     def new_cache(self) -> list:
         return [{"self": {}, "cross": {}} for _ in self.decoder]
 
     def forward(self, video: VideoBatch, tokens, context, mode) -> torch.Tensor:
         memory, mask = self.encode(video)
-        return self.decode(tokens, context, mode, memory, mask)
+        return self.decode(tokens, context, mode, memory, mask, video=video)

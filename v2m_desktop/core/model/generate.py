@@ -21,7 +21,7 @@ from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.model.amt import AMT
 from v2m_desktop.core.model.context import ChordContext
-from v2m_desktop.core.model.inputs import batch_video
+from v2m_desktop.core.model.inputs import VideoBatch, batch_video
 
 JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
 
@@ -77,7 +77,11 @@ class _Decoder:
             return self.model(self.video, tok, ctx, self.mode)[0, -1]
         tok = torch.tensor([tokens], device=self.device)
         ctx = torch.from_numpy(np.stack(rows))[None].to(self.device)
-        return self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start)[0, -1]
+        if len(tokens) == 1 and start:
+            return self.model.step(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
+                                   self.video)[0]
+        return self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
+                                 self.video)[0, -1]
 
     def lookahead(self, candidates: list[int], target: int) -> torch.Tensor:
         """log P(target at the following second | candidate here), for each candidate."""
@@ -88,10 +92,11 @@ class _Decoder:
             rows.append(ctx.push(c))
         cache = [{kind: {k: v.expand(m, *v.shape[1:]) for k, v in layer[kind].items()}
                   for kind in ("self", "cross")} for layer in self.cache]
+        video = VideoBatch(self.video.scalars.expand(m, -1, -1), None, self.video.valid.expand(m, -1))
         logits = self.model.decode(
             torch.tensor(candidates, device=self.device)[:, None],
             torch.from_numpy(np.stack(rows))[:, None].to(self.device), self.mode.expand(m),
-            self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start)[:, -1]
+            self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start, video)[:, -1]
         return torch.log_softmax(logits.float(), dim=-1)[:, target]
 
 
