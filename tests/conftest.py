@@ -15,3 +15,9 @@ def muvi_root() -> Path:
     if not (MUVI_ROOT / "vevo_chord").is_dir():
         pytest.skip(f"shared MuVi-Sync data not found at {MUVI_ROOT}")
     return MUVI_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(monkeypatch, tmp_path):
+    """No test reads or writes the user's analysis cache (a stale entry would hide a bug)."""
+    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "v2m-cache"))

@@ -36,7 +36,8 @@ def _evaluate(args) -> int:
     from v2m_desktop.core.evaluate import evaluate, evaluate_emotion_control
     if args.emotion_control:
         table = evaluate_emotion_control(Path(args.data), args.split, videos=args.emotion_control,
-                                         semantic=not args.no_semantic, chords=args.chords)
+                                         semantic=not args.no_semantic, chords=args.chords,
+                                         device=pick_device(args.device))
         if args.json:
             print(json.dumps(table))
         else:
@@ -276,9 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="v2m", description="Original soundtracks for videos (Video2Music AMT).")
     p.add_argument("--version", action="version", version=f"v2m {__version__}")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sc = sub.add_parser("score", help="write a soundtrack for a video")
+    sc = sub.add_parser("score", help="write a soundtrack for a video", parents=[common])
     sc.add_argument("video", help="the video file")
     sc.add_argument("-o", "--output", type=Path, help="the scored video (.mp4)")
     sc.add_argument("--midi", type=Path, help="also write the MIDI (tracks, tempo, key, chords, cuts)")
@@ -289,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_options(sc)
     sc.set_defaults(func=_score)
 
-    an = sub.add_parser("analyse", help="show what the video analysis sees (cuts, motion, emotion)")
+    an = sub.add_parser("analyse", help="show what the video analysis sees (cuts, motion, emotion)",
+                        parents=[common])
     an.add_argument("video")
     an.add_argument("--json", action="store_true")
     an.add_argument("--vision", default="auto", choices=["auto", "clip", "basic"])
@@ -297,18 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--quiet", action="store_true")
     an.set_defaults(func=_analyse)
 
-    de = sub.add_parser("demo", help="make a synthetic clip with known cuts and score it")
+    de = sub.add_parser("demo", help="make a synthetic clip with known cuts and score it", parents=[common])
     de.add_argument("--folder", default="v2m-demo", help="where to put the clip and the result")
     _add_score_options(de)
     de.set_defaults(func=_demo)
 
-    mo = sub.add_parser("models", help="model files")
+    mo = sub.add_parser("models", help="model files", parents=[common])
     msub = mo.add_subparsers(dest="what", required=True, metavar="WHAT")
-    fc = msub.add_parser("fetch-clip", help="download the CLIP weights on purpose (needs the network)")
+    fc = msub.add_parser("fetch-clip", help="download the CLIP weights on purpose (needs the network)",
+                         parents=[common])
     fc.add_argument("--model", default="openai/clip-vit-large-patch14-336")
     fc.set_defaults(func=_fetch_clip)
 
-    t = sub.add_parser("train", help="train the chord or the dynamics model on MuVi-Sync")
+    t = sub.add_parser("train", help="train the chord or the dynamics model on MuVi-Sync", parents=[common])
     t.add_argument("kind", choices=["chords", "dynamics"])
     t.add_argument("--data", required=True, help="MuVi-Sync root folder")
     t.add_argument("--out", required=True, help="checkpoint to write (the best on validation)")
@@ -322,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fresh", action="store_true", help="start over instead of resuming an interrupted run")
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("evaluate", help="score the models on a MuVi-Sync split")
+    e = sub.add_parser("evaluate", help="score the models on a MuVi-Sync split", parents=[common])
     e.add_argument("--data", required=True, help="MuVi-Sync root folder")
     e.add_argument("--split", required=True, choices=["val", "test"])
     e.add_argument("--no-semantic", action="store_true", help="leave the CLIP semantic features out")
@@ -335,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "print the share of chords that emotion allows, forced vs own emotions")
     e.set_defaults(func=_evaluate)
 
-    b = sub.add_parser("bench", help="speed measurements")
+    b = sub.add_parser("bench", help="speed measurements", parents=[common])
     bsub = b.add_subparsers(dest="what", required=True, metavar="WHAT")
-    g = bsub.add_parser("generate", help="300 chords: KV cache vs full recomputation")
+    g = bsub.add_parser("generate", help="300 chords: KV cache vs full recomputation", parents=[common])
     g.add_argument("--json", action="store_true")
     g.add_argument("--model", type=Path, help="chord model file (default: the shipped one)")
     g.add_argument("--device", default="cpu")
@@ -347,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("score", "v2m score vs one plain decode pass; peak memory"),
                        ("alignment", "cuts near beats and chord changes vs random"),
                        ("all", "all of the above")):
-        m = bsub.add_parser(name, help=text)
+        m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
         m.add_argument("--seconds", type=int, default=180 if name in ("score", "all") else 60,
                        help="length of the synthetic clip")

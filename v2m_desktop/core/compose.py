@@ -44,6 +44,14 @@ def parse_primer(text: str, key_root: int, mode: int) -> list[int]:
     return [transpose(chord_id(*parse_chord_symbol(sym)), shift) for sym in text.split()]
 
 
+def check_settings(settings: ComposeSettings) -> None:
+    """Raise V2MError for a bad key, primer or sampling option before any work starts."""
+    key_root, mode = parse_key(settings.key) if settings.key else (0, 0)
+    if settings.primer:
+        parse_primer(settings.primer, key_root, mode)
+    settings.sampling.check()
+
+
 def predict_dynamics(model, features: VideoFeatures, *, semantic: bool = True, device="cpu") -> Dynamics:
     """Note density and loudness for every second (the bi-GRU reads the whole video at once)."""
     with torch.no_grad():
@@ -62,7 +70,7 @@ def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSetti
     key_root, mode = parse_key(settings.key) if settings.key else choose_key(features.emotion)
     primer = parse_primer(settings.primer, key_root, mode) if settings.primer else []
     shift = ChordTrack.shift_for(key_root, mode)
-    norm_locks = {int(s): transpose(t, -shift) for s, t in (locks or {}).items() if 0 <= s < len(features)}
+    norm_locks = {int(s): transpose(t, -shift) for s, t in (locks or {}).items()}
     tokens = generate_long(amt, features, mode, primer=primer, locks=norm_locks,
                            options=settings.sampling, semantic=settings.semantic, device=device,
                            callback=callback)

@@ -17,7 +17,6 @@ from v2m_desktop.core.errors import Cancelled
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 from v2m_desktop.core.video.analysis import Analysis, analyse
 
-STAGES = ("analyse", "compose", "arrange", "render", "export")
 Progress = Callable[[str, float], None]
 
 
@@ -70,12 +69,24 @@ class _Run:
         return out
 
 
+def check_settings(settings: ScoreSettings) -> None:
+    """Every setting that can be wrong, checked before minutes of analysis are spent."""
+    from v2m_desktop.core.arrange import parse_instruments
+    from v2m_desktop.core.compose import check_settings as check_compose
+    from v2m_desktop.core.render import check_soundfont, fluidsynth_module
+    check_compose(settings.compose)
+    parse_instruments(settings.arrange.instruments)
+    check_soundfont(settings.soundfont)
+    fluidsynth_module()
+
+
 def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progress | None = None,
           cancel: Callable[[], bool] | None = None) -> Score:
     """Analyse a video and write its music (audio in memory; see export_score for files)."""
     from v2m_desktop.core.model.checkpoint import load_models
     from v2m_desktop.core.render import render
     settings = settings or ScoreSettings()
+    check_settings(settings)
     run = _Run(progress, cancel)
     device = pick_device(settings.device)
     t0 = time.perf_counter()
@@ -129,6 +140,11 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     run = _Run(progress, cancel)
     written = {}
     t0 = time.perf_counter()
+    if outputs.mp4:       # first: when it fails, no side file is left behind either
+        written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
+                                    duration=result.analysis.info.duration,
+                                    keep_original_audio=outputs.keep_original_audio,
+                                    progress=lambda f: run.report("export", f))
     if outputs.midi:
         written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
     if outputs.wav:
@@ -137,10 +153,5 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
         stems = render_stems(result.arrangement, soundfont=soundfont, sample_rate=result.sample_rate,
                              duration=result.analysis.info.duration)
         written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
-    if outputs.mp4:
-        written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
-                                    duration=result.analysis.info.duration,
-                                    keep_original_audio=outputs.keep_original_audio,
-                                    progress=lambda f: run.report("export", f))
     result.timings["export"] = time.perf_counter() - t0
     return written

@@ -17,7 +17,7 @@ TAIL_S = 1.5            # rendered after the last event so releases and reverb r
 INSTALL_HINT = "install the system package libfluidsynth3 (apt-get install libfluidsynth3)"
 
 
-def _fluidsynth():
+def fluidsynth_module():
     try:
         import fluidsynth
     except (ImportError, OSError) as e:
@@ -38,8 +38,11 @@ def check_soundfont(soundfont: Path | str | None) -> Path:
     path = Path(soundfont) if soundfont else default_soundfont()
     if not path.is_file():
         raise V2MError(f"SoundFont not found: {path}")
-    with open(path, "rb") as f:
-        head = f.read(12)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as e:
+        raise V2MError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise V2MError(f"not a SoundFont (.sf2) file: {path}")
     return path
@@ -77,7 +80,7 @@ def _events(instruments: list[pretty_midi.Instrument]) -> tuple[list[tuple], dic
 
 def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.ndarray:
     """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail."""
-    fluidsynth = _fluidsynth()
+    fluidsynth = fluidsynth_module()
     events, programs = _events(instruments)
     last = max((e[0] for e in events), default=0.0)
     n_total = int(np.ceil((last + TAIL_S) * sr)) if n_out is None else int(n_out)

@@ -74,3 +74,14 @@ def test_chord_changes_land_on_beats():
         assert np.abs(arr.beat_times - start).min() < 1e-6
     for (_, e0, t0), (s1, _, t1) in zip(arr.chord_times, arr.chord_times[1:]):
         assert e0 == s1 and t0 != t1
+
+
+def test_slow_fixed_tempo_never_lets_chords_drift_behind_the_picture():
+    distinct = [chord_id(r, "maj") for r in range(12)] + [chord_id(r, "min") for r in range(8)]
+    chords = chord_plan(20, change_every=1, progression=distinct)    # a new chord every second
+    arr = arrange(chords, flat_dynamics(20), duration=20.0, cuts=[], motion=np.full(20, 5.0),
+                  emotion=one_hot("neutral", 20), options=ArrangeOptions(tempo=30))
+    for start, _, token in arr.chord_times[:-2]:        # the cadence replaces the last beats
+        natural = [s for s in range(20) if chords.tokens[s] == token]
+        assert min(abs(start - s) for s in natural) <= 2.0 + 1e-6, (start, token)
+    assert abs(arr.chord_times[-1][1] - 20.0) < 1e-3

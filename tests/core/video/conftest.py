@@ -14,12 +14,6 @@ BBB = "big_buck_bunny_360p_56s.mp4"
 SINTEL = "sintel_trailer_480x204.mp4"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(monkeypatch, tmp_path):
-    """No test writes to the user's analysis cache."""
-    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "v2m-cache"))
-
-
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     if not (MEDIA / "cuts.json").is_file():

@@ -75,13 +75,16 @@ def snap(runs, grid: BeatGrid, cuts, duration: float, reach: float = REACH) -> l
         if near:
             k = min(near, key=lambda c: abs(grid.beats[c] - b))
             used.add(k)
+        elif natural[i] > prev:
+            k = natural[i]
         else:
-            k = max(natural[i], prev + 1)
+            k = None        # under a beat long at this tempo: the chord before it goes on
         idx.append(k)
-        prev = k
-    starts = [0.0] + [float(k) for k in idx]
-    ends = starts[1:] + [end_pos]
-    segs = [Segment(s, min(e, end_pos), r[2]) for s, e, r in zip(starts, ends, runs)
+        prev = prev if k is None else k
+    starts = [0.0] + [None if k is None else float(k) for k in idx]
+    kept = [(s, r) for s, r in zip(starts, runs) if s is not None]
+    ends = [s for s, _ in kept[1:]] + [end_pos]
+    segs = [Segment(s, min(e, end_pos), r[2]) for (s, r), e in zip(kept, ends)
             if s < end_pos - 0.5 or s == 0.0]
     if segs:
         segs[-1].end = end_pos

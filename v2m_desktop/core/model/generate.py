@@ -165,7 +165,12 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         raise V2MError(f"cannot generate {length} chords for {len(features)} seconds of video")
     if length > model.cfg.max_len:
         raise V2MError(f"one generation covers at most {model.cfg.max_len} s; use windows for longer")
-    locks = dict(locks or {})
+    locks = {int(s): int(t) for s, t in (locks or {}).items()}
+    for s, t in [*locks.items(), *enumerate(primer)]:
+        if not 0 <= s < len(features):
+            raise V2MError(f"a chord is fixed at second {s}, outside the video's {len(features)} s")
+        if not 0 <= t < N_CHORDS:
+            raise V2MError(f"token {t} at second {s} is not a chord")
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute)

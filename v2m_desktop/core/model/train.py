@@ -148,10 +148,18 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     start_epoch, best, history = 0, math.inf, []
     rng = random.Random(opts.seed)
     if state_path.is_file() and not opts.fresh:
-        st = torch.load(state_path, map_location="cpu", weights_only=False)
-        if st.get("kind") != kind:
+        try:
+            st = torch.load(state_path, map_location="cpu", weights_only=False)
+        except Exception as err:  # noqa: BLE001 - any unreadable state: say which file
+            raise V2MError(f"cannot resume from {state_path} ({err.__class__.__name__}); "
+                           "use --fresh to start over") from None
+        if not isinstance(st, dict) or st.get("kind") != kind:
             raise V2MError(f"{state_path} belongs to a {st.get('kind')} run; use --fresh or another --out")
-        model.load_state_dict(st["model"]), opt.load_state_dict(st["opt"])
+        try:
+            model.load_state_dict(st["model"]), opt.load_state_dict(st["opt"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise V2MError(f"{state_path} is from a different model configuration ({err}); "
+                           "use --fresh to start over") from None
         sched.load_state_dict(st["sched"])     # the step count; the schedule follows --epochs
         start_epoch, best, history = st["epoch"], st["best"], st["history"]
         rng.setstate(st["rng"])

@@ -360,7 +360,7 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
         job.cancel()
     try:
         res.to_npz(cfile)
-    except OSError:
+    except (OSError, V2MError):
         pass            # a read-only or full cache folder must not fail the analysis
     return res
 
@@ -465,6 +465,9 @@ def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | Non
     report("vision", 1.0)
 
     info.frame_count = n_frames
+    if not info.duration or abs(info.duration - end_time) > 2.0 / fps:
+        # the container's figure is missing or counts a longer audio track: trust the frames
+        info.duration = end_time
     return Analysis(info=info, seconds=seconds, motion=mot, scene_offset=offsets,
                     cuts=[round(c, 6) for c in cut_times], emotion=emotion.astype(np.float32),
                     semantic=None if semantic is None else semantic.astype(np.float32), vision=vis.name,
