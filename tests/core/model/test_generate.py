@@ -1,4 +1,5 @@
 """Generation constraints on a tiny random model: locks, spans, repeat cap, no N, seeds."""
+import numpy as np
 import pytest
 import torch
 
@@ -111,3 +112,15 @@ def test_long_video_windows_continue_and_cover_everything(model):
     assert seen[-1] == (150, 150) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
     again = generate_long(model, feats, 0, locks=locks, options=SamplingOptions(seed=2))
     assert (again == out).all()
+
+
+def test_emotion_steering_raises_the_allowed_qualities(model):
+    from v2m_desktop.core.chords import EMOTION_MASKS
+    feats = synthetic_features(60)
+    feats.emotion[:] = np.eye(6, dtype=np.float32)[1]          # fearful everywhere
+    shares = {}
+    for steer in (0.0, 3.0):
+        out = np.concatenate([generate(model, feats, 0, options=SamplingOptions(seed=s, emotion_steer=steer))
+                              for s in range(3)])
+        shares[steer] = EMOTION_MASKS[1, out].mean()
+    assert shares[3.0] > shares[0.0] + 0.3, shares

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2m_desktop.core.chords import N_CHORDS, N_ID, chord_id
+from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id
 from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.model.amt import AMT
@@ -34,13 +34,14 @@ class SamplingOptions:
     seed: int | None = None
     allow_n: bool = False        # False: never draw N (no chord)
     max_repeat: int = 4          # the longest run of one chord, in seconds (0 = no cap)
+    emotion_steer: float = 1.0   # logit bonus for the qualities the second's emotions allow
 
     def check(self) -> None:
         if not self.temperature > 0:
             raise V2MError("temperature must be above 0")
         if not 0 < self.top_p <= 1:
             raise V2MError("top-p must be in (0, 1]")
-        if self.top_k < 0 or self.max_repeat < 0:
+        if self.top_k < 0 or self.max_repeat < 0 or self.emotion_steer < 0:
             raise V2MError("top-k and the repeat cap must not be negative")
 
 
@@ -100,8 +101,19 @@ class _Decoder:
         return torch.log_softmax(logits.float(), dim=-1)[:, target]
 
 
-def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int]) -> torch.Tensor:
-    z = logits[:N_CHORDS].float() / opts.temperature      # END and PAD are never drawn
+def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
+    """[T, 157] logit bonus: each chord gets `strength` times the probability that the second's
+    emotion allows its quality (the paper's affective mapping).  The model learns the mapping
+    only softly (the affective loss); this makes the emotion curve a user edits audible."""
+    return torch.from_numpy(strength * (emotion[:, :6] @ EMOTION_MASKS[:, :N_CHORDS]).astype(np.float32))
+
+
+def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int],
+                       bias: torch.Tensor | None = None) -> torch.Tensor:
+    z = logits[:N_CHORDS].float()                          # END and PAD are never drawn
+    if bias is not None:
+        z = z + bias
+    z = z / opts.temperature
     if not opts.allow_n:
         z[N_ID] = -torch.inf
     for b in banned:
@@ -174,6 +186,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute)
+    steer = emotion_bias(features.emotion, opts.emotion_steer) if opts.emotion_steer else None
     prefix = [int(t) for t in primer][:length]
     for s, t in locks.items():
         if s < len(prefix):
@@ -190,7 +203,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
             banned = []
             if opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat:
                 banned.append(dec.tokens[-1])
-            logp = _filtered_logprobs(logits, opts, banned)
+            logp = _filtered_logprobs(logits, opts, banned, None if steer is None else steer[pos])
             nxt = join_to if pos == length - 1 else locks.get(pos + 1)
             if nxt is not None:
                 cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices
