@@ -35,8 +35,6 @@ DEFAULT_LR = {"chords": 3e-4, "dynamics": 1e-3}
 # The chord model must work without CLIP (most users), so half its videos train without it;
 # the dynamics model leans more on the semantic features (the song's style sets its density).
 DEFAULT_SEMANTIC_KEEP = {"chords": 0.5, "dynamics": 0.75}
-# Model configuration of the shipped models (over the config dataclasses' defaults).
-DEFAULT_CONFIG = {"chords": {"next_second": True}, "dynamics": {}}
 
 
 @dataclass
@@ -131,10 +129,10 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     log(f"read {len(train_set)} train and {len(val_set)} val videos in {time.time() - t0:.1f} s")
 
     if kind == "chords":
-        model = AMT(AMTConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
+        model = AMT(AMTConfig(**opts.config))
         batches = ChordBatches()
     else:
-        model = DynamicsGRU(DynamicsConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
+        model = DynamicsGRU(DynamicsConfig(**opts.config))
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=opts.lr, betas=(0.9, 0.98),
