@@ -73,7 +73,8 @@ def _draw_frame(bg: np.ndarray, hsv: tuple[int, int, int], speed: float, j: int,
 
 def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tuple[int, int] = (160, 120),
                     cuts: Sequence[float] = (), motion_levels: float | Sequence[float] | None = None,
-                    with_audio: bool = False, title: str | None = None, codec: str = "auto") -> list[int]:
+                    with_audio: bool = False, title: str | None = None, codec: str = "auto",
+                    texture: bool = False) -> list[int]:
     """Write a video of `seconds` s at `fps` and `size` = (width, height) with hard cuts at the
     times in `cuts` (seconds) and return the cut frame indices (first frame of each new shot,
     round(t * fps)).
@@ -81,6 +82,9 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     `motion_levels`: speed of the moving shapes of each shot in pixels per frame at 160 px width
     (scaled with the width): one number for all shots or one per shot (len(cuts) + 1), cycled if
     shorter. Default: 2, 6, 1, 10, 4, 0.5, 8, 3, ... 0 gives a still shot.
+    `texture` lays a grainy texture that moves with the shot over the picture, so the clip costs
+    what real footage costs to encode and decode (for benchmarks; flat pictures decode at
+    thousands of frames a second).
     `with_audio` adds a quiet stereo AAC tone (needs ffmpeg). `codec`: "auto" (H.264 through ffmpeg
     if it can, else mp4v), "h264" or "mp4v".
 
@@ -110,12 +114,19 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
         raise RuntimeError("no ffmpeg found to add an audio track")
     path.parent.mkdir(parents=True, exist_ok=True)
 
+    rng = np.random.default_rng(0)
+
     def frames():
         for k, (a, b) in enumerate(shots):
             hsv = _PALETTE[k % len(_PALETTE)]
             bg = _background(w, h, hsv)
+            grain = rng.integers(-40, 41, (h, 2 * w, 3), dtype=np.int16) if texture else None
             for j in range(b - a):
-                yield _draw_frame(bg, hsv, speeds[k], j, k, title, scale)
+                base = bg
+                if grain is not None:
+                    off = int(speeds[k] * scale * j) % w
+                    base = (bg + grain[:, off:off + w]).clip(0, 255).astype(np.uint8)
+                yield _draw_frame(base, hsv, speeds[k], j, k, title, scale)
 
     if ffmpeg is not None:
         cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
