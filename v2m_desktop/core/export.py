@@ -19,13 +19,13 @@ import numpy as np
 
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, temp_next_to
+from v2m_desktop.core.render import PEAK
 
 AAC_BITRATE = "192k"
 # ffmpeg's native AAC encoder: the "fast" coder encodes our music about 2x faster than the default
 # "twoloop" (0.6 s against 1.2 s for 56 s here); at 192 kb/s its quality loss is small, and the
 # AAC encoding is nearly the whole cost of an export once the video is copied.
 AAC_CODER = "fast"
-PEAK = 0.9
 
 
 def _pcm16(audio: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 from v2m_desktop.core.chords import EMOTION_MASKS, END_ID, N_TOKENS, PAD_ID
 
 KS = (1, 3, 5)
+CE_WEIGHT, BCE_WEIGHT = 0.4, 0.6    # the paper's loss: 0.4 x chord CE + 0.6 x affective BCE
 NEUTRAL = 5
 
 
@@ -81,7 +82,7 @@ class ChordScorer:
         out.update({f"change_hits@{k}": float(np.mean(self.change[k])) for k in KS})
         out["emotion_loss"] = float(np.mean(self.emotion_loss))
         out["chord_loss"] = float(np.mean(self.chord_loss))
-        out["total_loss"] = 0.4 * out["chord_loss"] + 0.6 * out["emotion_loss"]
+        out["total_loss"] = CE_WEIGHT * out["chord_loss"] + BCE_WEIGHT * out["emotion_loss"]
         out["affective_correspondence"] = self.aff_ok / self.aff_n if self.aff_n else None
         return out
 

@@ -23,14 +23,13 @@ from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
-from v2m_desktop.core.metrics import emotion_targets
+from v2m_desktop.core.metrics import BCE_WEIGHT, CE_WEIGHT, emotion_targets
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import atomic_save, save_model
 from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.dynamics import DENSITY_SCALE, LOUDNESS_SCALE, DynamicsConfig, DynamicsGRU
 from v2m_desktop.core.model.inputs import batch_video
 
-CE_WEIGHT, BCE_WEIGHT = 0.4, 0.6
 DEFAULT_LR = {"chords": 3e-4, "dynamics": 1e-3}
 # The chord model must work without CLIP (most users), so half its videos train without it;
 # the dynamics model leans more on the semantic features (the song's style sets its density).
