@@ -49,17 +49,19 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
             "threads": torch.get_num_threads(), "device": str(device)}
 
 
-def bench_video(folder: Path, seconds: int = 180, size=(1280, 720)) -> tuple[Path, list]:
+def bench_video(folder: Path, seconds: int = 180, size=(1280, 720), texture: bool = True
+                ) -> tuple[Path, list]:
     """A synthetic clip with known cuts for the scoring benchmarks (made once per folder):
     shots of 3.3 to 9.1 s, irregular so that no single tempo fits them all, with a moving grain
-    so that it decodes at the cost of real footage."""
+    so that it decodes at the cost of real footage (`texture`; the grain hides cuts from the
+    detector, so the cut-alignment bench uses a clean clip)."""
     from v2m_desktop.core.video.synthetic import make_test_video
     lengths = np.array([6.5, 4.2, 9.1, 3.3, 7.4, 5.8])
     cuts = np.cumsum(np.tile(lengths, seconds // 30 + 1))
     cuts = [round(float(c), 3) for c in cuts[cuts < seconds - 2]]
-    path = Path(folder) / f"bench_{seconds}s_{size[0]}x{size[1]}.mp4"
+    path = Path(folder) / f"bench_{seconds}s_{size[0]}x{size[1]}{'_grain' if texture else ''}.mp4"
     if not path.is_file():
-        make_test_video(path, seconds, fps=24, size=size, cuts=cuts, texture=True)
+        make_test_video(path, seconds, fps=24, size=size, cuts=cuts, texture=texture)
     return path, cuts
 
 
