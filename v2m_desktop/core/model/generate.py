@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from v2m_desktop.core.model.context import ChordContext
 from v2m_desktop.core.model.inputs import VideoBatch, batch_video
 
 JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
+STEER_RANGE = math.log(100.0)   # emotion steering acts on chords within this of the best logit
 
 
 @dataclass
@@ -110,16 +112,18 @@ def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
 
 def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int],
                        bias: torch.Tensor | None = None) -> torch.Tensor:
-    z = logits[:N_CHORDS].float()                          # END and PAD are never drawn
-    if bias is not None:
-        z = z + bias
-    z = z / opts.temperature
+    z = logits[:N_CHORDS].float().clone()                  # END and PAD are never drawn
     if not opts.allow_n:
         z[N_ID] = -torch.inf
     for b in banned:
         z[b] = -torch.inf
     if torch.isinf(z).all():                               # everything banned: fall back
         z = logits[:N_CHORDS].float().clone()
+    if bias is not None:
+        # only chords the model finds plausible here (within 1/100 of its favourite) are
+        # favoured: steering picks among sensible chords, it does not invent odd ones
+        z = z + bias * (z >= z.max() - STEER_RANGE)
+    z = z / opts.temperature
     if opts.top_k:
         kth = torch.topk(z, min(opts.top_k, N_CHORDS)).values[-1]
         z[z < kth] = -torch.inf
