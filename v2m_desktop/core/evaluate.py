@@ -20,7 +20,7 @@ def _batches(videos: list, size: int):
 
 @torch.no_grad()
 def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu", batch_size: int = 16):
-    """Teacher-forced logits [299, 159] (float32 numpy) for the first 300 s of each video."""
+    """Per video (x, y, logits [299, 159] float32 numpy), teacher-forced on the first 300 s."""
     out = []
     for group in _batches(videos, batch_size):
         pairs = [teacher_forcing(v.chords) for v in group]
@@ -29,14 +29,14 @@ def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu"
         mode = torch.tensor([v.mode for v in group], device=device)
         vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
         logits = model(vb, x, ctx, mode).float().cpu().numpy()
-        out.extend(logits)
+        out.extend((px, py, z) for (px, py), z in zip(pairs, logits, strict=True))
     return out
 
 
 def evaluate_chords(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
     scorer = ChordScorer()
-    for v, z in zip(videos, chord_logits(model, videos, semantic=semantic, device=device), strict=True):
-        x, y = teacher_forcing(v.chords)
+    for v, (x, y, z) in zip(videos, chord_logits(model, videos, semantic=semantic, device=device),
+                            strict=True):
         scorer.add(x, y, z, v.emotion_argmax())
     return scorer.result()
 

@@ -26,20 +26,21 @@ def cuts_ref(media_dir) -> dict:
     return json.loads((media_dir / "cuts.json").read_text())
 
 
+def _clip(media_dir: Path, name: str) -> Path:
+    p = media_dir / name
+    if not p.is_file():
+        pytest.skip(f"{name} not found")
+    return p
+
+
 @pytest.fixture(scope="session")
 def bbb(media_dir) -> Path:
-    p = media_dir / BBB
-    if not p.is_file():
-        pytest.skip(f"{BBB} not found")
-    return p
+    return _clip(media_dir, BBB)
 
 
 @pytest.fixture(scope="session")
 def sintel(media_dir) -> Path:
-    p = media_dir / SINTEL
-    if not p.is_file():
-        pytest.skip(f"{SINTEL} not found")
-    return p
+    return _clip(media_dir, SINTEL)
 
 
 @pytest.fixture(scope="session")

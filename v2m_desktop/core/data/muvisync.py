@@ -60,22 +60,34 @@ class MuviVideo:
         return len(self.chords)
 
 
-def _rows(path: Path, *, header: str | None = None) -> list[list[str]]:
+def _split(path: Path) -> list[list[str]]:
     try:
         with open(path, encoding="utf-8") as fh:
-            lines = [ln.split() for ln in fh if ln.strip()]
+            return [ln.split() for ln in fh if ln.strip()]
     except FileNotFoundError:
         raise V2MError(f"missing file {path}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise V2MError(f"cannot read {path}: {err}") from None
-    if header is not None:
-        if not lines or lines[0][0] != header:
-            raise V2MError(f"malformed file {path}: the first line should start with {header!r}")
-        lines = lines[1:]
+
+
+def _timed(path: Path, lines: list[list[str]]) -> list[list[str]]:
+    """The rows, checked to start at second 0 and follow one another."""
     for t, ln in enumerate(lines):
         if ln[0] != str(t):
             raise V2MError(f"malformed file {path}: row {t} has time {ln[0]!r}")
     return lines
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return _timed(path, _split(path))
+
+
+def _header_rows(path: Path, word: str) -> tuple[list[str], list[list[str]]]:
+    """(the header line's words, the rows) of a file whose first line starts with `word`."""
+    lines = _split(path)
+    if not lines or lines[0][0] != word:
+        raise V2MError(f"malformed file {path}: the first line should start with {word!r}")
+    return lines[0], _timed(path, lines[1:])
 
 
 def _numbers(path: Path, lines: list[list[str]], width: int) -> np.ndarray:
@@ -120,11 +132,9 @@ class MuviSync:
 
     def chords(self, vid: str) -> tuple[int, np.ndarray]:
         path = self.root / "vevo_chord" / "lab_v2_norm" / "all" / f"{vid}.lab"
-        lines = _rows(path, header="key")
+        key_line, lines = _header_rows(path, "key")
         if not lines:
             raise V2MError(f"malformed file {path}: no chord rows")
-        with open(path, encoding="utf-8") as fh:
-            key_line = fh.readline().split()
         mode = 0 if "major" in key_line else 1
         try:
             seq = np.array([VOCAB[ln[1]] for ln in lines], dtype=np.int64)
@@ -166,7 +176,7 @@ class MuviSync:
         mode, chords = self.chords(vid)
         n = len(chords)
         emo_path = self.root / "vevo_emotion" / "6c_l14p" / "all" / f"{vid}.lab"
-        emotion_raw = _numbers(emo_path, _rows(emo_path, header="time"), 6)
+        emotion_raw = _numbers(emo_path, _header_rows(emo_path, "time")[1], 6)
         emotion = _align(emotion_raw, n, emo_path)
         series = {}
         for name, folder in (("motion", "vevo_motion"), ("offset", "vevo_scene_offset"),
