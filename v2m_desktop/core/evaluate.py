@@ -46,7 +46,8 @@ def evaluate_dynamics(model, videos: list[MuviVideo], *, semantic: bool, device=
     dens, loud = [], []
     for group in _batches(videos, 16):
         vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
-        d, lo = model.predict(vb)
+        # the whole video's length: the first 300 s of a longer video do not end with its outro
+        d, lo = model.predict(vb, total=torch.tensor([len(v) for v in group], device=device))
         dens.extend(d.cpu().numpy()), loud.extend(lo.cpu().numpy())
     return {"note_density_rmse": rmse_per_video(dens, [v.note_density for v in videos]),
             "loudness_rmse": rmse_per_video(loud, [v.loudness for v in videos])}

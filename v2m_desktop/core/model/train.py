@@ -34,6 +34,8 @@ DEFAULT_LR = {"chords": 3e-4, "dynamics": 1e-3}
 # The chord model must work without CLIP (most users), so half its videos train without it;
 # the dynamics model leans more on the semantic features (the song's style sets its density).
 DEFAULT_SEMANTIC_KEEP = {"chords": 0.5, "dynamics": 0.75}
+# Model configuration trained by default (the dataclass defaults describe older files).
+DEFAULT_CONFIG = {"chords": {}, "dynamics": {"packed": True, "position": True, "members": 3}}
 
 
 @dataclass
@@ -53,6 +55,7 @@ class TrainOptions:
     limit: int | None = None        # use only the first N videos of each split (tests)
     fresh: bool = False             # ignore an earlier run's resume state
     config: dict = field(default_factory=dict)   # model configuration overrides
+    per_video_loss: bool = False    # dynamics: each video's MSE counts equally
 
 
 def _window(video: MuviVideo, rng: random.Random, train: bool) -> int:
@@ -131,7 +134,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
         model = AMT(AMTConfig(**opts.config))
         batches = ChordBatches()
     else:
-        model = DynamicsGRU(DynamicsConfig(**opts.config))
+        model = DynamicsGRU(DynamicsConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=opts.lr, betas=(0.9, 0.98),
@@ -162,7 +165,8 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
         rng.setstate(st["rng"])
         torch.set_rng_state(st["torch_rng"])
         log(f"resuming after epoch {start_epoch} (best validation loss {best:.4f})")
-    log(f"{kind}: {n_params / 1e6:.2f} M parameters on {device}, {steps_per_epoch} steps an epoch")
+    log(f"{kind}: {n_params / 1e6:.2f} M parameters on {device} ({torch.get_num_threads()} threads; "
+        f"OMP_NUM_THREADS sets it), {steps_per_epoch} steps an epoch")
 
     def validate() -> dict:
         if kind == "chords":
@@ -174,9 +178,13 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
             else:
                 res = {"no_semantic": res, "loss": res["total_loss"]}
         else:
-            res = evaluate_dynamics(model, val_set, semantic=opts.semantic, device=device)
-            res["loss"] = (res["note_density_rmse"] / DENSITY_SCALE
-                           + res["loudness_rmse"] / LOUDNESS_SCALE) / 2
+            # like the chord model: selected on the mean of the runs with and without semantics
+            res = {"no_semantic": evaluate_dynamics(model, val_set, semantic=False, device=device)}
+            if opts.semantic:
+                res["semantic"] = evaluate_dynamics(model, val_set, semantic=True, device=device)
+            res["loss"] = float(np.mean([r["note_density_rmse"] / DENSITY_SCALE
+                                         + r["loudness_rmse"] / LOUDNESS_SCALE
+                                         for r in res.values()]) / 2)
         return res
 
     for epoch in range(start_epoch, opts.epochs):
@@ -196,10 +204,9 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
                     logits = model(vb.to(device), x.to(device), ctx.to(device), mode.to(device))
                     loss, _, _ = chord_loss(logits, y.to(device), m.to(device))
                 else:
-                    vb, target, mask = dynamics_batch(vids, starts, keep)
-                    pred = model(vb.to(device)).float()
-                    mask = mask.to(device)
-                    loss = (((pred - target.to(device)) ** 2) * mask).sum() / mask.sum().clamp(min=1)
+                    vb, target, mask, start, length = dynamics_batch(vids, starts, keep)
+                    loss = dynamics_loss(model, vb.to(device), target.to(device), mask.to(device),
+                                         start.to(device), length.to(device), opts.per_video_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -231,8 +238,9 @@ def _summary(kind: str, res: dict) -> str:
     head = (f"epoch {res['epoch']:3d}  {res['minutes']:.1f} min  train {res['train_loss']:.4f}"
             f"  val {res['loss']:.4f}")
     if kind == "dynamics":
-        return (head + f"  density rmse {res['note_density_rmse']:.3f}"
-                f"  loudness rmse {res['loudness_rmse']:.4f}")
+        return head + "".join(f"  [{name}] density rmse {r['note_density_rmse']:.3f} loudness rmse "
+                              f"{r['loudness_rmse']:.4f}" for name, r in res.items()
+                              if isinstance(r, dict))
     parts = []
     for name in ("no_semantic", "semantic"):
         if name in res:
@@ -243,8 +251,19 @@ def _summary(kind: str, res: dict) -> str:
     return head + "  " + "  ".join(parts)
 
 
+def dynamics_loss(model, vb, target, mask, start, total, per_video: bool = False):
+    """MSE over the seconds that have a target (per video, then the mean over videos, when
+    `per_video`: the metric is a per-video RMSE); each ensemble member learns on its own
+    (independent members average better than members trained through their mean)."""
+    err = ((model.member_outputs(vb, start, total).float() - target) ** 2) * mask
+    if per_video:
+        return (err.sum((2, 3)) / mask.sum((1, 2)).clamp(min=1)).mean()
+    return err.sum() / mask.sum().clamp(min=1) / len(model.members)
+
+
 def dynamics_batch(videos, starts, semantic_flags):
-    """Video tensors, scaled targets [B, S, 2] and the mask of seconds that have a target."""
+    """Video tensors, scaled targets [B, S, 2], the mask of seconds that have a target, and
+    each window's start second and video length (for the position features)."""
     b = len(videos)
     target = np.zeros((b, WINDOW, 2), dtype=np.float32)
     mask = np.zeros((b, WINDOW, 2), dtype=np.float32)
@@ -259,4 +278,5 @@ def dynamics_batch(videos, starts, semantic_flags):
             f.semantic = None
         feats.append(f)
     vb = batch_video(feats, WINDOW, semantic=any(semantic_flags))
-    return vb, torch.from_numpy(target), torch.from_numpy(mask)
+    return (vb, torch.from_numpy(target), torch.from_numpy(mask), torch.tensor(starts),
+            torch.tensor([len(v) for v in videos]))
