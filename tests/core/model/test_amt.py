@@ -64,6 +64,12 @@ def test_kv_cache_equals_full_recomputation():
         assert torch.allclose(steps[0], reference[4], atol=1e-4)
         for i, logits in enumerate(steps[1:]):
             assert torch.allclose(logits, reference[5 + i], atol=1e-4)
+    # float16 weights in the steps move the logits only a little
+    half = _Decoder(model, feats, 1, True, "cpu", recompute=False, half=True)
+    steps = [half.feed(tokens[:5])] + [half.feed([t]) for t in tokens[5:]]
+    with torch.no_grad():
+        for i, logits in enumerate(steps[1:]):
+            assert torch.allclose(logits, reference[5 + i], atol=1e-2)
     # the decoder's own recompute path gives the same logits as well
     full.recompute = True
     with torch.no_grad():

@@ -45,6 +45,15 @@ def test_seed_reproducible_and_recompute_identical(model, feats):
     assert generate(model, feats, 1, length=5, options=SamplingOptions(seed=1))[0] == chord_id(9, "min")
 
 
+def test_recompute_identical_with_locks(model, feats):
+    """The join rule before a locked chord works on both paths (full recomputation included)."""
+    for seed in range(3):
+        opts = SamplingOptions(seed=seed, max_repeat=6)
+        a = generate(model, feats, 0, options=opts, locks={20: 5, 21: 5, 40: 9}, half=False)
+        b = generate(model, feats, 0, options=opts, locks={20: 5, 21: 5, 40: 9}, recompute=True)
+        assert (a == b).all() and a[20] == a[21] == 5 and a[40] == 9
+
+
 def test_no_n_and_repeat_cap(model, feats):
     with_n = generate(model, feats, 0, options=SamplingOptions(seed=1, allow_n=True, max_repeat=0))
     assert (with_n == N_ID).sum() > 10          # the biased model loves N when allowed
@@ -124,3 +133,30 @@ def test_emotion_steering_raises_the_allowed_qualities(model):
                               for s in range(3)])
         shares[steer] = EMOTION_MASKS[1, out].mean()
     assert shares[3.0] > shares[0.0] + 0.3, shares
+
+
+@pytest.mark.parametrize("fast", [1, 2])
+def test_step_threads_keeps_the_faster_count(fast):
+    """The thread count of the one-token steps follows timings: two threads kept when they are
+    faster, one kept (and two tried again only later) when two are slow, as on a busy machine."""
+    import time
+
+    from v2m_desktop.core.model.generate import _StepThreads
+
+    saved = torch.get_num_threads()
+    try:
+        chooser, used = _StepThreads(2), []
+
+        def step():
+            used.append(torch.get_num_threads())
+            time.sleep(0.001 if used[-1] == fast else 0.006)
+
+        for _ in range(60):
+            chooser.run(step)
+        assert chooser.best == fast
+        assert used[:2] == [1, 1] and used[2] == 2
+        assert used[10:60] == [fast] * 50
+        if fast == 1:           # two threads given up after one slow step
+            assert used[3] == 1
+    finally:
+        torch.set_num_threads(saved)

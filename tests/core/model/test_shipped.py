@@ -1,13 +1,14 @@
 """The shipped models: they load through the one loader, generate, and hold their figures."""
 import numpy as np
 import pytest
+import torch
 
 from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import EMOTION_MASKS
 from v2m_desktop.core.data.muvisync import MuviSync
 from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
 from v2m_desktop.core.model.checkpoint import SHIPPED, load_models, read_checkpoint
-from v2m_desktop.core.model.generate import SamplingOptions, generate
+from v2m_desktop.core.model.generate import SamplingOptions, _Decoder, generate
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,22 @@ def test_generates_valid_chords(shipped):
     assert len(chords) == 120 and ((chords >= 1) & (chords <= 156)).all()
     changes = (chords[1:] != chords[:-1]).sum()
     assert 20 <= changes <= 110            # moves, but not a new chord every second
+
+
+def test_float16_steps_keep_the_shipped_models_logits(shipped):
+    """Generation's float16 weights: the logits of every step within 0.05 of float32's, the
+    same favourite chord (the test fails if the cast goes wrong, e.g. a transposed matrix)."""
+    amt, _ = shipped
+    feats = synthetic_features(60, seed=2)
+    tokens = np.random.default_rng(0).integers(1, 157, 60).tolist()
+    out = {}
+    for half in (False, True):
+        dec = _Decoder(amt, feats, 0, True, "cpu", recompute=False, half=half)
+        with torch.no_grad():
+            out[half] = torch.stack([dec.feed(tokens[:1])] + [dec.feed([t]) for t in tokens[1:]])
+    diff = (out[True] - out[False]).abs()
+    assert 0 < diff.max() < 0.05
+    assert (out[True].argmax(-1) == out[False].argmax(-1)).float().mean() > 0.95
 
 
 def test_forced_emotion_steers_the_chords(shipped):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -113,6 +114,20 @@ class DecoderBlock(nn.Module):
         return x + self.drop(self.ff(self.ln3(x)))
 
 
+@dataclass
+class KVCache:
+    """Keys and values of the decoder positions so far, per layer ({"self": .., "cross": ..});
+    `half` and `head` are for AMT.step (see there)."""
+    layers: list
+    half: bool = False
+    head: tuple | None = None
+    embed: tuple | None = None
+
+    @classmethod
+    def new(cls, model: AMT, half: bool = False) -> KVCache:
+        return cls([{"self": {}, "cross": {}} for _ in model.decoder], half)
+
+
 class AMT(nn.Module):
     def __init__(self, cfg: AMTConfig):
         super().__init__()
@@ -180,7 +195,7 @@ class AMT(nn.Module):
                 x = x + self.cand_emb[i](context[..., slot])
         return self.drop(x + self.pe[start: start + tokens.shape[1]])
 
-    def decode(self, tokens, context, mode, memory, mem_mask, cache: list | None = None,
+    def decode(self, tokens, context, mode, memory, mem_mask, cache: KVCache | None = None,
                start: int = 0, video: VideoBatch | None = None) -> torch.Tensor:
         """Logits [B, T, 159] for tokens at positions start..start+T-1 (cache: earlier ones)."""
         x = self.embed_tokens(tokens, context, mode, start, video)
@@ -189,42 +204,94 @@ class AMT(nn.Module):
         k_pos = torch.arange(0, start + n, device=x.device)
         dist = q_pos[:, None] - k_pos[None, :]
         for i, block in enumerate(self.decoder):
-            x = block(x, memory, mem_mask, dist, None if cache is None else cache[i])
+            x = block(x, memory, mem_mask, dist, None if cache is None else cache.layers[i])
         return self.head(self.dec_ln(x))
 
-    def step(self, tokens, context, mode, memory, mem_mask, cache: list, pos: int,
+    def step(self, tokens, context, mode, memory, mem_mask, cache: KVCache, pos: int,
              video: VideoBatch | None = None) -> torch.Tensor:
-        """Logits [B, 159] for one new position with the KV cache: decode()'s arithmetic (eval
-        mode) in half the kernel calls, since at one token a step costs dispatch, not maths."""
+        """Logits [B, 1, 159] for one new position pos < max_len with the KV cache: decode()'s
+        arithmetic (eval mode) in a third of the kernel calls, since at one token a step costs
+        dispatch and memory traffic, not maths.  Keys and values go into buffers allocated
+        once (growing them by concatenation copies the whole cache every token).  A cache made
+        with KVCache.new(model, half=True) multiplies by float16 copies of the weights: half
+        the bytes to stream per token, logits within about 1e-2 of float32's."""
         cfg = self.cfg
-        d, h = cfg.d_model, cfg.n_head
-        x = self.embed_tokens(tokens, context, mode, pos, video)[:, 0]       # [B, d]
-        b = x.shape[0]
-        for layer, c in zip(self.decoder, cache, strict=True):
-            a, ca, sc, cc = layer.attn, layer.cross, c["self"], c["cross"]
+        d, h, dh = cfg.d_model, cfg.n_head, cfg.d_model // cfg.n_head
+        b, n = tokens.shape
+        assert n == 1 and pos < cfg.max_len, "one token at a time, within the model's span"
+        half = cache.half
+        if cache.head is None:
+            self._step_weights(cache, b, pos, memory, mem_mask)
+        if cache.embed is None:
+            x = self.embed_tokens(tokens, context, mode, pos, video)          # [B, 1, d]
+        else:
+            table, offsets = cache.embed
+            ids = torch.cat([tokens, mode[:, None], context[:, 0]], dim=1) + offsets
+            x = (F.embedding_bag(ids, table, mode="sum") + self.pe[pos])[:, None]
+
+        def lin(y, wb):
+            return F.linear(y.half(), *wb).float() if half else F.linear(y, *wb)
+
+        for layer, c in zip(self.decoder, cache.layers, strict=True):
+            sc, cc, w = c["self"], c["cross"], c["weights"]
+            # self-attention over the cache and the new tokens
             y = F.layer_norm(x, (d,), layer.ln1.weight, layer.ln1.bias)
-            q = F.linear(y, a.q.weight, a.q.bias).view(b, h, 1, d // h)
-            k, v = F.linear(y, a.kv.weight, a.kv.bias).view(b, 2, h, 1, d // h).unbind(1)
-            if "k" in sc:
-                k, v = torch.cat([sc["k"], k], dim=2), torch.cat([sc["v"], v], dim=2)
-            sc["k"], sc["v"] = k, v
-            bias = layer.rel[:, : pos + 1].flip(-1).view(1, h, 1, pos + 1).to(q.dtype)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).view(b, d)
-            x = x + F.linear(y, a.out.weight, a.out.bias)
+            qkv = lin(y, w["qkv"]).view(b, n, 3, h, dh).permute(2, 0, 3, 1, 4)
+            kbuf, vbuf = sc["buf"]
+            kbuf[:, :, pos:pos + n], vbuf[:, :, pos:pos + n] = qkv[1], qkv[2]
+            sc["k"], sc["v"] = kbuf[:, :, :pos + n], vbuf[:, :, :pos + n]
+            bias = c["rel_rev"][:, cfg.max_len - 1 - pos:][:, None]     # distances pos .. 0
+            y = F.scaled_dot_product_attention(qkv[0], sc["k"], sc["v"], attn_mask=bias[None])
+            y = y.transpose(1, 2).reshape(b, n, d)
+            x = x + lin(y, w["out"])
+            # cross-attention to the video
             y = F.layer_norm(x, (d,), layer.ln2.weight, layer.ln2.bias)
-            q = F.linear(y, ca.q.weight, ca.q.bias).view(b, h, 1, d // h)
+            q = lin(y, w["cq"]).view(b, n, h, dh).transpose(1, 2)
+            y = F.scaled_dot_product_attention(q, cc["k"], cc["v"], attn_mask=mem_mask)
+            y = y.transpose(1, 2).reshape(b, n, d)
+            x = x + lin(y, w["cout"])
+            y = F.layer_norm(x, (d,), layer.ln3.weight, layer.ln3.bias)
+            if half:        # the hidden layer stays in float16 (GELU is cheaper there too)
+                x = x + F.linear(F.gelu(F.linear(y.half(), *w["ff1"])), *w["ff2"]).float()
+            else:
+                x = x + F.linear(F.gelu(F.linear(y, *w["ff1"])), *w["ff2"])
+        return lin(self.dec_ln(x), cache.head)
+
+    def _step_weights(self, cache: KVCache, b: int, pos: int, memory, mem_mask) -> None:
+        """What step() needs besides the model, made once per cache: key/value buffers (the
+        keys and values decode() cached so far copied in), each layer's weights (the query and
+        key/value projections fused into one matrix: one kernel call instead of two), and the
+        video's keys and values when decode() has not made them yet."""
+        cfg, half = self.cfg, cache.half
+        h, dh, cap = cfg.n_head, cfg.d_model // cfg.n_head, cfg.max_len + 16
+        dtype = torch.float16 if half else memory.dtype
+
+        def wb(*linears):
+            return (torch.cat([m.weight for m in linears]).to(dtype).contiguous(),
+                    torch.cat([m.bias for m in linears]).to(dtype).contiguous())
+
+        for layer, c in zip(self.decoder, cache.layers, strict=True):
+            sc, cc, ca = c["self"], c["cross"], layer.cross
+            kbuf, vbuf = (memory.new_empty(b, h, cap, dh) for _ in range(2))
+            if "k" in sc:
+                kbuf[:, :, :pos], vbuf[:, :, :pos] = sc["k"][:, :, :pos], sc["v"][:, :, :pos]
+            sc["buf"] = (kbuf, vbuf)
             if "k" not in cc:
                 k, v = ca.kv(memory).chunk(2, dim=-1)
                 cc["k"], cc["v"] = ca._heads(k), ca._heads(v)
-            y = F.scaled_dot_product_attention(q, cc["k"], cc["v"], attn_mask=mem_mask).view(b, d)
-            x = x + F.linear(y, ca.out.weight, ca.out.bias)
-            y = F.layer_norm(x, (d,), layer.ln3.weight, layer.ln3.bias)
-            ff1, ff2 = layer.ff[0], layer.ff[2]
-            x = x + F.linear(F.gelu(F.linear(y, ff1.weight, ff1.bias)), ff2.weight, ff2.bias)
-        return self.head(self.dec_ln(x))
-
-    def new_cache(self) -> list:
-        return [{"self": {}, "cross": {}} for _ in self.decoder]
+            c["rel_rev"] = layer.rel.flip(-1).contiguous()
+            c["weights"] = {"qkv": wb(layer.attn.q, layer.attn.kv), "out": wb(layer.attn.out),
+                            "cq": wb(ca.q), "cout": wb(ca.out), "ff1": wb(layer.ff[0]),
+                            "ff2": wb(layer.ff[2])}
+        cache.head = wb(self.head)
+        if cfg.context and not cfg.next_second:
+            # embed_tokens() as one summed lookup in a table of all its parts: the chord (root
+            # + quality), the mode, then the five context features in their column order
+            parts = [self.root_emb.weight[self.root_ids] + self.qual_emb.weight[self.qual_ids],
+                     self.mode_emb.weight, self.run_emb.weight, self.cand_emb[0].weight,
+                     self.match_emb.weight, self.cand_emb[1].weight, self.cand_emb[2].weight]
+            offsets = torch.tensor([0, *np.cumsum([len(p) for p in parts[:-1]])], device=memory.device)
+            cache.embed = (torch.cat(parts), offsets)
 
     def forward(self, video: VideoBatch, tokens, context, mode) -> torch.Tensor:
         memory, mask = self.encode(video)

@@ -35,6 +35,12 @@ class ChordContext:
         self.run = 0
         self.changes: dict[int, list[int]] = {}             # chord -> chords it changed to, recent first
 
+    def copy(self) -> ChordContext:
+        new = ChordContext.__new__(ChordContext)
+        new.seq, new.match, new.n, new.run = self.seq.copy(), self.match.copy(), self.n, self.run
+        new.changes = {k: list(v) for k, v in self.changes.items()}
+        return new
+
     def push(self, token: int) -> np.ndarray:
         token = int(token)
         j = self.n

@@ -8,9 +8,9 @@ model's own probability of moving on to that chord, so the seam stays plausible.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +20,7 @@ import torch
 from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id
 from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
-from v2m_desktop.core.model.amt import AMT
+from v2m_desktop.core.model.amt import AMT, KVCache
 from v2m_desktop.core.model.context import ChordContext
 from v2m_desktop.core.model.inputs import VideoBatch, batch_video
 
@@ -56,12 +56,13 @@ class _Decoder:
     """The state of one generation: encoded video, KV cache, context features, tokens so far."""
 
     def __init__(self, model: AMT, features: VideoFeatures, mode: int, semantic: bool,
-                 device, recompute: bool):
+                 device, recompute: bool, half: bool = False):
         self.model, self.device, self.recompute = model, device, recompute
         self.video = batch_video([features], len(features), semantic=semantic).to(device)
         self.mode = torch.tensor([mode], device=device)
         self.memory, self.mask = model.encode(self.video)
-        self.cache = model.new_cache()
+        self.cache = KVCache.new(model, half)
+        self.threads = _StepThreads(torch.get_num_threads())
         self.ctx = ChordContext(len(features) + 1)
         self.tokens: list[int] = []
         self.ctx_rows: list[np.ndarray] = []
@@ -80,21 +81,26 @@ class _Decoder:
             return self.model(self.video, tok, ctx, self.mode)[0, -1]
         tok = torch.tensor([tokens], device=self.device)
         ctx = torch.from_numpy(np.stack(rows))[None].to(self.device)
-        if len(tokens) == 1 and start:
-            return self.model.step(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
-                                   self.video)[0]
+        if start and len(tokens) == 1:
+            return self.threads.run(lambda: self.model.step(
+                tok, ctx, self.mode, self.memory, self.mask, self.cache, start, self.video)[0, -1])
         return self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
                                  self.video)[0, -1]
 
     def lookahead(self, candidates: list[int], target: int) -> torch.Tensor:
         """log P(target at the following second | candidate here), for each candidate."""
         m, start = len(candidates), len(self.tokens)
-        rows = []
-        for c in candidates:
-            ctx = copy.deepcopy(self.ctx)
-            rows.append(ctx.push(c))
-        cache = [{kind: {k: v.expand(m, *v.shape[1:]) for k, v in layer[kind].items()}
-                  for kind in ("self", "cross")} for layer in self.cache]
+        rows = [self.ctx.copy().push(c) for c in candidates]
+        if self.recompute:
+            tok = torch.tensor([self.tokens + [c] for c in candidates], device=self.device)
+            ctx = torch.from_numpy(np.stack([np.stack(self.ctx_rows + [r]) for r in rows])).to(self.device)
+            video = VideoBatch(self.video.scalars.expand(m, -1, -1),
+                               None if self.video.semantic is None else self.video.semantic.expand(m, -1, -1),
+                               self.video.valid.expand(m, -1))
+            logits = self.model(video, tok, ctx, self.mode.expand(m))[:, -1]
+            return torch.log_softmax(logits.float(), dim=-1)[:, target]
+        cache = KVCache([{kind: {k: layer[kind][k].expand(m, *layer[kind][k].shape[1:]) for k in ("k", "v")}
+                          for kind in ("self", "cross")} for layer in self.cache.layers])
         video = VideoBatch(self.video.scalars.expand(m, -1, -1), None, self.video.valid.expand(m, -1))
         logits = self.model.decode(
             torch.tensor(candidates, device=self.device)[:, None],
@@ -143,36 +149,65 @@ def _run_length(tokens: list[int]) -> int:
     return n
 
 
-def _decoding_threads(fn):
-    """Run the KV-cache path on one intra-op thread: a step is a handful of tiny matrix
-    products, and OpenMP's hand-offs between threads cost more than the arithmetic.  The full
-    recomputation keeps every thread (it works on whole sequences)."""
+class _StepThreads:
+    """The intra-op thread count for the one-token steps, chosen by timing them.  On an idle
+    machine two threads beat one (0.47 s against 0.61 s for 300 chords on 2 cores); when
+    another process holds a core, every kernel waits for the descheduled thread and one thread
+    is ten to a hundred times faster.  So one and then two threads are timed for a few steps
+    (two given up at once when clearly slower) and the faster kept; the trial is repeated now
+    and then since the load changes, more rarely while one thread keeps winning."""
+    TRIAL, GAP = 2, 100
+
+    def __init__(self, most: int):
+        self.choices = [1, 2] if most >= 2 else [1]     # more than two do not pay at this size
+        self.best, self.n, self.trial_at, self.gap, self.times = 1, 0, 0, self.GAP, {}
+
+    def run(self, fn):
+        k = self.n - self.trial_at                       # step within the current trial
+        trial = 0 <= k < self.TRIAL * len(self.choices)
+        threads = self.choices[k // self.TRIAL] if trial else self.best
+        torch.set_num_threads(threads)
+        t0 = time.perf_counter()
+        out = fn()
+        self.n += 1
+        if trial:
+            dt = time.perf_counter() - t0
+            self.times.setdefault(threads, []).append(dt)
+            hopeless = threads > 1 and dt > 2 * min(self.times[1])
+            if hopeless or k == self.TRIAL * len(self.choices) - 1:
+                self.best = 1 if hopeless else min(self.choices, key=lambda t: min(self.times[t]))
+                self.gap = self.gap * 2 if self.best == 1 else self.GAP
+                self.trial_at, self.times = self.n + self.gap, {}
+        return out
+
+
+def _no_grad_keep_threads(fn):
+    """No autograd, and the caller's thread count restored afterwards (the steps change it)."""
     @functools.wraps(fn)
-    def wrapper(*args, recompute: bool = False, **kwargs):
+    def wrapper(*args, **kwargs):
         saved = torch.get_num_threads()
-        if not recompute:
-            torch.set_num_threads(1)
         try:
             with torch.no_grad():
-                return fn(*args, recompute=recompute, **kwargs)
+                return fn(*args, **kwargs)
         finally:
             torch.set_num_threads(saved)
     return wrapper
 
 
-@_decoding_threads
+@_no_grad_keep_threads
 def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | None = None,
              primer: list[int] | tuple = (), locks: dict[int, int] | None = None,
              join_to: int | None = None, options: SamplingOptions | None = None,
              semantic: bool = True, device="cpu",
              callback: Callable[[int, int], bool | None] | None = None,
-             recompute: bool = False) -> np.ndarray:
+             recompute: bool = False, half: bool = True) -> np.ndarray:
     """Chord tokens for seconds 0 .. length-1 (default: the video's length).
 
     primer: the first chords (seconds 0..); without one, the piece starts on the tonic.
     locks: second -> chord that must sound there.  join_to: a chord that follows the last
     generated second (span regeneration).  callback(done, total) is called for every token; a
-    False return cancels (Cancelled is raised).
+    False return cancels (Cancelled is raised).  half: the KV-cache steps multiply by float16
+    copies of the weights (twice as fast on a CPU; the logits move by about 1e-3).
     """
     opts = options or SamplingOptions()
     opts.check()
@@ -189,7 +224,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
             raise V2MError(f"token {t} at second {s} is not a chord")
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
-    dec = _Decoder(model, features, mode, semantic, device, recompute)
+    dec = _Decoder(model, features, mode, semantic, device, recompute, half and not recompute)
     steer = emotion_bias(features.emotion, opts.emotion_steer) if opts.emotion_steer else None
     prefix = [int(t) for t in primer][:length]
     for s, t in locks.items():
@@ -197,34 +232,37 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
             prefix[s] = int(t)
     if not prefix:
         prefix = [int(locks.get(0, tonic(mode)))]
-    logits = dec.feed(prefix)
-    if callback and callback(len(prefix), length) is False:
-        raise Cancelled()
-    for pos in range(len(prefix), length):
+
+    def report(done: int) -> None:
+        if callback and callback(done, length) is False:
+            raise Cancelled()
+
+    def pick(pos: int, logits: torch.Tensor) -> int:
+        """The chord of second pos: locked, drawn, or (before a fixed chord) joined to it."""
         if pos in locks:
-            token = int(locks[pos])
-        else:
-            banned = []
-            if opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat:
-                banned.append(dec.tokens[-1])
-            logp = _filtered_logprobs(logits, opts, banned, None if steer is None else steer[pos])
-            nxt = join_to if pos == length - 1 else locks.get(pos + 1)
-            if nxt is not None:
-                cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices
-                         if logp[c] > -torch.inf]
-                if opts.max_repeat:       # joining on the same chord lengthens its run
-                    cands = [c for c in cands
-                             if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
-                joint = logp[cands] + dec.lookahead(cands, int(nxt))
-                token = cands[int(torch.multinomial(torch.softmax(joint, -1), 1, generator=gen))]
-            else:
-                token = int(torch.multinomial(logp.exp(), 1, generator=gen))
+            return int(locks[pos])
+        run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
+        logp = _filtered_logprobs(logits, opts, [dec.tokens[-1]] if run_out else [],
+                                  None if steer is None else steer[pos])
+        nxt = join_to if pos == length - 1 else locks.get(pos + 1)
+        if nxt is None:
+            return int(torch.multinomial(logp.exp(), 1, generator=gen))
+        cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices if logp[c] > -torch.inf]
+        if opts.max_repeat:       # joining on the same chord lengthens its run
+            cands = [c for c in cands
+                     if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
+        joint = logp[cands] + dec.lookahead(cands, int(nxt))
+        return cands[int(torch.multinomial(torch.softmax(joint, -1), 1, generator=gen))]
+
+    logits = dec.feed(prefix)
+    report(len(prefix))
+    for pos in range(len(prefix), length):
+        token = pick(pos, logits)
         if pos < length - 1:
             logits = dec.feed([token])
         else:
             dec.tokens.append(token)
-        if callback and callback(pos + 1, length) is False:
-            raise Cancelled()
+        report(pos + 1)
     return np.array(dec.tokens, dtype=np.int64)
 
 
