@@ -84,3 +84,14 @@ def test_arrange_rejects_absurd_tempo():
     with pytest.raises(V2MError, match="tempo"):
         arrange(chords, dyn, duration=5.0, cuts=[], motion=motion, emotion=emo,
                 options=ArrangeOptions(tempo=5))
+def test_tempo_map_search_window_finds_what_the_full_search_finds(monkeypatch):
+    """The search weighs the last WINDOW_ANCHORS anchors first: on a long video with many cuts it
+    reaches as many of them as the full quadratic search."""
+    from v2m_desktop.core.arrange import tempo
+    rng = np.random.default_rng(3)
+    cuts = list(np.cumsum(rng.uniform(0.4, 5.0, 600)))
+    duration = cuts[-1] + 2.0
+    fast = tempo._warp(cuts, duration, 0.55)
+    monkeypatch.setattr(tempo, "WINDOW_ANCHORS", 10**6)
+    full = tempo._warp(cuts, duration, 0.55)
+    assert len(fast[2]) == len(full[2]) > 300 and fast[3] == full[3]

@@ -30,6 +30,7 @@ TEMPO_RANGES = {
     "neutral": (80.0, 115.0),
 }
 MAX_DEV = 0.06          # largest local change of the beat period used to reach a cut (6 %)
+WINDOW_ANCHORS = 64     # earlier anchors the tempo map search weighs first for each cut
 HIT_TOL = 0.05          # a cut within this of a beat counts as on the beat (fixed tempo search)
 
 
@@ -98,17 +99,22 @@ def _warp(cuts: list[float], duration: float, period: float, max_dev: float = MA
     beats = np.zeros(m + 1, dtype=np.int64)
     count[0] = 0
     for j in range(1, m + 1):
-        L = x[j] - x[:j]
-        n = np.maximum(np.round(L / period), 1)
-        dev = np.abs(L / n / period - 1.0)
-        ok = (L >= 0.75 * period) & (dev <= max_dev) & np.isfinite(count[:j])
+        # the best previous anchor is nearly always among the last few (the count only grows
+        # along a chain), so look there first: linear, not quadratic, in the number of cuts
+        for lo in (max(0, j - WINDOW_ANCHORS), 0):
+            L = x[j] - x[lo:j]
+            n = np.maximum(np.round(L / period), 1)
+            dev = np.abs(L / n / period - 1.0)
+            ok = (L >= 0.75 * period) & (dev <= max_dev) & np.isfinite(count[lo:j])
+            if ok.any() or lo == 0:
+                break
         if not ok.any():
             continue
-        key = np.where(ok, count[:j] - 1e-3 * (cost[:j] + dev), -np.inf)
+        key = np.where(ok, count[lo:j] - 1e-3 * (cost[lo:j] + dev), -np.inf)
         i = int(np.argmax(key))
-        count[j] = count[i] + (j < m)
-        cost[j] = cost[i] + dev[i]
-        back[j] = i
+        count[j] = count[lo + i] + (j < m)
+        cost[j] = cost[lo + i] + dev[i]
+        back[j] = lo + i
         beats[j] = int(n[i])
     end_reached = np.isfinite(count[m]) and count[m] >= np.max(count[:m])
     j = m if end_reached else int(np.argmax(np.where(np.isfinite(count[:m]),
@@ -182,6 +188,11 @@ def choose_tempo(cuts, duration: float, emotion: np.ndarray | None, lo: float | 
     cuts = _usable_cuts(cuts, duration)
     if not cuts:
         return round((lo + hi) / 2, 1)
-    candidates = np.arange(lo, hi + 1e-9, 0.25)
-    scores = [_score(cuts, duration, b, lo, hi) for b in candidates]
-    return round(float(candidates[int(np.argmax(scores))]), 2)
+    best = lo
+    # coarse to fine (1 BPM, then 0.25 around the best): a quarter of the grids to score
+    for step, candidates in ((1.0, np.arange(lo, hi + 1e-9, 1.0)), (0.25, None)):
+        if candidates is None:
+            candidates = np.arange(max(lo, best - 0.75), min(hi, best + 0.75) + 1e-9, step)
+        scores = [_score(cuts, duration, b, lo, hi) for b in candidates]
+        best = float(candidates[int(np.argmax(scores))])
+    return round(best, 2)
