@@ -60,7 +60,7 @@ def _bench_media(args) -> int:
     import tempfile
 
     from v2m_desktop.core import bench
-    from v2m_desktop.core.export import bench_export
+    from v2m_desktop.core.bench import bench_export
     from v2m_desktop.core.video.bench import bench_analysis
     what = ["analysis", "export", "score", "alignment"] if args.what == "all" else [args.what]
     results = {}

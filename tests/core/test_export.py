@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from v2m_desktop.core.bench import bench_export
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.export import (
-    bench_export,
     export_mp4,
     ffmpeg_exe,
     has_audio,

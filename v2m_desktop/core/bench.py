@@ -110,3 +110,50 @@ def bench_alignment(video: Path, cuts: list[float], seed: int = 0) -> dict:
                detected_cuts_matching=sum(any(abs(c - k) <= 1 / 24 + 1e-6 for c in result.analysis.cuts)
                                           for k in cuts))
     return res
+
+
+def _bench_music(duration: float, sr: int) -> np.ndarray:
+    """A real soundtrack for the benchmark: a synthetic plan arranged and rendered (AAC encoding
+    time depends on the signal; a pure tone is not representative)."""
+    from v2m_desktop.core.arrange import ArrangeOptions, arrange
+    from v2m_desktop.core.chords import chord_id
+    from v2m_desktop.core.render import render
+    from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+    T = max(1, int(np.ceil(duration)))
+    prog = [chord_id(0, "maj"), chord_id(9, "min"), chord_id(5, "maj"), chord_id(7, "7")]
+    tokens = np.array([prog[(s // 2) % 4] for s in range(T)], dtype=np.int64)
+    dyn = Dynamics(np.linspace(4, 22, T), np.linspace(0.08, 0.3, T))
+    emotion = np.tile([0.2, 0.1, 0.2, 0.1, 0.2, 0.2], (T, 1))
+    arr = arrange(ChordTrack(tokens), dyn, duration=duration, cuts=[], motion=np.linspace(1, 20, T),
+                  emotion=emotion, options=ArrangeOptions())
+    return render(arr.midi, sample_rate=sr, duration=duration)
+
+
+def bench_export(video: Path, audio: np.ndarray | None = None, sr: int = 44100) -> dict:
+    """Time `export_mp4` (video stream copied, music to AAC) against moviepy re-encoding the same
+    file with the same soundtrack (the reference's way: VideoFileClip(...).with_audio(...)
+    .write_videofile(libx264, aac)); returns both times and their ratio."""
+    import tempfile
+
+    from moviepy import AudioArrayClip, VideoFileClip
+
+    from v2m_desktop.core.export import export_mp4, fit_length, stereo
+
+    video = Path(video)
+    with VideoFileClip(str(video), audio=False) as clip:
+        duration = float(clip.duration)
+    if audio is None:
+        audio = _bench_music(duration, sr)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        export_mp4(video, audio, sr, Path(d) / "copy.mp4", duration=duration)
+        copy_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with VideoFileClip(str(video), audio=False) as clip:
+            music = AudioArrayClip(fit_length(stereo(audio), int(round(duration * sr))), fps=sr)
+            clip.with_audio(music).write_videofile(str(Path(d) / "moviepy.mp4"), codec="libx264",
+                                                   audio_codec="aac", logger=None)
+        moviepy_s = time.perf_counter() - t0
+    return {"video": str(video), "duration_s": duration, "export_s": copy_s,
+            "moviepy_reencode_s": moviepy_s, "speedup": moviepy_s / copy_s}

@@ -15,9 +15,9 @@ def pick_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise V2MError("--device cuda asked for, but no CUDA GPU is available")
+        raise V2MError("the CUDA device was asked for, but no CUDA GPU is available")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise V2MError("--device mps asked for, but Apple's MPS is not available")
+        raise V2MError("the MPS device was asked for, but Apple's MPS is not available")
     try:
         return torch.device(name)
     except RuntimeError:

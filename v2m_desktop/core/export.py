@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -88,15 +87,23 @@ def _last_line(stderr: bytes | str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _stereo(audio: np.ndarray) -> np.ndarray:
+def stereo(audio: np.ndarray) -> np.ndarray:
     a = np.asarray(audio, dtype=np.float32)
     return np.repeat(a[:, None], 2, axis=1) if a.ndim == 1 else a[:, :2]
 
 
-def _fit(audio: np.ndarray, n: int) -> np.ndarray:
+def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros((n, audio.shape[1]), dtype=np.float32)
     out[:min(n, len(audio))] = audio[:n]
     return out
+
+
+def check_original_level(level: float | None) -> float:
+    """The level of the original sound under the music, 0 (off) to 1."""
+    level = float(level or 0.0)
+    if not 0.0 <= level <= 1.0:
+        raise V2MError(f"the original-audio level must be between 0 and 1, not {level:g}")
+    return level
 
 
 def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: float,
@@ -111,11 +118,9 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     out = check_output(out, video)
     if not duration or duration <= 0:
         raise V2MError("the video has no duration")
-    level = float(keep_original_audio or 0.0)
-    if not 0.0 <= level <= 1.0:
-        raise V2MError(f"--keep-original-audio must be between 0 and 1, not {level:g}")
+    level = check_original_level(keep_original_audio)
     n = int(round(duration * sr))
-    music = _fit(_stereo(audio), n)
+    music = fit_length(stereo(audio), n)
     if level > 0 and has_audio(video):
         music = music + level * decode_audio(video, sr, duration)
         peak = float(np.abs(music).max()) if music.size else 0.0
@@ -166,48 +171,5 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
         progress(1.0)
 
 
-def _bench_music(duration: float, sr: int) -> np.ndarray:
-    """A real soundtrack for the benchmark: a synthetic plan arranged and rendered (AAC encoding
-    time depends on the signal; a pure tone is not representative)."""
-    from v2m_desktop.core.arrange import ArrangeOptions, arrange
-    from v2m_desktop.core.chords import chord_id
-    from v2m_desktop.core.render import render
-    from v2m_desktop.core.tracks import ChordTrack, Dynamics
-
-    T = max(1, int(np.ceil(duration)))
-    prog = [chord_id(0, "maj"), chord_id(9, "min"), chord_id(5, "maj"), chord_id(7, "7")]
-    tokens = np.array([prog[(s // 2) % 4] for s in range(T)], dtype=np.int64)
-    dyn = Dynamics(np.linspace(4, 22, T), np.linspace(0.08, 0.3, T))
-    emotion = np.tile([0.2, 0.1, 0.2, 0.1, 0.2, 0.2], (T, 1))
-    arr = arrange(ChordTrack(tokens), dyn, duration=duration, cuts=[], motion=np.linspace(1, 20, T),
-                  emotion=emotion, options=ArrangeOptions())
-    return render(arr.midi, sample_rate=sr, duration=duration)
-
-
-def bench_export(video: Path, audio: np.ndarray | None = None, sr: int = 44100) -> dict:
-    """Time `export_mp4` (video stream copied, music to AAC) against moviepy re-encoding the same
-    file with the same soundtrack (the reference's way: VideoFileClip(...).with_audio(...)
-    .write_videofile(libx264, aac)); returns both times and their ratio."""
-    from moviepy import AudioArrayClip, VideoFileClip
-
-    video = Path(video)
-    with VideoFileClip(str(video), audio=False) as clip:
-        duration = float(clip.duration)
-    if audio is None:
-        audio = _bench_music(duration, sr)
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        export_mp4(video, audio, sr, Path(d) / "copy.mp4", duration=duration)
-        copy_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with VideoFileClip(str(video), audio=False) as clip:
-            music = AudioArrayClip(_fit(_stereo(audio), int(round(duration * sr))), fps=sr)
-            clip.with_audio(music).write_videofile(str(Path(d) / "moviepy.mp4"), codec="libx264",
-                                                   audio_codec="aac", logger=None)
-        moviepy_s = time.perf_counter() - t0
-    return {"video": str(video), "duration_s": duration, "export_s": copy_s,
-            "moviepy_reencode_s": moviepy_s, "speedup": moviepy_s / copy_s}
-
-
-__all__ = ["bench_export", "export_mp4", "ffmpeg_exe", "has_audio", "write_stems",
+__all__ = ["check_original_level", "export_mp4", "ffmpeg_exe", "has_audio", "write_stems",
            "write_wav"]

@@ -122,13 +122,11 @@ class Outputs:
 
     def check(self, video: Path) -> None:
         """Fail before any work when an output cannot be written or would replace the input."""
-        from v2m_desktop.core.export import check_output
+        from v2m_desktop.core.export import check_original_level, check_output
         for path in (self.mp4, self.midi, self.wav):
             if path is not None:
                 check_output(Path(path), Path(video))
-        if not 0.0 <= self.keep_original_audio <= 1.0:
-            from v2m_desktop.core.errors import V2MError
-            raise V2MError(f"--keep-original-audio must be between 0 and 1, not {self.keep_original_audio:g}")
+        check_original_level(self.keep_original_audio)
 
 
 def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Path | None = None,
