@@ -21,3 +21,19 @@ def muvi_root() -> Path:
 def _isolated_cache(monkeypatch, tmp_path):
     """No test reads or writes the user's analysis cache (a stale entry would hide a bug)."""
     monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "v2m-cache"))
+
+
+def rotated_copy(src: Path, dst: Path, degrees: int = 90) -> int:
+    """Copy a video with a display rotation (stream copy); returns the rotation the copy carries
+    as v2m's probe reads it, 0 when this ffmpeg could not write one."""
+    import subprocess
+
+    from v2m_desktop.core.files import ffmpeg_exe
+    from v2m_desktop.core.video.probe import probe
+    r = subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-display_rotation", str(degrees), "-i", str(src),
+                        "-c", "copy", str(dst)], capture_output=True)
+    if r.returncode != 0:       # ffmpeg < 6 has no -display_rotation; the old tag still works there
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-c", "copy", "-metadata:s:v:0",
+                        f"rotate={degrees}", str(dst)], check=True, capture_output=True)
+    return probe(dst).rotation
+

@@ -5,8 +5,10 @@ import sys
 
 import pretty_midi
 import pytest
+from conftest import rotated_copy
 
 from v2m_desktop.cli import main
+from v2m_desktop.core.video.probe import probe
 from v2m_desktop.core.video.synthetic import make_test_video
 
 CUTS = [3.0, 7.5, 11.0]
@@ -19,9 +21,10 @@ def clip(tmp_path_factory):
     return path
 
 
-def ffprobe(path, entries):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", entries, "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+def ffprobe(path, entries, streams=None):
+    select = [] if streams is None else ["-select_streams", streams]
+    cmd = ["ffprobe", "-v", "error", *select, "-show_entries", entries, "-of", "json", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
@@ -49,6 +52,21 @@ def test_analyse_json(clip, capsys):
     assert res["vision"] == "basic" and res["semantic"] is False and res["seconds"] == 14
     assert [round(c, 2) for c in res["cuts"]] == CUTS
     assert res["scene_offset"][:5] == [0, 1, 2, 0, 1]
+
+
+def test_score_keeps_a_rotated_video_rotated(clip, tmp_path):
+    """A phone video stored sideways with a display rotation: the copied stream keeps the
+    rotation (it plays upright), the packets are the input's, the soundtrack has its length."""
+    rot = tmp_path / "rot.mp4"
+    rotation = rotated_copy(clip, rot, 90)
+    if rotation == 0:
+        pytest.skip("this ffmpeg wrote no rotation")
+    out = tmp_path / "o.mp4"
+    assert main(["score", str(rot), "-o", str(out), "--seed", "1", "--vision", "basic", "--quiet"]) == 0
+    info = probe(out)
+    assert (info.rotation, info.width, info.height) == (rotation, 180, 320)
+    assert ffprobe(out, "packet=size,pts", "v")["packets"] == ffprobe(rot, "packet=size,pts", "v")["packets"]
+    assert abs(info.duration - 14.0) < 0.05 and info.has_audio
 
 
 def _bad_inputs(tmp_path, clip):
