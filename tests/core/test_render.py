@@ -62,6 +62,25 @@ def test_explicit_soundfont_and_stems_add_up_to_the_mix():
         assert np.sqrt((s ** 2).mean()) > 0.005
 
 
+def test_long_audio_goes_to_a_temporary_file_with_the_same_result(monkeypatch, tmp_path):
+    """Past MEMMAP_FRAMES the buffers are file-backed (an hour of music need not fit in memory):
+    the mix, the stems and the exported WAV are the same as in memory."""
+    from v2m_desktop.core import render as render_mod
+    from v2m_desktop.core.export import write_wav
+    midi = _midi()
+    mix = render(midi, sample_rate=SR, duration=3.0)
+    stems = render_stems(_Arr(midi, 3.0), sample_rate=SR)
+    write_wav(mix, SR, tmp_path / "a.wav")
+    monkeypatch.setattr(render_mod, "MEMMAP_FRAMES", SR)       # beyond 1 s
+    monkeypatch.setattr(render_mod, "BLOCK", 1000)
+    mapped = render(midi, sample_rate=SR, duration=3.0)
+    mapped_stems = render_stems(_Arr(midi, 3.0), sample_rate=SR)
+    write_wav(mapped, SR, tmp_path / "b.wav")
+    assert isinstance(mapped, np.memmap) and isinstance(mapped_stems["piano"], np.memmap)
+    assert np.array_equal(mapped, mix) and np.array_equal(mapped_stems["drums"], stems["drums"])
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
 def test_empty_midi_renders_silence():
     audio = render(pretty_midi.PrettyMIDI(), sample_rate=SR, duration=1.0)
     assert audio.shape == (SR, 2) and not audio.any()

@@ -18,7 +18,7 @@ import numpy as np
 
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, temp_next_to
-from v2m_desktop.core.render import PEAK
+from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
 AAC_BITRATE = "192k"
 # ffmpeg's native AAC encoder: the "fast" coder encodes our music about 2x faster than the default
@@ -39,7 +39,8 @@ def _write_wav_file(audio: np.ndarray, sr: int, path: Path) -> None:
         w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(int(sr))
-        w.writeframes(_pcm16(a).tobytes())
+        for i in range(0, len(a), BLOCK):      # a block at a time: long audio needs no copy
+            w.writeframes(_pcm16(a[i:i + BLOCK]).tobytes())
 
 
 def write_wav(audio: np.ndarray, sr: int, path, *, source: Path | None = None) -> Path:
@@ -88,12 +89,16 @@ def _last_line(stderr: bytes | str) -> str:
 
 
 def stereo(audio: np.ndarray) -> np.ndarray:
+    """[N, 2] float32: the audio itself when it already is (no copy), else a converted copy."""
     a = np.asarray(audio, dtype=np.float32)
     return np.repeat(a[:, None], 2, axis=1) if a.ndim == 1 else a[:, :2]
 
 
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((n, audio.shape[1]), dtype=np.float32)
+    """Cut or zero-pad to n frames; the audio itself when it has n (no copy: do not modify)."""
+    if len(audio) == n:
+        return audio
+    out = audio_buffer(n, audio.shape[1])
     out[:min(n, len(audio))] = audio[:n]
     return out
 
@@ -123,9 +128,9 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     music = fit_length(stereo(audio), n)
     if level > 0 and has_audio(video):
         music = music + level * decode_audio(video, sr, duration)
-        peak = float(np.abs(music).max()) if music.size else 0.0
-        if peak > PEAK:
-            music *= PEAK / peak
+        top = peak(music)
+        if top > PEAK:
+            music *= PEAK / top
     tmp = temp_next_to(out, ".part")
     wav = None
     try:

@@ -4,6 +4,7 @@ fade at the end."""
 from __future__ import annotations
 
 import ctypes
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from v2m_desktop.core.errors import V2MError
 
 PEAK = 0.9              # -0.9 dBFS
 FADE_S = 0.6            # fade-out at the end (shorter for very short pieces)
+MEMMAP_FRAMES = 10 * 60 * 44100     # longer audio buffers go to a temporary file
+BLOCK = 1 << 20                     # frames per block for whole-buffer operations
 TAIL_S = 1.5            # rendered after the last event so releases and reverb ring out
 INSTALL_HINT = "install the system package libfluidsynth3 (apt-get install libfluidsynth3)"
 
@@ -84,7 +87,7 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
     events, programs = _events(instruments)
     last = max((e[0] for e in events), default=0.0)
     n_total = int(np.ceil((last + TAIL_S) * sr)) if n_out is None else int(n_out)
-    out = np.zeros((n_total, 2), dtype=np.float32)
+    out = audio_buffer(n_total)
     if not events or n_total == 0:
         return out
     synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr))
@@ -129,6 +132,21 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
     return out
 
 
+def audio_buffer(frames: int, channels: int = 2) -> np.ndarray:
+    """Zeroed float32 [frames, channels]; past MEMMAP_FRAMES it lives in an unnamed temporary
+    file, so an hour of music (1.3 GB) does not have to fit in memory."""
+    if frames <= MEMMAP_FRAMES:
+        return np.zeros((frames, channels), dtype=np.float32)
+    with tempfile.TemporaryFile(prefix="v2m-audio-") as f:     # the mapping outlives the file
+        return np.memmap(f, dtype=np.float32, mode="w+", shape=(frames, channels))
+
+
+def peak(audio: np.ndarray) -> float:
+    """Largest absolute sample, a block at a time (no full-size temporary)."""
+    return max((float(np.abs(audio[i:i + BLOCK]).max()) for i in range(0, len(audio), BLOCK)
+                if len(audio[i:i + BLOCK])), default=0.0)
+
+
 def _fade(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:
     n = min(len(audio), int(round(seconds * sr)))
     if n > 1:
@@ -142,8 +160,8 @@ def _fade_seconds(duration: float) -> float:
 
 
 def _gain(mix: np.ndarray) -> float:
-    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
-    return PEAK / peak if peak > 1e-9 else 1.0
+    p = peak(mix)
+    return PEAK / p if p > 1e-9 else 1.0
 
 
 def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
@@ -169,7 +187,13 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
         name = inst.name or f"track{len(stems) + 1}"
         stems[name] = _synthesize([inst], sf, sample_rate, n)
     if stems:
-        g = _gain(sum(stems.values()))
+        mix = audio_buffer(n)
+        for s in stems.values():
+            for i in range(0, n, BLOCK):
+                mix[i:i + BLOCK] += s[i:i + BLOCK]
+        g = _gain(mix)
+        del mix
         for k in stems:
-            stems[k] = _fade(stems[k] * g, sample_rate, _fade_seconds(dur))
+            stems[k] *= g
+            stems[k] = _fade(stems[k], sample_rate, _fade_seconds(dur))
     return stems
