@@ -23,7 +23,13 @@ def _isolated_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "v2m-cache"))
 
 
-def rotated_copy(src: Path, dst: Path, degrees: int = 90) -> int:
+@pytest.fixture(scope="session")
+def rotated_copy():
+    """rotated_copy(src, dst, degrees): see _rotated_copy."""
+    return _rotated_copy
+
+
+def _rotated_copy(src: Path, dst: Path, degrees: int = 90) -> int:
     """Copy a video with a display rotation (stream copy); returns the rotation the copy carries
     as v2m's probe reads it, 0 when this ffmpeg could not write one."""
     import subprocess

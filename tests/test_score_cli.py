@@ -5,7 +5,6 @@ import sys
 
 import pretty_midi
 import pytest
-from conftest import rotated_copy
 
 from v2m_desktop.cli import main
 from v2m_desktop.core.video.probe import probe
@@ -54,7 +53,7 @@ def test_analyse_json(clip, capsys):
     assert res["scene_offset"][:5] == [0, 1, 2, 0, 1]
 
 
-def test_score_keeps_a_rotated_video_rotated(clip, tmp_path):
+def test_score_keeps_a_rotated_video_rotated(clip, tmp_path, rotated_copy):
     """A phone video stored sideways with a display rotation: the copied stream keeps the
     rotation (it plays upright), the packets are the input's, the soundtrack has its length."""
     rot = tmp_path / "rot.mp4"
