@@ -281,17 +281,107 @@ def test_peak_memory_basic(bbb, tmp_path):
     assert peak_mb < 1500
 
 
-def test_threaded_reader_gives_the_same_result(make_video, tmp_path, monkeypatch):
-    path, _ = make_video("cuts.mp4", 8, cuts=[1.5, 3.0, 4.25, 6.5])
-    results = []
-    for threaded in (False, True):
-        monkeypatch.setattr(analysis_mod, "THREADED", threaded)
-        results.append(analyse(path, "basic", cache_dir=tmp_path / str(threaded)))
-    a, b = results
-    assert a.cuts == b.cuts
-    for k in ("motion", "scene_offset", "emotion", "thumbnails"):
-        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+# --------------------------------------------------------------------------------------------- #
+# the two halves decoded at once
+
+ARRAYS = ("motion", "scene_offset", "emotion", "thumbnails", "thumb_times")
+
+
+def _assert_same(a, b):
+    assert a.cuts == b.cuts and a.seconds == b.seconds and a.info == b.info
+    for k in ARRAYS:
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
+    if a.semantic is not None or b.semantic is not None:
+        np.testing.assert_array_equal(a.semantic, b.semantic)
+
+
+@pytest.fixture
+def split_video(make_video):
+    """288 frames, split at 144 = 6.0 s: a cut, a motion second and a kept frame at the first
+    frame of the second half."""
+    path, cut_frames = make_video("split.mp4", 12, cuts=[1.5, 3.0, 4.25, 6.0, 9.0])
+    assert 144 in cut_frames
+    return path, cut_frames
+
+
+@pytest.fixture
+def joins(monkeypatch):
+    """Records whether each split pass found its halves joined."""
+    seen: list[bool] = []
+    orig = analysis_mod._Span.continues_into
+
+    def spy(self, nxt):
+        seen.append(orig(self, nxt))
+        return seen[-1]
+    monkeypatch.setattr(analysis_mod._Span, "continues_into", spy)
+    return seen
+
+
+def _sequential(path, cache, monkeypatch):
+    monkeypatch.setattr(analysis_mod, "PARALLEL", False)
+    a = analyse(path, "basic", cache_dir=cache)
+    monkeypatch.setattr(analysis_mod, "PARALLEL", True)
+    return a
+
+
+def test_halves_give_the_sequential_result(split_video, joins, tmp_path, monkeypatch):
+    path, cut_frames = split_video
+    seq = _sequential(path, tmp_path / "seq", monkeypatch)
+    assert joins == []
+    par = analyse(path, "basic", cache_dir=tmp_path / "par")
+    assert joins == [True]
+    _assert_same(par, seq)
+    assert par.cuts == pytest.approx([f / FPS for f in cut_frames], abs=1e-6)
+    assert par.thumb_times.tolist() == pytest.approx(list(range(12)))
+    np.testing.assert_allclose(par.motion, reference_motion(path), atol=1e-4)
+
+
+def test_halves_that_do_not_join_fall_back(split_video, tmp_path, monkeypatch):
+    """An inexact seek (simulated): the second half's work is dropped and the first half's
+    capture decodes on to the end."""
+    path, _ = split_video
+    seq = _sequential(path, tmp_path / "seq", monkeypatch)
+    monkeypatch.setattr(analysis_mod._Span, "continues_into", lambda self, nxt: False)
+    seen = []
+    par = analyse(path, "basic", cache_dir=tmp_path / "par", progress=lambda s, f: seen.append((s, f)))
+    _assert_same(par, seq)
+    fr = [f for s, f in seen if s == "analyse"]
+    assert fr[-1] == 1.0 and max(fr[:-1]) <= 0.99
+
+
+def test_halves_with_clip_backend(split_video, tiny_clip_dir, joins, tmp_path, monkeypatch):
+    """The second half holds CLIP's crops until the first half's frames are in: same embeddings."""
+    path, _ = split_video
+    monkeypatch.setattr(analysis_mod, "PARALLEL", False)
+    seq = analyse(path, "clip", clip_model=str(tiny_clip_dir), cache_dir=tmp_path / "seq")
+    monkeypatch.setattr(analysis_mod, "PARALLEL", True)
+    par = analyse(path, "clip", clip_model=str(tiny_clip_dir), cache_dir=tmp_path / "par")
+    assert joins == [True]
+    _assert_same(par, seq)
+
+
+def test_halves_cancel_and_errors(split_video, tmp_path, monkeypatch):
+    path, _ = split_video
     before = threading.active_count()
     with pytest.raises(Cancelled):
-        analyse(path, "basic", cache_dir=tmp_path / "c", cancel=lambda: True)
+        analyse(path, "basic", cache_dir=tmp_path / "a", cancel=lambda: True)
     assert threading.active_count() == before
+
+    def boom(self, frame, t_ms):
+        raise RuntimeError("decoder exploded")
+    monkeypatch.setattr(analysis_mod._Span, "add", boom)
+    with pytest.raises(RuntimeError, match="decoder exploded"):
+        analyse(path, "basic", cache_dir=tmp_path / "b")
+    assert threading.active_count() == before
+    assert not list((tmp_path).glob("*/*.npz"))
+
+
+def test_first_frame_of_each_second_is_kept(make_video, tmp_path):
+    """At 23.976 fps the frame of second k is the first at or after k s (no drift: a rule chained
+    on the previously kept frame, 24 frames = 1.001 s apart, would be 1 s late after ~1000 s)."""
+    fps = 24000 / 1001
+    path, _ = make_video("ntsc.mp4", 10, fps=fps)
+    a = analyse(path, "basic", cache_dir=tmp_path)
+    assert a.seconds == 10
+    frames = [math.ceil(k * fps - 1e-6) for k in range(10)]
+    assert a.thumb_times.tolist() == pytest.approx([f / fps for f in frames], abs=1e-6)

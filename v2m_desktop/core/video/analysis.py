@@ -4,12 +4,15 @@ second for the vision backend (emotion, semantic) and timeline thumbnails; cache
 Everything follows MuVi-Sync's feature extraction (README section 6) so the model sees what it was
 trained on:
 
-* Frames of the seconds: the first frame, then each frame whose timestamp is >= 1 s after the
-  previously kept one (ffmpeg's `select` rule of the dataset); kept frame k <-> second k, and the
-  number of per-second rows `seconds` is the number of kept frames (ceil(duration), at least 1).
-* Motion: with t = OpenCV's position after each read and `last` = the last recorded whole second,
-  when t - last >= 1 record at second int(t) the mean over all pixels and channels of
+* Frames of the seconds: the first frame of each whole second (frame 0, then each frame whose
+  timestamp's whole second is past the previous frame's). For constant integer frame rates these
+  are the frames of the dataset's rule (ffmpeg's `select`: each frame >= 1 s after the previously
+  kept one), which at 23.976 fps drifts a second late per ~1000 s. Kept frame k <-> second k, and
+  the number of per-second rows `seconds` is the number of kept frames (ceil(duration), at least 1).
+* Motion: with t = OpenCV's position after each read, at each frame whose int(t) is past the
+  previous frame's, record at second int(t) the mean over all pixels and channels of
   |frame - previous frame| at native resolution; row 0 = 0 (4 decimals, as the dataset's files).
+  (The same frames as MuVi-Sync's "t - last recorded second >= 1".)
 * Cuts: PySceneDetect's AdaptiveDetector with its defaults (adaptive_threshold 3, min_scene_len 15
   frames, window_width 2, min_content_val 15, HSV weights 1/1/1), computed here on the frames of
   this pass by `AdaptiveCutDetector`, which gives the same cuts (the test suite checks it against
@@ -24,8 +27,17 @@ trained on:
   takes the not yet assigned seconds below ceil(its end time in s); the offset counts seconds
   from the first second of the scene (0, 1, 2 ...). The model's input is offset + 1 (not here).
 
-Only the current and previous frame are held, plus a small thumbnail and the vision backend's
-per-second state, so memory does not grow with the frame size times the length.
+Every rule above looks only at a frame and the one before it (the cut detector's adaptive
+decision runs afterwards over the frames' scores), so a long file is decoded as two halves at once,
+each by its own capture in its own thread: the second half starts one frame early, and that frame
+must be the first half's last one, bit for bit and at the same time, or the second half's work is
+dropped and the first half's capture decodes on to the end (a seek that does not land exactly:
+variable frame rate, open GOP, ...).
+
+Only the current and previous frame of each half are held, plus a small thumbnail and the vision
+backend's per-second state (the second half holds its frames for the backend, reduced to what the
+backend keeps, until the first half's are in), so memory does not grow with the frame size times
+the length.
 """
 from __future__ import annotations
 
@@ -33,7 +45,6 @@ import hashlib
 import json
 import math
 import os
-import queue
 import threading
 from array import array
 from collections.abc import Callable
@@ -47,37 +58,38 @@ from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.files import atomic_output
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, decode_failure, start_probe
-from v2m_desktop.core.video.vision import DEFAULT_CLIP, make_vision, resolve_vision
+from v2m_desktop.core.video.vision import (
+    DEFAULT_CLIP,
+    ClipVision,
+    clip_preprocess,
+    make_vision,
+    resolve_vision,
+)
 
 ANALYSIS_VERSION = 1
 THUMB_WIDTH = 96
 DETECT_MIN_WIDTH = 256       # frames this wide or wider are subsampled for cut detection ...
 DETECT_WIDTH = 128           # ... to this width (nearest neighbour)
-_CANCEL_EVERY = 8            # frames between cancel() checks
-_PROGRESS_EVERY = 12         # frames between progress() calls
-_QUEUE = 2                   # batches of decoded frames buffered between reader and analysis
-_BATCH_BYTES = 16 << 20      # frames per batch: as many as fit in 16 MB, 1 to 8
-# Decode in a second thread, overlapping the analysis? On the 2-core test machine (busy with other
-# work) one thread was faster (BBB: 1.42x vs 1.64x a grab-only pass) and used less CPU, as FFmpeg
-# already decodes with its own threads; kept as an option for machines with idle cores.
-THREADED = False
+_CHECK_EVERY = 8             # frames between cancel() checks and progress calls (one pass)
+_POLL_S = 0.02               # seconds between them while the two halves decode
+# Decode the two halves of the file at once, each with its own capture and one FFmpeg decoder
+# thread (False: always one pass). On the 2-core test machine one capture with frame threads
+# spends much of its time in `retrieve` waiting on the decoder threads (BBB: `read` 1.4-1.7x
+# `grab`); two single-threaded captures keep both cores decoding (see bench.py).
+PARALLEL = True
+_MIN_SPLIT_FRAMES = 200      # shorter videos: one pass (the second capture's start-up is not worth it)
+_SPLIT_DECODER_THREADS = max(1, (os.cpu_count() or 1) // 2)   # per half: the cores between them
 
 
 def _decoder_threads() -> int:
-    """FFmpeg decoder threads for the pass: one more than the cores (OpenCV's default is the core
-    count). With frame threading, the frames in flight all finish while this thread converts the
-    current one to BGR and analyses it, and the decoder then waits for the next packet; a spare
-    frame in flight keeps the cores busy. On the 2-core test machine 3 threads took BBB from ~1.9x
-    to ~1.55x a grab-only pass and Sintel from ~2.0x to ~1.65x (4 or 6 were no better)."""
+    """FFmpeg decoder threads for one sequential pass: one more than the cores (OpenCV's default is
+    the core count). With frame threading, the frames in flight all finish while this thread
+    converts the current one to BGR and analyses it, and the decoder then waits for the next
+    packet; a spare frame in flight keeps the cores busy. On the 2-core test machine 3 threads took
+    BBB from ~1.9x to ~1.55x a grab-only pass and Sintel from ~2.0x to ~1.65x (4 or 6 were no
+    better)."""
     return (os.cpu_count() or 1) + 1
 
-
-def _open_capture(path: str) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, _decoder_threads()])
-    if not cap.isOpened():      # not for FFmpeg (an image sequence, ...): OpenCV's own choice
-        cap.release()
-        cap = cv2.VideoCapture(path)
-    return cap
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
@@ -141,7 +153,9 @@ class AdaptiveCutDetector:
     (the first frame of a new shot) when one is decided, which is `window_width` frames late.
     The frame score is ContentDetector's: the mean of the mean absolute differences of hue,
     saturation and value between consecutive frames (computed with cv2.absdiff + sumElems, the
-    same sums as the library's numpy code).
+    same sums as the library's numpy code). A score needs only the frame and the one before it
+    (`frame_score`); the adaptive decision runs over the scores in order (`decide`, or `cuts`
+    for a whole sequence), so the scores can be computed on parts of the video decoded apart.
     """
 
     def __init__(self, adaptive_threshold: float = 3.0, min_scene_len: int = 15, window_width: int = 2,
@@ -155,24 +169,35 @@ class AdaptiveCutDetector:
         self._last_cut: int | None = None
         self.scores: list[float] | None = None   # set to [] to record every frame's score
 
+    @staticmethod
+    def frame_score(hsv: np.ndarray, last_hsv: np.ndarray) -> float:
+        """The score of a frame against the previous one (both HSV uint8)."""
+        n = float(hsv.shape[0] * hsv.shape[1])
+        sh, ss, sv, _ = cv2.sumElems(cv2.absdiff(hsv, last_hsv))
+        # same operations, in the same order, as ContentDetector with weights (1, 1, 1, 0)
+        return (sh / n * 1.0 + ss / n * 1.0 + sv / n * 1.0 + 0.0 * 0.0) / 3.0
+
     def score(self, hsv: np.ndarray) -> float:
         last = self._last_hsv
         self._last_hsv = hsv
-        if last is None:
-            return 0.0
-        n = float(hsv.shape[0] * hsv.shape[1])
-        sh, ss, sv, _ = cv2.sumElems(cv2.absdiff(hsv, last))
-        # same operations, in the same order, as ContentDetector with weights (1, 1, 1, 0)
-        return (sh / n * 1.0 + ss / n * 1.0 + sv / n * 1.0 + 0.0 * 0.0) / 3.0
+        return 0.0 if last is None else self.frame_score(hsv, last)
 
     def push(self, idx: int, hsv: np.ndarray) -> int | None:
         s = self.score(hsv)
         if self.scores is not None:
             self.scores.append(s)
+        return self.decide(idx, s)
+
+    def cuts(self, scores) -> list[int]:
+        """The cut frames of a whole video from its frames' scores (frame 0's is 0)."""
+        return [c for c in (self.decide(i, s) for i, s in enumerate(scores)) if c is not None]
+
+    def decide(self, idx: int, score: float) -> int | None:
+        """Take the score of frame `idx` (frames in order); the cut frame decided, if any."""
         if self._last_cut is None:
             self._last_cut = idx
         w = self.window_width
-        self._buf.append((idx, s))
+        self._buf.append((idx, score))
         if len(self._buf) < 2 * w + 1:
             return None
         del self._buf[:-(2 * w + 1)]
@@ -268,80 +293,6 @@ def cache_key(path: str | os.PathLike, vision: str, clip_model: str | None) -> s
 # --------------------------------------------------------------------------------------------- #
 # the pass
 
-class _Reader(threading.Thread):
-    """Reads frames with OpenCV in a thread (decoding releases the GIL) so decoding overlaps the
-    analysis of the previous frames. Queues lists of (frame, t_msec) pairs (a few small frames at a
-    time: fewer thread hand-offs), then an empty list at the end."""
-
-    def __init__(self, cap: cv2.VideoCapture):
-        super().__init__(daemon=True)
-        self.cap = cap
-        self.q: queue.Queue = queue.Queue(maxsize=_QUEUE)
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        batch: list = []
-        size = 0
-        try:
-            while not self.stop.is_set():
-                ok, frame = self.cap.read()
-                if not ok:
-                    break
-                batch.append((frame, self.cap.get(cv2.CAP_PROP_POS_MSEC)))
-                if not size:
-                    size = max(1, min(8, _BATCH_BYTES // max(1, frame.nbytes)))
-                if len(batch) >= size:
-                    self._put(batch)
-                    batch = []
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            self.error = e
-        finally:
-            if batch:
-                self._put(batch)
-            self._put([])
-
-    def _put(self, item) -> None:
-        while not self.stop.is_set():
-            try:
-                self.q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        while self.is_alive():
-            try:
-                while True:
-                    self.q.get_nowait()
-            except queue.Empty:
-                pass
-            self.join(timeout=0.05)
-
-
-def _frames(cap: cv2.VideoCapture):
-    """Every frame of `cap` once, in order, as (BGR frame, OpenCV position in ms after the read)."""
-    if not THREADED:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield frame, cap.get(cv2.CAP_PROP_POS_MSEC)
-    reader = _Reader(cap)
-    reader.start()
-    try:
-        while True:
-            batch = reader.q.get()
-            if not batch:
-                break
-            yield from batch
-        if reader.error is not None:
-            raise reader.error
-    finally:
-        reader.close()
-
-
 def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | None = None,
             cache_dir: Path | None = None, progress: ProgressFn | None = None,
             cancel: CancelFn | None = None, device: str = "cpu") -> Analysis:
@@ -351,7 +302,8 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
     `progress(stage, fraction)` is called often: ("analyse", 0..1) through the decode pass (CLIP
     inference runs inside it), then ("vision", 0 and 1) while the backend finishes; a cached
     result reports ("analyse", 0) and ("analyse", 1).
-    `cancel()` is polled every few frames and stops the work with `Cancelled`.
+    `cancel()` is polled every few frames (or every few ms) and stops the work with `Cancelled`.
+    Both callbacks are only called from the calling thread.
     Bad input raises V2MError (one line for the user).
     """
     report = progress or (lambda stage, frac: None)
@@ -382,77 +334,236 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
     return res
 
 
-def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | None) -> Analysis:
-    path = str(job.path)
-    cap = _open_capture(path)
-    if not cap.isOpened():
-        cap.release()
-        raise decode_failure(job.result())
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    if not (0 < fps < 1000):
-        info = job.result()
-        fps = info.fps if 0 < info.fps < 1000 else 25.0
-    expected = max(1, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+def _frame_time(t_ms: float, idx: int, t_prev: float | None, fps: float) -> float:
+    """Time in s of frame `idx`: OpenCV's position after its read (idx / fps where that is
+    missing), kept increasing over the previous frame's time `t_prev`."""
+    t = t_ms / 1000.0 if (t_ms > 0 or idx == 0) and math.isfinite(t_ms) else idx / fps
+    if t_prev is not None and t <= t_prev:
+        t = t_prev + 1.0 / fps
+    return round(t, 9)
 
-    det = AdaptiveCutDetector()
-    cut_frames: list[int] = []
-    motion: dict[int, float] = {0: 0.0}
-    last_motion_sec = 0
-    kept_t: float | None = None
-    thumbs: list[np.ndarray] = []
-    thumb_times: list[float] = []
-    frame_times = array("d")
-    prev: np.ndarray | None = None
-    dsize = None
-    tsize = None
-    idx = 0
-    t_prev = -1.0
-    frames = _frames(cap)
+
+def _starts_second(t: float, t_prev: float | None) -> bool:
+    """Is this frame (time t, previous frame at t_prev) the first of a whole second? The 1e-9
+    tolerates timestamps a hair below the second."""
+    return t_prev is None or math.floor(t + 1e-9) > math.floor(t_prev + 1e-9)
+
+
+def _held_vision_frame(vis, rgb: np.ndarray) -> np.ndarray:
+    """A frame for `vis.add_frame` held until the frames before it have been fed: CLIP's crop
+    rather than the full frame (CLIP's transform leaves its own crop unchanged, so the embedding
+    is the same), which keeps memory small."""
+    if isinstance(vis, ClipVision):
+        return clip_preprocess(rgb, vis.size)
+    return rgb
+
+
+class _Span:
+    """Frames `start` .. `stop` - 1 (`stop` None: to the end) read from one capture and analysed
+    with rules that look only at a frame and the one before it, so that spans decoded apart join
+    into the result of one sequential pass: times, detector scores, motion at the first frame of
+    each second (MuVi-Sync's rule), and the first frame of each whole second (thumbnail and the
+    vision backend's frame: fed to `feed_vision`, or held in `held_vision` when it is None).
+
+    A span that starts after frame 0 seeks to frame start - 1 and reads it as the previous frame
+    only (`context`: frame and time), to check against the span before it."""
+
+    def __init__(self, cap: cv2.VideoCapture, fps: float, vis, start: int = 0, stop: int | None = None,
+                 feed_vision: Callable[[np.ndarray], None] | None = None):
+        self.cap, self.fps, self.vis = cap, fps, vis
+        self.start, self.stop = start, stop
+        self.feed_vision = feed_vision
+        self.idx = max(0, start - 1)              # index of the next frame read
+        self._seek = start > 0
+        self.times = array("d")
+        self.scores = array("d")
+        self.motion: dict[int, float] = {}
+        self.thumbs: list[np.ndarray] = []
+        self.thumb_times: list[float] = []
+        self.held_vision: list[np.ndarray] = []
+        self.context: tuple[np.ndarray, float] | None = None
+        self.prev: np.ndarray | None = None
+        self.prev_hsv: np.ndarray | None = None
+        self.t_prev: float | None = None
+        self.error: BaseException | None = None
+        self._sizes: tuple | None = None
+
+    def run(self, halt: threading.Event | None = None, tick: Callable[[int], None] | None = None) -> None:
+        """Read and analyse frames up to `stop` or the end; `tick(frames done)` after each frame."""
+        if self._seek:
+            self._seek = False
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, self.idx)
+        while (self.stop is None or self.idx < self.stop) and not (halt is not None and halt.is_set()):
+            ok, frame = self.cap.read()
+            if not ok:
+                return
+            self.add(frame, self.cap.get(cv2.CAP_PROP_POS_MSEC))
+            if tick is not None:
+                tick(len(self.times))
+
+    def run_in_thread(self, halt: threading.Event) -> None:
+        try:
+            self.run(halt)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = e
+            halt.set()
+
+    def add(self, frame: np.ndarray, t_ms: float) -> None:
+        """Analyse the next frame (BGR, read at OpenCV position t_ms)."""
+        if self._sizes is None:
+            h, w = frame.shape[:2]
+            self._sizes = detect_size(w, h), (THUMB_WIDTH, max(2, int(round(h * THUMB_WIDTH / w / 2)) * 2))
+        dsize, tsize = self._sizes
+        t = _frame_time(t_ms, self.idx, self.t_prev, self.fps)
+        small = frame if dsize is None else cv2.resize(frame, dsize, interpolation=cv2.INTER_NEAREST)
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        if self.idx >= self.start:
+            self._record(frame, small, hsv, t, tsize)
+        else:
+            self.context = (frame, t)
+        self.prev, self.prev_hsv, self.t_prev = frame, hsv, t
+        self.idx += 1
+
+    def _record(self, frame: np.ndarray, small: np.ndarray, hsv: np.ndarray, t: float,
+                tsize: tuple[int, int]) -> None:
+        self.times.append(t)
+        last_hsv = self.prev_hsv
+        self.scores.append(0.0 if last_hsv is None else AdaptiveCutDetector.frame_score(hsv, last_hsv))
+        if self.prev is not None and int(t) > int(self.t_prev):
+            m = cv2.mean(cv2.absdiff(frame, self.prev))
+            self.motion[int(t)] = round((m[0] + m[1] + m[2]) / 3.0, 4)
+        if _starts_second(t, self.t_prev):
+            self.thumbs.append(_thumbnail(frame, tsize))
+            self.thumb_times.append(t)
+            rgb = cv2.cvtColor(frame if self.vis.full_frames else small, cv2.COLOR_BGR2RGB)
+            if self.feed_vision is not None:
+                self.feed_vision(rgb)
+            else:
+                self.held_vision.append(_held_vision_frame(self.vis, rgb))
+
+    def continues_into(self, nxt: _Span) -> bool:
+        """Did `nxt` start right after this span: is its context frame this span's last frame, bit
+        for bit and at the same time? (A seek can land elsewhere: variable frame rate, open GOP.)"""
+        if nxt.context is None or self.prev is None or self.idx != nxt.start:
+            return False
+        frame, t = nxt.context
+        return t == self.t_prev and frame.shape == self.prev.shape and np.array_equal(frame, self.prev)
+
+    def extend(self, nxt: _Span) -> None:
+        """Append the results of `nxt` (which continues this span), feeding its held frames."""
+        self.times.extend(nxt.times)
+        self.scores.extend(nxt.scores)
+        self.motion.update(nxt.motion)
+        self.thumbs += nxt.thumbs
+        self.thumb_times += nxt.thumb_times
+        for rgb in nxt.held_vision:
+            self.feed_vision(rgb)
+        self.idx, self.prev, self.t_prev = nxt.idx, nxt.prev, nxt.t_prev
+
+
+class _Watch:
+    """The caller's side of a pass: cancel(), progress and the probe's verdict."""
+
+    def __init__(self, job: ProbeJob, report: ProgressFn, cancel: CancelFn | None, expected: int):
+        self.job, self.report, self.cancel, self.expected = job, report, cancel, max(1, expected)
+
+    def check(self, done: int) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
+        self.report("analyse", min(0.99, done / self.expected))
+        if self.job.done() and self.job.failed():
+            self.job.result()     # bad input found by the probe: stop early
+
+    def every_few_frames(self, done: int) -> None:
+        if done % _CHECK_EVERY == 0:
+            self.check(done)
+
+
+def _open_capture(path: str, threads: int) -> cv2.VideoCapture:
+    """A capture with `threads` FFmpeg decoder threads."""
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)    # no warning on stderr when FFmpeg cannot open it
     try:
-        for frame, t_ms in frames:
-            if idx == 0:
-                h, w = frame.shape[:2]
-                dsize = detect_size(w, h)
-                tsize = (THUMB_WIDTH, max(2, int(round(h * THUMB_WIDTH / w / 2)) * 2))
-            # timestamp of this frame (OpenCV's position after the read)
-            t = t_ms / 1000.0 if (t_ms > 0 or idx == 0) and math.isfinite(t_ms) else idx / fps
-            if t <= t_prev:
-                t = t_prev + 1.0 / fps
-            t = round(t, 9)
-            frame_times.append(t)
-
-            small = frame if dsize is None else cv2.resize(frame, dsize, interpolation=cv2.INTER_NEAREST)
-            hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-            c = det.push(idx, hsv)
-            if c is not None:
-                cut_frames.append(c)
-
-            if prev is not None and t - last_motion_sec >= 1:
-                m = cv2.mean(cv2.absdiff(frame, prev))
-                motion[int(t)] = round((m[0] + m[1] + m[2]) / 3.0, 4)
-                last_motion_sec = int(t)
-
-            if kept_t is None or t - kept_t >= 1 - 1e-9:
-                kept_t = t
-                thumbs.append(_thumbnail(frame, tsize))
-                thumb_times.append(t)
-                src = frame if vis.full_frames else small
-                vis.add_frame(cv2.cvtColor(src, cv2.COLOR_BGR2RGB))
-
-            prev = frame
-            t_prev = t
-            idx += 1
-            if cancel is not None and idx % _CANCEL_EVERY == 0 and cancel():
-                raise Cancelled()
-            if idx % _PROGRESS_EVERY == 0:
-                report("analyse", min(0.99, idx / expected))
-                if job.done() and job.failed():
-                    job.result()     # bad input found by the probe: stop early
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
     finally:
-        frames.close()
+        log.setLogLevel(level)
+    if not cap.isOpened():      # not for FFmpeg (an image sequence, ...): OpenCV's own choice
         cap.release()
+        cap = cv2.VideoCapture(path)
+    return cap
 
-    n_frames = idx
+
+def _run_parallel(spans: list[_Span], watch: _Watch) -> None:
+    """Run each span in its own thread (OpenCV releases the GIL while it decodes and converts);
+    this thread polls cancel() and reports progress. Stops them all on cancel or an error."""
+    halt = threading.Event()
+    threads = [threading.Thread(target=s.run_in_thread, args=(halt,), daemon=True) for s in spans]
+    for th in threads:
+        th.start()
+    try:
+        while True:     # at least one check, however fast the spans are
+            alive = [th for th in threads if th.is_alive()]
+            if alive:
+                alive[0].join(_POLL_S)
+            watch.check(sum(len(s.times) for s in spans))
+            if not alive:
+                break
+    finally:
+        halt.set()
+        for th in threads:
+            th.join()
+    for s in spans:
+        if s.error is not None:
+            raise s.error
+
+
+def _frame_rate(cap: cv2.VideoCapture, job: ProbeJob) -> tuple[float, bool]:
+    """(frames per second, whether OpenCV knew it): else the probe's figure, or 25."""
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    if 0 < fps < 1000:
+        return fps, True
+    info = job.result()
+    return (info.fps if 0 < info.fps < 1000 else 25.0), False
+
+
+def _decode(path: str, vis, watch: _Watch) -> _Span:
+    """Every frame of the file analysed: the two halves at once where the file is long enough and
+    OpenCV knows its frame count and rate, else in one sequential pass."""
+    caps = [_open_capture(path, _SPLIT_DECODER_THREADS)]
+    try:
+        if not caps[0].isOpened():
+            raise decode_failure(watch.job.result())
+        n = int(caps[0].get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        fps, fps_known = _frame_rate(caps[0], watch.job)
+        watch.expected = max(1, n)
+        if not (PARALLEL and fps_known and n >= _MIN_SPLIT_FRAMES):
+            if n >= _MIN_SPLIT_FRAMES or n <= 0:     # long or unknown: FFmpeg's frame threads pay off
+                caps.append(_open_capture(path, _decoder_threads()))
+            span = _Span(caps[-1], fps, vis, feed_vision=vis.add_frame)
+            span.run(tick=watch.every_few_frames)
+            return span
+        caps.append(_open_capture(path, _SPLIT_DECODER_THREADS))
+        head = _Span(caps[0], fps, vis, 0, n // 2, feed_vision=vis.add_frame)
+        tail = _Span(caps[1], fps, vis, n // 2)
+        _run_parallel([head, tail], watch)
+        if head.continues_into(tail):
+            head.extend(tail)
+        else:   # the second half did not start where the first stopped: decode on from there
+            head.stop = None
+            head.run(tick=watch.every_few_frames)
+        return head
+    finally:
+        for cap in caps:
+            cap.release()
+
+
+def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | None) -> Analysis:
+    span = _decode(str(job.path), vis, _Watch(job, report, cancel, 1))
+    fps = span.fps
+
+    frame_times = span.times
+    n_frames = len(frame_times)
     info = job.result()              # raises for a still image, audio only, ... (cv2 opens some)
     if n_frames == 0:
         raise decode_failure(info)
@@ -461,7 +572,8 @@ def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | Non
                        f"(only {n_frames} of {info.frame_count} frames could be decoded)")
     report("analyse", 1.0)
 
-    seconds = max(1, len(thumbs))
+    seconds = max(1, len(span.thumbs))
+    motion = {0: 0.0, **span.motion}
     mot = np.zeros(seconds, dtype=np.float32)
     for s, v in motion.items():
         if s < seconds:
@@ -473,7 +585,7 @@ def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | Non
         if not have[s]:
             mot[s] = mot[s - 1]
 
-    cut_times = [frame_times[c] for c in cut_frames]
+    cut_times = [frame_times[c] for c in AdaptiveCutDetector().cuts(span.scores)]
     end_time = frame_times[-1] + 1.0 / fps
     offsets = scene_offsets(cut_times, end_time, seconds)
 
@@ -488,4 +600,5 @@ def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | Non
     return Analysis(info=info, seconds=seconds, motion=mot, scene_offset=offsets,
                     cuts=[round(c, 6) for c in cut_times], emotion=emotion.astype(np.float32),
                     semantic=None if semantic is None else semantic.astype(np.float32), vision=vis.name,
-                    thumbnails=np.stack(thumbs).astype(np.uint8), thumb_times=np.asarray(thumb_times))
+                    thumbnails=np.stack(span.thumbs).astype(np.uint8),
+                    thumb_times=np.asarray(span.thumb_times))
