@@ -13,6 +13,14 @@ CPU is small but `retrieve` waits on FFmpeg's frame threads: Sintel with the def
 threads spends 0.27 s in retrieve for 0.07 s of CPU (with 1 thread the two are equal), and `read`
 alone takes 1.4-1.7x `grab`. Two single-threaded captures each decoding half of the file in
 parallel (read + detector frames) measured 1.0-1.05x `grab` on both clips.
+
+So `analyse` decodes the two halves of a long file at once, one single-threaded capture each
+(analysis.py). Idle 2-core VM (load < 0.5), 3 bench runs each, fastest-run ratio (medians alike):
+BBB 1.58-1.66x -> 1.20-1.36x, Sintel 1.70-1.90x -> 1.22-1.29x, the synthetic 60-s 1280x720 clip
+1.13x -> 0.91x (two single-threaded decoders beat one frame-threaded `grab` there). What is left
+on the real clips: the halves do not cost the same (BBB's second half has 30% more bytes and its
+seek decodes from the keyframe 120 frames before: the first half is done at ~0.37 s, the second at
+~0.50 s), and ffprobe runs beside the pass (~0.03-0.07 s of a core).
 """
 from __future__ import annotations
 
