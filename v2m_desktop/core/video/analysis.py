@@ -66,7 +66,7 @@ from v2m_desktop.core.video.vision import (
     resolve_vision,
 )
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2    # 2: the kept frame of a second is its first frame (was: 1 s after the last)
 THUMB_WIDTH = 96
 DETECT_MIN_WIDTH = 256       # frames this wide or wider are subsampled for cut detection ...
 DETECT_WIDTH = 128           # ... to this width (nearest neighbour)
