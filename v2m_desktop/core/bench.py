@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.checkpoint import SHIPPED, load_model
 from v2m_desktop.core.model.generate import SamplingOptions, generate
 

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
-from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.generate import SamplingOptions, generate_long
 from v2m_desktop.core.model.inputs import batch_video
 from v2m_desktop.core.tracks import ChordTrack, Dynamics

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, VideoFeatures, teacher_forcing
+from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.metrics import ChordScorer, rmse_per_video
 from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.inputs import batch_video

@@ -13,8 +13,8 @@ import pytest
 
 import v2m_desktop.core.video.analysis as analysis_mod
 from v2m_desktop.core.chords import EMOTIONS
-from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.video.analysis import (
     AdaptiveCutDetector,
     Analysis,

@@ -15,27 +15,10 @@ import numpy as np
 
 from v2m_desktop.core.chords import VOCAB
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.features import SEMANTIC_DIM, VideoFeatures
 
-SEMANTIC_DIM = 768
 WINDOW = 300            # the reference only ever looks at the first 300 s
 SPLITS = ("train", "val", "test")
-
-
-@dataclass
-class VideoFeatures:
-    """Per-second video inputs of the models, all with the same number of rows T."""
-    emotion: np.ndarray                 # [T, 6] float32, probabilities
-    motion: np.ndarray                  # [T] float32, mean abs frame difference (pixel units)
-    scene_offset: np.ndarray            # [T] float32, seconds since the last cut
-    semantic: np.ndarray | None = None  # [T, 768] float32 CLIP image embedding, or absent
-
-    def __len__(self) -> int:
-        return len(self.motion)
-
-    def window(self, start: int, stop: int) -> VideoFeatures:
-        sem = None if self.semantic is None else self.semantic[start:stop]
-        return VideoFeatures(self.emotion[start:stop], self.motion[start:stop],
-                             self.scene_offset[start:stop], sem)
 
 
 @dataclass

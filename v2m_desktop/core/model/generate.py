@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id, root_of
-from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.amt import AMT, KVCache
 from v2m_desktop.core.model.context import ChordContext
 from v2m_desktop.core.model.inputs import VideoBatch, batch_video

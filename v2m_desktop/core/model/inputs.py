@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2m_desktop.core.data.muvisync import SEMANTIC_DIM, VideoFeatures
+from v2m_desktop.core.features import SEMANTIC_DIM, VideoFeatures
 
 N_SCALARS = 10   # 6 emotions, motion, scene offset, real-second flag, semantic-present flag
 

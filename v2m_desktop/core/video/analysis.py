@@ -54,8 +54,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from v2m_desktop.core.data.muvisync import VideoFeatures
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.files import atomic_output
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, decode_failure, start_probe
 from v2m_desktop.core.video.vision import (
