@@ -112,11 +112,12 @@ def check_original_level(level: float | None) -> float:
 
 
 def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: float,
-               keep_original_audio: float = 0.0, progress: Callable[[float], None] | None = None
-               ) -> Path:
+               keep_original_audio: float = 0.0, has_sound: bool | None = None,
+               progress: Callable[[float], None] | None = None) -> Path:
     """Mux `audio` (float, [N] or [N, 2]) as AAC with the video stream of `video` copied,
     `duration` seconds exactly; `keep_original_audio` (0..1) mixes the original sound under the
-    music at that level.  `progress(fraction)` may raise Cancelled."""
+    music at that level (`has_sound`: whether the video has sound, when the caller's probe knows;
+    else it is looked up).  `progress(fraction)` may raise Cancelled."""
     video, out = Path(video), Path(out)
     if not video.is_file():
         raise V2MError(f"video not found: {video}")
@@ -126,7 +127,7 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     level = check_original_level(keep_original_audio)
     n = int(round(duration * sr))
     music = fit_length(stereo(audio), n)
-    if level > 0 and has_audio(video):
+    if level > 0 and (has_audio(video) if has_sound is None else has_sound):
         music = music + level * decode_audio(video, sr, duration)
         top = peak(music)
         if top > PEAK:

@@ -142,6 +142,7 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
         written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
                                     duration=result.analysis.info.duration,
                                     keep_original_audio=outputs.keep_original_audio,
+                                    has_sound=result.analysis.info.has_audio,
                                     progress=lambda f: run.report("export", f))
     if outputs.midi:
         written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
