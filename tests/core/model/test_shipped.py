@@ -50,8 +50,8 @@ def test_float16_steps_keep_the_shipped_models_logits(shipped):
 
 
 def test_chords_stay_in_key(shipped):
-    """The dataset keeps 99.9 % of its chords on the key's scale; so does generation by default,
-    while the model's raw distribution strays (about 10 % outside)."""
+    """The out-of-key penalty moves chords onto the key's scale (the dataset keeps 97 % there;
+    the model's raw distribution strays more): strongly at 3, not at all at 0."""
     amt, _ = shipped
     feats = synthetic_features(120, seed=4)
 
@@ -60,7 +60,7 @@ def test_chords_stay_in_key(shipped):
                                  for s, mode in ((0, 0), (1, 1))])
         return np.isin((chords - 1) // 13, [0, 2, 4, 5, 7, 9, 11]).mean()
 
-    assert in_scale() > 0.98 > in_scale(out_of_key=0.0)
+    assert in_scale(out_of_key=3.0) > 0.98 > in_scale(out_of_key=0.0) + 0.05
 
 
 def test_forced_emotion_steers_the_chords(shipped):
