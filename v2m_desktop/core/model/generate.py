@@ -125,13 +125,18 @@ def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
 IN_SCALE = torch.tensor([root_of(t) in (0, 2, 4, 5, 7, 9, 11) for t in range(N_CHORDS)])
 
 
+def _prior(opts: SamplingOptions) -> torch.Tensor:
+    """[157] logit offsets that hold for every second: the out-of-key penalty (N left alone) and
+    N's ban."""
+    prior = -opts.out_of_key * (~IN_SCALE).float()
+    prior[N_ID] = 0.0 if opts.allow_n else -torch.inf
+    return prior
+
+
 def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int],
-                       bias: torch.Tensor | None = None) -> torch.Tensor:
-    z = logits[:N_CHORDS].float().clone()                  # END and PAD are never drawn
-    if opts.out_of_key:
-        z[N_ID + 1:] -= opts.out_of_key * ~IN_SCALE[N_ID + 1:]     # N is left alone
-    if not opts.allow_n:
-        z[N_ID] = -torch.inf
+                       bias: torch.Tensor | None = None, prior: torch.Tensor | None = None
+                       ) -> torch.Tensor:
+    z = logits[:N_CHORDS].float() + (_prior(opts) if prior is None else prior)   # never END, PAD
     for b in banned:
         z[b] = -torch.inf
     if torch.isinf(z).all():                               # everything banned: fall back
@@ -237,6 +242,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute, half and not recompute)
     steer = emotion_bias(features.emotion, opts.emotion_steer) if opts.emotion_steer else None
+    prior = _prior(opts)
     prefix = [int(t) for t in primer][:length]
     for s, t in locks.items():
         if s < len(prefix):
@@ -254,7 +260,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
             return int(locks[pos])
         run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
         logp = _filtered_logprobs(logits, opts, [dec.tokens[-1]] if run_out else [],
-                                  None if steer is None else steer[pos])
+                                  None if steer is None else steer[pos], prior)
         nxt = join_to if pos == length - 1 else locks.get(pos + 1)
         if nxt is None:
             return int(torch.multinomial(logp.exp(), 1, generator=gen))
