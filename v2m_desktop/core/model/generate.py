@@ -53,6 +53,11 @@ def tonic(mode: int) -> int:
     return chord_id(0, "maj") if mode == 0 else chord_id(9, "min")
 
 
+def _host(t: torch.Tensor) -> torch.Tensor:
+    """Logits for the sampler, which works on the CPU (its masks and biases live there)."""
+    return t if t.device.type == "cpu" else t.float().cpu()
+
+
 class _Decoder:
     """The state of one generation: encoded video, KV cache, context features, tokens so far."""
 
@@ -79,14 +84,14 @@ class _Decoder:
             # the whole prefix for every token
             tok = torch.tensor([self.tokens], device=self.device)
             ctx = torch.from_numpy(np.stack(self.ctx_rows))[None].to(self.device)
-            return self.model(self.video, tok, ctx, self.mode)[0, -1]
+            return _host(self.model(self.video, tok, ctx, self.mode)[0, -1])
         tok = torch.tensor([tokens], device=self.device)
         ctx = torch.from_numpy(np.stack(rows))[None].to(self.device)
         if start and len(tokens) == 1:
-            return self.threads.run(lambda: self.model.step(
-                tok, ctx, self.mode, self.memory, self.mask, self.cache, start, self.video)[0, -1])
-        return self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
-                                 self.video)[0, -1]
+            return _host(self.threads.run(lambda: self.model.step(
+                tok, ctx, self.mode, self.memory, self.mask, self.cache, start, self.video)[0, -1]))
+        return _host(self.model.decode(tok, ctx, self.mode, self.memory, self.mask, self.cache, start,
+                                       self.video)[0, -1])
 
     def lookahead(self, candidates: list[int], target: int) -> torch.Tensor:
         """log P(target at the following second | candidate here), for each candidate."""
@@ -99,7 +104,7 @@ class _Decoder:
                                None if self.video.semantic is None else self.video.semantic.expand(m, -1, -1),
                                self.video.valid.expand(m, -1))
             logits = self.model(video, tok, ctx, self.mode.expand(m))[:, -1]
-            return torch.log_softmax(logits.float(), dim=-1)[:, target]
+            return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
         cache = KVCache([{kind: {k: layer[kind][k].expand(m, *layer[kind][k].shape[1:]) for k in ("k", "v")}
                           for kind in ("self", "cross")} for layer in self.cache.layers])
         video = VideoBatch(self.video.scalars.expand(m, -1, -1), None, self.video.valid.expand(m, -1))
@@ -107,7 +112,7 @@ class _Decoder:
             torch.tensor(candidates, device=self.device)[:, None],
             torch.from_numpy(np.stack(rows))[:, None].to(self.device), self.mode.expand(m),
             self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start, video)[:, -1]
-        return torch.log_softmax(logits.float(), dim=-1)[:, target]
+        return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
 
 
 def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
