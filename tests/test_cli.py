@@ -57,8 +57,14 @@ def test_bench_generate(tiny_models, capsys):
      "model file not found"),
     (["train", "chords", "--data", "/nonexistent", "--out", "x.pt"], "not a MuVi-Sync folder"),
     (["bench", "generate", "--model", "/nonexistent.pt"], "model file not found"),
+    # checked before the data is read or an epoch trained
+    (["train", "chords", "--data", "/nonexistent", "--out", "/nonexistent/x.pt"],
+     "output folder does not exist"),
+    (["bench", "export", "notes.mp4"], "is not a video file"),
+    (["bench", "analysis", "notes.mp4"], "is not a video file"),
 ])
 def test_errors_are_one_line_without_traceback(argv, message, tmp_path):
+    (tmp_path / "notes.mp4").write_text("not a video")
     proc = subprocess.run([sys.executable, "-m", "v2m_desktop.cli", *argv], capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2

@@ -66,7 +66,9 @@ def _bench_media(args) -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
         if args.video:
+            from v2m_desktop.core.video.probe import probe
             video = Path(args.video)
+            probe(video)          # bad input: its one line before any work starts
         elif what != ["alignment"]:
             print(f"making a {args.seconds}-s 1280x720 clip with known cuts ...", file=sys.stderr)
             video, _ = bench.bench_video(Path(d), seconds=args.seconds)

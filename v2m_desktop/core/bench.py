@@ -139,8 +139,10 @@ def bench_export(video: Path, audio: np.ndarray | None = None, sr: int = 44100) 
     from moviepy import AudioArrayClip, VideoFileClip
 
     from v2m_desktop.core.export import export_mp4, fit_length, stereo
+    from v2m_desktop.core.video.probe import probe
 
     video = Path(video)
+    probe(video)          # bad input: one clear error here, not moviepy's traceback
     with VideoFileClip(str(video), audio=False) as clip:
         duration = float(clip.duration)
     if audio is None:

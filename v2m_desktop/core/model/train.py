@@ -23,6 +23,7 @@ from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.files import check_output, temp_next_to
 from v2m_desktop.core.metrics import BCE_WEIGHT, CE_WEIGHT, emotion_targets
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import atomic_save, save_model
@@ -122,6 +123,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     opts = dataclasses.replace(opts, lr=opts.lr or DEFAULT_LR[kind],
                                semantic_keep=opts.semantic_keep if opts.semantic_keep is not None
                                else DEFAULT_SEMANTIC_KEEP[kind])
+    temp_next_to(check_output(Path(opts.out))).unlink()   # an unwritable --out fails now, not after an epoch
     device = pick_device(opts.device)
     random.seed(opts.seed), np.random.seed(opts.seed), torch.manual_seed(opts.seed)
     ds = MuviSync(opts.data)
