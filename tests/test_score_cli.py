@@ -97,6 +97,10 @@ def _bad_inputs(tmp_path, clip):
         (["score", str(clip), "-o", out, "--instruments", "piano,kazoo"], "kazoo"),
         (["score", str(clip), "-o", out, "--key", "H major"], "key"),
         (["score", str(clip)], "nothing to write"),
+        (["score", str(clip), "-o", out, "--seed", "-1"], "seed"),
+        # every output is checked before the first is written: no MP4 when the stems cannot be
+        (["score", str(clip), "-o", out, "--stems", str(text / "stems")], "stems folder"),
+        (["score", str(clip), "-o", out, "--midi", str(tmp_path / "none" / "o.mid")], "does not exist"),
     ]
 
 

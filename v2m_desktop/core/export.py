@@ -53,12 +53,17 @@ def write_wav(audio: np.ndarray, sr: int, path, *, source: Path | None = None) -
 
 def write_stems(stems: dict[str, np.ndarray], sr: int, folder) -> list[Path]:
     """One WAV per instrument, `<folder>/<name>.wav` (the folder is created)."""
-    folder = Path(folder)
+    folder = stems_folder(Path(folder))
+    return [write_wav(audio, sr, folder / f"{name}.wav") for name, audio in stems.items()]
+
+
+def stems_folder(folder: Path) -> Path:
+    """The stems folder, created when missing."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise V2MError(f"cannot create the stems folder {folder}: {e.strerror or e}") from None
-    return [write_wav(audio, sr, folder / f"{name}.wav") for name, audio in stems.items()]
+    return folder
 
 
 def has_audio(video: Path) -> bool:

@@ -122,10 +122,14 @@ class Outputs:
 
     def check(self, video: Path) -> None:
         """Fail before any work when an output cannot be written or would replace the input."""
-        from v2m_desktop.core.export import check_original_level, check_output
+        from v2m_desktop.core.export import check_original_level, check_output, stems_folder
+        from v2m_desktop.core.files import temp_next_to
         for path in (self.mp4, self.midi, self.wav):
             if path is not None:
-                check_output(Path(path), Path(video))
+                # a missing or read-only folder fails here, not after the MP4 is written
+                temp_next_to(check_output(Path(path), Path(video))).unlink()
+        if self.stems is not None:
+            temp_next_to(stems_folder(Path(self.stems)) / "stem.wav").unlink()
         check_original_level(self.keep_original_audio)
 
 

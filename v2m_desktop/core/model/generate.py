@@ -44,6 +44,8 @@ class SamplingOptions:
             raise V2MError("temperature must be above 0")
         if not 0 < self.top_p <= 1:
             raise V2MError("top-p must be in (0, 1]")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise V2MError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {self.seed}")
         if min(self.top_k, self.max_repeat, self.emotion_steer, self.out_of_key) < 0:
             raise V2MError("top-k, the repeat cap and the steering strengths must not be negative")
 
