@@ -79,3 +79,15 @@ def test_test_split_absent_is_a_clear_error(tiny_models, muvi_root, capsys):
     assert main(["evaluate", "--data", str(muvi_root), "--split", "test", "--no-semantic",
                  "--chords", str(tiny_models / "c.pt"), "--dynamics", str(tiny_models / "d.pt")]) == 2
     assert "no test split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "chords", "--data", "x", "--out", "x.pt", "--epochs", "0"],
+    ["evaluate", "--data", "x", "--split", "val", "--emotion-control", "-3"],
+    ["bench", "analysis", "--seconds", "0"],
+])
+def test_counts_out_of_range_are_usage_errors(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and "must be at least" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()

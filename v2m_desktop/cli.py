@@ -13,6 +13,19 @@ from v2m_desktop import __version__
 from v2m_desktop.core.errors import Cancelled, V2MError
 
 
+def _at_least(low: int):
+    """An argparse type: a whole number >= low (argparse then prints one usage line)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+    return parse
+
+
 def _train(args) -> int:
     from v2m_desktop.core.model.train import TrainOptions, train
     opts = TrainOptions(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
@@ -321,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("kind", choices=["chords", "dynamics"])
     t.add_argument("--data", required=True, help="MuVi-Sync root folder")
     t.add_argument("--out", required=True, help="checkpoint to write (the best on validation)")
-    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--epochs", type=_at_least(1), default=30)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, default=0, help=argparse.SUPPRESS)
@@ -339,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--chords", type=Path, help="chord model file (default: the shipped one)")
     e.add_argument("--dynamics", type=Path, help="dynamics model file (default: the shipped one)")
     e.add_argument("--device", default="auto")
-    e.add_argument("--emotion-control", type=int, metavar="N", default=0,
+    e.add_argument("--emotion-control", type=_at_least(1), metavar="N", default=0,
                    help="instead: generate for the first N videos under each forced emotion and "
                         "print the share of chords that emotion allows, forced vs own emotions")
     e.set_defaults(func=_evaluate)
@@ -358,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("all", "all of the above")):
         m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
-        m.add_argument("--seconds", type=int, default=180 if name in ("score", "all") else 60,
+        m.add_argument("--seconds", type=_at_least(10), default=180 if name in ("score", "all") else 60,
                        help="length of the synthetic clip")
         m.add_argument("--json", action="store_true")
         m.set_defaults(func=_bench_media)
