@@ -190,6 +190,7 @@ def test_fetch_clip_downloads_on_purpose(tmp_path, monkeypatch):
         return str(tmp_path)
     monkeypatch.setattr(hub, "list_repo_files", fake_list)
     monkeypatch.setattr(hub, "snapshot_download", fake_snapshot)
+    monkeypatch.setattr(vision_mod, "_check_reachable", lambda: None)
     seen = []
     assert fetch_clip("openai/clip-vit-large-patch14-336", seen.append) == tmp_path
     assert calls["repo_id"] == "openai/clip-vit-large-patch14-336"
@@ -200,4 +201,11 @@ def test_fetch_clip_downloads_on_purpose(tmp_path, monkeypatch):
         raise OSError("no network")
     monkeypatch.setattr(hub, "list_repo_files", offline)
     with pytest.raises(V2MError, match="could not download"):
+        fetch_clip()
+
+
+def test_fetch_clip_offline_fails_at_once(monkeypatch):
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")     # nothing listens there
+    with pytest.raises(V2MError, match="cannot reach 127.0.0.1.*--vision basic"):
         fetch_clip()

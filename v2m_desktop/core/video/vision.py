@@ -365,6 +365,7 @@ def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[float], None] |
         from huggingface_hub import list_repo_files, snapshot_download
     except ImportError:
         raise V2MError("huggingface_hub is not installed; it is needed to download the CLIP model") from None
+    _check_reachable()
     try:
         files = list_repo_files(model_id)
         weights = "model.safetensors" if "model.safetensors" in files else "pytorch_model.bin"
@@ -376,6 +377,22 @@ def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[float], None] |
         raise V2MError(f"could not download {model_id}: {str(e).splitlines()[0][:200] if str(e) else e!r}") \
             from None
     return Path(path)
+
+
+def _check_reachable(timeout: float = 5.0) -> None:
+    """Fail in seconds, in one line, when the Hugging Face endpoint cannot be reached (the hub
+    client itself retries for about half a minute, printing each try)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise V2MError(f"cannot reach {host} ({e.strerror or e}): the CLIP weights can only be "
+                       "fetched online; until then --vision basic works without them") from None
 
 
 def _progress_tqdm(progress: Callable[[float], None] | None):
