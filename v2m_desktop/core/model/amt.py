@@ -117,7 +117,8 @@ class DecoderBlock(nn.Module):
 @dataclass
 class KVCache:
     """Keys and values of the decoder positions so far, per layer ({"self": .., "cross": ..});
-    `half` and `head` are for AMT.step (see there)."""
+    the rest is for AMT.step: `half` (float16 weights), and the output layer's weights and the
+    summed embedding table it prepares on its first call."""
     layers: list
     half: bool = False
     head: tuple | None = None
