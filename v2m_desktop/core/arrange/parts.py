@@ -107,14 +107,20 @@ def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool
             parity += 1
 
 
+def _sounding(ctx: Context, voice):
+    """(segment, voice(its chord), whether it is the last) for each segment whose chord sounds;
+    `voice` sees every chord in order (voice leading carries from one to the next)."""
+    last = len(ctx.segments) - 1
+    for i, seg in enumerate(ctx.segments):
+        v = voice(seg.token)
+        if v is not None:
+            yield seg, v, i == last
+
+
 def piano(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("piano")
-    vl = VoiceLeader()
-    for i, seg in enumerate(ctx.segments):
-        voicing = vl.voice(seg.token)
-        if voicing is None:
-            continue
-        if i == len(ctx.segments) - 1:          # final tonic: rolled, held to the end
+    for seg, voicing, last in _sounding(ctx, VoiceLeader().voice):
+        if last:                                # final tonic: rolled, held to the end
             t0 = ctx.t(seg.start)
             for k, p in enumerate(voicing):
                 _note(inst, ctx, p, velocity(ctx.feel.loud(t0)) + 4 - 3 * k, t0 + 0.03 * k,
@@ -138,13 +144,10 @@ def piano(ctx: Context) -> pretty_midi.Instrument:
 def bass(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("bass")
     line = BassLine()
-    for i, seg in enumerate(ctx.segments):
-        root = line.root(seg.token)
-        if root is None:
-            continue
+    for seg, root, last in _sounding(ctx, line.root):
         pitches = {"r": root, "5": line.within(root + fifth_interval(seg.token)),
                    "8": line.within(root + 12) if root + 12 <= line.hi else root}
-        if i == len(ctx.segments) - 1:
+        if last:
             t0 = ctx.t(seg.start)
             _note(inst, ctx, root, velocity(ctx.feel.loud(t0)), t0, ctx.duration)
             continue
