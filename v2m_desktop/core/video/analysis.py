@@ -57,11 +57,9 @@ import numpy as np
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.files import atomic_output
-from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, decode_failure, start_probe
+from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, check_video_file, decode_failure
 from v2m_desktop.core.video.vision import (
     DEFAULT_CLIP,
-    ClipVision,
-    clip_preprocess,
     make_vision,
     resolve_vision,
 )
@@ -167,7 +165,6 @@ class AdaptiveCutDetector:
         self._last_hsv: np.ndarray | None = None
         self._buf: list[tuple[int, float]] = []
         self._last_cut: int | None = None
-        self.scores: list[float] | None = None   # set to [] to record every frame's score
 
     @staticmethod
     def frame_score(hsv: np.ndarray, last_hsv: np.ndarray) -> float:
@@ -177,16 +174,10 @@ class AdaptiveCutDetector:
         # same operations, in the same order, as ContentDetector with weights (1, 1, 1, 0)
         return (sh / n * 1.0 + ss / n * 1.0 + sv / n * 1.0 + 0.0 * 0.0) / 3.0
 
-    def score(self, hsv: np.ndarray) -> float:
-        last = self._last_hsv
-        self._last_hsv = hsv
-        return 0.0 if last is None else self.frame_score(hsv, last)
-
     def push(self, idx: int, hsv: np.ndarray) -> int | None:
-        s = self.score(hsv)
-        if self.scores is not None:
-            self.scores.append(s)
-        return self.decide(idx, s)
+        """Take frame `idx` (frames in order); the cut frame decided, if any."""
+        last, self._last_hsv = self._last_hsv, hsv
+        return self.decide(idx, 0.0 if last is None else self.frame_score(hsv, last))
 
     def cuts(self, scores) -> list[int]:
         """The cut frames of a whole video from its frames' scores (frame 0's is 0)."""
@@ -308,21 +299,22 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
     """
     report = progress or (lambda stage, frac: None)
     report("analyse", 0.0)
-    job = start_probe(path)          # ffprobe runs in the background while we decode
+    checked = check_video_file(path)     # missing, empty, ... fail before any work
+    backend = resolve_vision(vision, clip_model)
+    model_id = str(clip_model or DEFAULT_CLIP)
+    cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cfile = cdir / f"{cache_key(path, backend, model_id)}.npz"
+    if cfile.is_file():
+        try:
+            res = Analysis.from_npz(cfile)
+        except Exception:  # noqa: BLE001 - unreadable or old cache entry: analyse again
+            res = None
+        if res is not None:
+            res.info.path = str(Path(path))
+            report("analyse", 1.0)
+            return res
+    job = ProbeJob(*checked)         # ffprobe runs in the background while we decode
     try:
-        backend = resolve_vision(vision, clip_model)
-        model_id = str(clip_model or DEFAULT_CLIP)
-        cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        cfile = cdir / f"{cache_key(path, backend, model_id)}.npz"
-        if cfile.is_file():
-            try:
-                res = Analysis.from_npz(cfile)
-            except Exception:  # noqa: BLE001 - unreadable or old cache entry: analyse again
-                res = None
-            if res is not None:
-                res.info.path = str(Path(path))
-                report("analyse", 1.0)
-                return res
         vis = make_vision(backend, model_id, device)
         res = _analyse_pass(job, vis, report, cancel)
     finally:
@@ -347,15 +339,6 @@ def _starts_second(t: float, t_prev: float | None) -> bool:
     """Is this frame (time t, previous frame at t_prev) the first of a whole second? The 1e-9
     tolerates timestamps a hair below the second."""
     return t_prev is None or math.floor(t + 1e-9) > math.floor(t_prev + 1e-9)
-
-
-def _held_vision_frame(vis, rgb: np.ndarray) -> np.ndarray:
-    """A frame for `vis.add_frame` held until the frames before it have been fed: CLIP's crop
-    rather than the full frame (CLIP's transform leaves its own crop unchanged, so the embedding
-    is the same), which keeps memory small."""
-    if isinstance(vis, ClipVision):
-        return clip_preprocess(rgb, vis.size)
-    return rgb
 
 
 class _Span:
@@ -439,7 +422,7 @@ class _Span:
             if self.feed_vision is not None:
                 self.feed_vision(rgb)
             else:
-                self.held_vision.append(_held_vision_frame(self.vis, rgb))
+                self.held_vision.append(self.vis.hold(rgb))
 
     def continues_into(self, nxt: _Span) -> bool:
         """Did `nxt` start right after this span: is its context frame this span's last frame, bit
@@ -464,15 +447,16 @@ class _Span:
 class _Watch:
     """The caller's side of a pass: cancel(), progress and the probe's verdict."""
 
-    def __init__(self, job: ProbeJob, report: ProgressFn, cancel: CancelFn | None, expected: int):
-        self.job, self.report, self.cancel, self.expected = job, report, cancel, max(1, expected)
+    def __init__(self, job: ProbeJob, report: ProgressFn, cancel: CancelFn | None):
+        self.job, self.report, self.cancel = job, report, cancel
+        self.expected = 1               # frames, once the capture says
 
     def check(self, done: int) -> None:
         if self.cancel is not None and self.cancel():
             raise Cancelled()
         self.report("analyse", min(0.99, done / self.expected))
-        if self.job.done() and self.job.failed():
-            self.job.result()     # bad input found by the probe: stop early
+        if self.job.done():
+            self.job.result()     # raises when the probe found bad input: stop early
 
     def every_few_frames(self, done: int) -> None:
         if done % _CHECK_EVERY == 0:
@@ -559,7 +543,7 @@ def _decode(path: str, vis, watch: _Watch) -> _Span:
 
 
 def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | None) -> Analysis:
-    span = _decode(str(job.path), vis, _Watch(job, report, cancel, 1))
+    span = _decode(str(job.path), vis, _Watch(job, report, cancel))
     fps = span.fps
 
     frame_times = span.times
@@ -573,17 +557,11 @@ def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | Non
     report("analyse", 1.0)
 
     seconds = max(1, len(span.thumbs))
-    motion = {0: 0.0, **span.motion}
     mot = np.zeros(seconds, dtype=np.float32)
-    for s, v in motion.items():
-        if s < seconds:
-            mot[s] = v
-    # seconds the dataset's rule skipped (only with irregular timestamps): hold the previous value
-    have = np.zeros(seconds, bool)
-    have[[s for s in motion if s < seconds]] = True
+    mot[0] = span.motion.get(0, 0.0)
     for s in range(1, seconds):
-        if not have[s]:
-            mot[s] = mot[s - 1]
+        # a second the dataset's rule skipped (only with irregular timestamps) holds the last value
+        mot[s] = span.motion.get(s, mot[s - 1])
 
     cut_times = [frame_times[c] for c in AdaptiveCutDetector().cuts(span.scores)]
     end_time = frame_times[-1] + 1.0 / fps

@@ -33,7 +33,6 @@ from pathlib import Path
 import cv2
 
 from v2m_desktop.core.video.analysis import analyse
-from v2m_desktop.core.video.probe import probe
 
 
 def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
@@ -54,7 +53,6 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
 
     Returns {"path", "frames", "width", "height", "grab_s", "analyse_s", "ratio", "grab_median_s",
     "analyse_median_s", "ratio_median", "repeat"} (the plain keys are the fastest runs)."""
-    info = probe(path)
     grabs: list[float] = []
     runs: list[float] = []
     frames = 0
@@ -63,7 +61,7 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
         grabs.append(g)
         with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
             t0 = time.perf_counter()
-            analyse(path, "basic", cache_dir=Path(d))
+            info = analyse(path, "basic", cache_dir=Path(d)).info
             runs.append(time.perf_counter() - t0)
     g, a = min(grabs), min(runs)
     gm, am = statistics.median(grabs), statistics.median(runs)

@@ -121,14 +121,6 @@ class ProbeJob:
     def done(self) -> bool:
         return self._info is not None or self._error is not None or self._proc.poll() is not None
 
-    def failed(self) -> bool:
-        """True when the finished probe found a problem (call when done())."""
-        try:
-            self.result()
-        except V2MError:
-            return True
-        return False
-
     def cancel(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
@@ -136,6 +128,11 @@ class ProbeJob:
 
 
 def start_probe(path: str | os.PathLike) -> ProbeJob:
+    return ProbeJob(*check_video_file(path))
+
+
+def check_video_file(path: str | os.PathLike) -> tuple[Path, bytes, int]:
+    """The cheap checks (missing, folder, unreadable, empty): (path, its first bytes, its size)."""
     p = Path(path)
     name = p.name or str(p)
     if not p.exists():
@@ -150,7 +147,7 @@ def start_probe(path: str | os.PathLike) -> ProbeJob:
         raise V2MError(f"{name} cannot be read ({e.strerror or e})") from None
     if size == 0:
         raise V2MError(f"{name} is empty (0 bytes)")
-    return ProbeJob(p, head, size)
+    return p, head, size
 
 
 def _info_from_meta(p: Path, head: bytes, size: int, meta: dict) -> VideoInfo:

@@ -45,7 +45,7 @@ def _shot_bounds(n_frames: int, cut_frames: list[int]) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
-def _draw_frame(bg: np.ndarray, hsv: tuple[int, int, int], speed: float, j: int, shot: int,
+def _draw_frame(bg: np.ndarray, hsv: tuple[int, int, int], speed: float, j: int,
                 title: str | None, scale: float) -> np.ndarray:
     h, w = bg.shape[:2]
     img = bg.copy()
@@ -126,7 +126,7 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
                 if grain is not None:
                     off = int(speeds[k] * scale * j) % w
                     base = (bg + grain[:, off:off + w]).clip(0, 255).astype(np.uint8)
-                yield _draw_frame(base, hsv, speeds[k], j, k, title, scale)
+                yield _draw_frame(base, hsv, speeds[k], j, title, scale)
 
     if ffmpeg is not None:
         cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",

@@ -106,6 +106,11 @@ class BasicVision:
     def reset(self) -> None:
         self._stats = []
 
+    @staticmethod
+    def hold(frame_rgb: np.ndarray) -> np.ndarray:
+        """A frame to give add_frame later, as small as gives the same result (here: itself)."""
+        return frame_rgb
+
     def add_frame(self, frame_rgb: np.ndarray) -> None:
         """One RGB uint8 frame per second, in order; only its colour statistics are kept."""
         f = frame_rgb
@@ -289,6 +294,11 @@ class ClipVision:
     def reset(self) -> None:
         self._pending: list[np.ndarray] = []
         self._embeds: list[np.ndarray] = []
+
+    def hold(self, frame_rgb: np.ndarray) -> np.ndarray:
+        """A frame to give add_frame later, as small as gives the same result: CLIP's own crop
+        (which its transform leaves unchanged)."""
+        return clip_preprocess(frame_rgb, self.size)
 
     def add_frame(self, frame_rgb: np.ndarray) -> None:
         """One RGB uint8 frame (full resolution) per second, in order; runs the model every
