@@ -142,9 +142,7 @@ def bench_export(video: Path, audio: np.ndarray | None = None, sr: int = 44100) 
     from v2m_desktop.core.video.probe import probe
 
     video = Path(video)
-    probe(video)          # bad input: one clear error here, not moviepy's traceback
-    with VideoFileClip(str(video), audio=False) as clip:
-        duration = float(clip.duration)
+    duration = probe(video).duration      # bad input: one clear error here, not moviepy's
     if audio is None:
         audio = _bench_music(duration, sr)
     with tempfile.TemporaryDirectory() as d:

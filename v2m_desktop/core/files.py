@@ -45,6 +45,13 @@ def check_output(out: Path, *inputs: Path | None) -> Path:
     return out
 
 
+def check_writable(out: Path, *inputs: Path | None) -> Path:
+    """check_output, and a file can be made in its folder: fails now, not after the work."""
+    out = check_output(out, *inputs)
+    temp_next_to(out).unlink()
+    return out
+
+
 def temp_next_to(out: Path, suffix: str = ".part") -> Path:
     """Create a new empty hidden file next to `out` and return its path; V2MError when the
     folder is missing or not writable."""

@@ -72,10 +72,13 @@ class _Run:
 def check_settings(settings: ScoreSettings) -> None:
     """Every setting that can be wrong, checked before minutes of analysis are spent."""
     from v2m_desktop.core.arrange import parse_instruments
+    from v2m_desktop.core.arrange.arranger import check_tempo
     from v2m_desktop.core.compose import check_settings as check_compose
     from v2m_desktop.core.render import check_soundfont, fluidsynth_module
     check_compose(settings.compose)
     parse_instruments(settings.arrange.instruments)
+    if settings.arrange.tempo is not None:
+        check_tempo(settings.arrange.tempo)
     check_soundfont(settings.soundfont)
     fluidsynth_module()
 
@@ -122,14 +125,14 @@ class Outputs:
 
     def check(self, video: Path) -> None:
         """Fail before any work when an output cannot be written or would replace the input."""
-        from v2m_desktop.core.export import check_original_level, check_output, stems_folder
-        from v2m_desktop.core.files import temp_next_to
+        from v2m_desktop.core.export import check_original_level, stems_folder
+        from v2m_desktop.core.files import check_writable
         for path in (self.mp4, self.midi, self.wav):
             if path is not None:
                 # a missing or read-only folder fails here, not after the MP4 is written
-                temp_next_to(check_output(Path(path), Path(video))).unlink()
+                check_writable(Path(path), Path(video))
         if self.stems is not None:
-            temp_next_to(stems_folder(Path(self.stems)) / "stem.wav").unlink()
+            check_writable(stems_folder(Path(self.stems)) / "stem.wav")
         check_original_level(self.keep_original_audio)
 
 

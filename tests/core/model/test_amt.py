@@ -52,8 +52,9 @@ def test_video_and_emotion_change_the_output():
     assert (run(model, feats, tokens) - base).abs().max() > 1e-5
 
 
-def test_kv_cache_equals_full_recomputation():
-    model = tiny_model(seed=1)
+@pytest.mark.parametrize("next_second", [True, False])     # False: the shipped model's path
+def test_kv_cache_equals_full_recomputation(next_second):
+    model = tiny_model(seed=1, next_second=next_second)
     feats = synthetic_features(30)
     tokens = np.random.default_rng(1).integers(1, 157, 30).tolist()
     cached = _Decoder(model, feats, 1, True, "cpu", recompute=False)

@@ -19,6 +19,14 @@ INSTRUMENTS = ("piano", "bass", "pad", "drums")
 TEMPO_LIMITS = (30.0, 300.0)
 
 
+def check_tempo(bpm: float) -> float:
+    """A fixed tempo within TEMPO_LIMITS."""
+    bpm = float(bpm)
+    if not TEMPO_LIMITS[0] <= bpm <= TEMPO_LIMITS[1]:
+        raise V2MError(f"tempo {bpm:g} BPM is out of range ({TEMPO_LIMITS[0]:g}-{TEMPO_LIMITS[1]:g})")
+    return bpm
+
+
 @dataclass
 class ArrangeOptions:
     tempo: float | None = None            # None = auto
@@ -73,9 +81,7 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
         bpm = choose_tempo(cuts, duration, emotion)
         grid = warp_grid(cuts, duration, bpm)
     else:
-        bpm = float(options.tempo)
-        if not TEMPO_LIMITS[0] <= bpm <= TEMPO_LIMITS[1]:
-            raise V2MError(f"tempo {bpm:g} BPM is out of range ({TEMPO_LIMITS[0]:g}-{TEMPO_LIMITS[1]:g})")
+        bpm = check_tempo(options.tempo)
         grid = constant_grid(cuts, duration, bpm)
     end_pos = grid.pos(duration)
     feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration)

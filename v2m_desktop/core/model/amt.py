@@ -222,7 +222,7 @@ class AMT(nn.Module):
         assert n == 1 and pos < cfg.max_len, "one token at a time, within the model's span"
         half = cache.half
         if cache.head is None:
-            self._step_weights(cache, b, pos, memory, mem_mask)
+            self._step_weights(cache, b, pos, memory)
         if cache.embed is None:
             x = self.embed_tokens(tokens, context, mode, pos, video)          # [B, 1, d]
         else:
@@ -258,7 +258,7 @@ class AMT(nn.Module):
                 x = x + F.linear(F.gelu(F.linear(y, *w["ff1"])), *w["ff2"])
         return lin(self.dec_ln(x), cache.head)
 
-    def _step_weights(self, cache: KVCache, b: int, pos: int, memory, mem_mask) -> None:
+    def _step_weights(self, cache: KVCache, b: int, pos: int, memory) -> None:
         """What step() needs besides the model, made once per cache: key/value buffers (the
         keys and values decode() cached so far copied in), each layer's weights (the query and
         key/value projections fused into one matrix: one kernel call instead of two), and the

@@ -141,9 +141,8 @@ def _prior(opts: SamplingOptions) -> torch.Tensor:
 
 
 def _filtered_logprobs(logits: torch.Tensor, opts: SamplingOptions, banned: list[int],
-                       bias: torch.Tensor | None = None, prior: torch.Tensor | None = None
-                       ) -> torch.Tensor:
-    z = logits[:N_CHORDS].float() + (_prior(opts) if prior is None else prior)   # never END, PAD
+                       bias: torch.Tensor | None, prior: torch.Tensor) -> torch.Tensor:
+    z = logits[:N_CHORDS].float() + prior                  # END and PAD are never drawn
     for b in banned:
         z[b] = -torch.inf
     if torch.isinf(z).all():                               # everything banned: fall back

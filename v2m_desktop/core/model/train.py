@@ -23,7 +23,7 @@ from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
-from v2m_desktop.core.files import check_output, temp_next_to
+from v2m_desktop.core.files import check_writable
 from v2m_desktop.core.metrics import BCE_WEIGHT, CE_WEIGHT, emotion_targets
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import atomic_save, save_model
@@ -56,7 +56,6 @@ class TrainOptions:
     limit: int | None = None        # use only the first N videos of each split (tests)
     fresh: bool = False             # ignore an earlier run's resume state
     config: dict = field(default_factory=dict)   # model configuration overrides
-    per_video_loss: bool = False    # dynamics: each video's MSE counts equally
 
 
 def _window(video: MuviVideo, rng: random.Random, train: bool) -> int:
@@ -123,7 +122,8 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     opts = dataclasses.replace(opts, lr=opts.lr or DEFAULT_LR[kind],
                                semantic_keep=opts.semantic_keep if opts.semantic_keep is not None
                                else DEFAULT_SEMANTIC_KEEP[kind])
-    temp_next_to(check_output(Path(opts.out))).unlink()   # an unwritable --out fails now, not after an epoch
+    check_writable(Path(opts.out))
+
     device = pick_device(opts.device)
     random.seed(opts.seed), np.random.seed(opts.seed), torch.manual_seed(opts.seed)
     ds = MuviSync(opts.data)
@@ -133,7 +133,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     log(f"read {len(train_set)} train and {len(val_set)} val videos in {time.time() - t0:.1f} s")
 
     if kind == "chords":
-        model = AMT(AMTConfig(**opts.config))
+        model = AMT(AMTConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
         batches = ChordBatches()
     else:
         model = DynamicsGRU(DynamicsConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
@@ -208,7 +208,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
                 else:
                     vb, target, mask, start, length = dynamics_batch(vids, starts, keep)
                     loss = dynamics_loss(model, vb.to(device), target.to(device), mask.to(device),
-                                         start.to(device), length.to(device), opts.per_video_loss)
+                                         start.to(device), length.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -253,13 +253,10 @@ def _summary(kind: str, res: dict) -> str:
     return head + "  " + "  ".join(parts)
 
 
-def dynamics_loss(model, vb, target, mask, start, total, per_video: bool = False):
-    """MSE over the seconds that have a target (per video, then the mean over videos, when
-    `per_video`: the metric is a per-video RMSE); each ensemble member learns on its own
+def dynamics_loss(model, vb, target, mask, start, total):
+    """MSE over the seconds that have a target; each ensemble member learns on its own
     (independent members average better than members trained through their mean)."""
     err = ((model.member_outputs(vb, start, total).float() - target) ** 2) * mask
-    if per_video:
-        return (err.sum((2, 3)) / mask.sum((1, 2)).clamp(min=1)).mean()
     return err.sum() / mask.sum().clamp(min=1) / len(model.members)
 
 
