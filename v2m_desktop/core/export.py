@@ -6,7 +6,6 @@ failed or cancelled export leaves nothing behind and never touches the input.
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, temp_next_to
+from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
 AAC_BITRATE = "192k"
@@ -81,10 +80,7 @@ def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
                         "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"], capture_output=True)
     if r.returncode != 0:
         raise V2MError(f"cannot read the original sound of {video}: {_last_line(r.stderr)}")
-    a = np.frombuffer(r.stdout, dtype="<f4").reshape(-1, 2)
-    out = np.zeros((n, 2), dtype=np.float32)
-    out[:min(n, len(a))] = a[:n]
-    return out
+    return fit_length(np.frombuffer(r.stdout, dtype="<f4").reshape(-1, 2), n)
 
 
 def _last_line(stderr: bytes | str) -> str:
@@ -137,24 +133,20 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         top = peak(music)
         if top > PEAK:
             music *= PEAK / top
-    tmp = temp_next_to(out, ".part")
     wav = None
     try:
-        with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
-            wav = Path(f.name)
-        _write_wav_file(music, sr, wav)
-        cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-               "-i", str(video), "-i", str(wav),
-               "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-               "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
-               "-t", f"{duration:.6f}", "-movflags", "+faststart",
-               "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
-        _run_ffmpeg(cmd, duration, progress)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise V2MError(f"cannot write {out}: {e.strerror or e}") from None
+        with atomic_output(out) as tmp:
+            with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
+                wav = Path(f.name)
+            _write_wav_file(music, sr, wav)
+            cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
+                   "-i", str(video), "-i", str(wav),
+                   "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                   "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
+                   "-t", f"{duration:.6f}", "-movflags", "+faststart",
+                   "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
+            _run_ffmpeg(cmd, duration, progress)
     finally:
-        tmp.unlink(missing_ok=True)
         if wav is not None:
             wav.unlink(missing_ok=True)
     return out

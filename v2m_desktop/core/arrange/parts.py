@@ -170,11 +170,7 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
 
 def pad(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("pad")
-    vl = VoiceLeader()
-    for seg in ctx.segments:
-        voicing = vl.voice(seg.token)
-        if voicing is None:
-            continue
+    for seg, voicing, _ in _sounding(ctx, VoiceLeader().voice):
         t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
         for p in voicing:
             _note(inst, ctx, p, 0.8 * velocity(ctx.feel.loud(t0)), t0, t1)

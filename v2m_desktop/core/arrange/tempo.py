@@ -65,11 +65,6 @@ class BeatGrid:
         """Index of the beat nearest to time t."""
         return int(np.argmin(np.abs(self.beats - t)))
 
-    def tempo_at(self, k: int) -> float:
-        """BPM of beat k (its length)."""
-        k = min(max(k, 0), len(self.beats) - 2)
-        return 60.0 / (self.beats[k + 1] - self.beats[k])
-
 
 def tempo_range(emotion: np.ndarray | None) -> tuple[float, float]:
     """(lo, hi) BPM for an emotion track [T, 6] (probabilities, EMOTIONS order)."""
