@@ -92,7 +92,7 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
         plagal = feel.calm(max(duration - 8, 0), duration) > 0.5
         segs = harmony.cadence(segs, end_pos, chords.key_root, chords.mode, plagal=plagal)
 
-    cut_beats = {grid.nearest(c) for c in cuts if abs(grid.beats[grid.nearest(c)] - c) <= 0.1}
+    cut_beats = grid.cut_beats(cuts)
     ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
                   np.random.default_rng(options.seed))
     chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))

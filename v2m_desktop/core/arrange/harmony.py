@@ -61,8 +61,7 @@ def snap(runs, grid: BeatGrid, cuts, duration: float, reach: float = REACH) -> l
     end_pos = grid.pos(duration)
     if not runs:
         return []
-    cut_beats = sorted({grid.nearest(c) for c in cuts
-                        if 0 < c < duration and abs(grid.beats[grid.nearest(c)] - c) <= 0.1})
+    cut_beats = sorted(grid.cut_beats([c for c in cuts if 0 < c < duration]))
     used: set[int] = set()
     bounds = [r[0] for r in runs[1:]]
     natural = [grid.nearest(b) for b in bounds]

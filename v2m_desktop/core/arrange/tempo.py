@@ -31,6 +31,7 @@ TEMPO_RANGES = {
 }
 MAX_DEV = 0.06          # largest local change of the beat period used to reach a cut (6 %)
 WINDOW_ANCHORS = 64     # earlier anchors the tempo map search weighs first for each cut
+CUT_TOL = 0.1           # a beat this close to a cut is on it (chord changes, accents, fills)
 HIT_TOL = 0.05          # a cut within this of a beat counts as on the beat (fixed tempo search)
 
 
@@ -64,6 +65,11 @@ class BeatGrid:
     def nearest(self, t: float) -> int:
         """Index of the beat nearest to time t."""
         return int(np.argmin(np.abs(self.beats - t)))
+
+    def cut_beats(self, cuts, tol: float = CUT_TOL) -> set[int]:
+        """The beats that fall on a cut (within `tol` seconds of one)."""
+        near = ((self.nearest(c), c) for c in cuts)
+        return {k for k, c in near if abs(self.beats[k] - c) <= tol}
 
 
 def tempo_range(emotion: np.ndarray | None) -> tuple[float, float]:
