@@ -6,7 +6,6 @@ failed or cancelled export leaves nothing behind and never touches the input.
 """
 from __future__ import annotations
 
-import re
 import subprocess
 import tempfile
 import wave
@@ -66,10 +65,9 @@ def stems_folder(folder: Path) -> Path:
 
 
 def has_audio(video: Path) -> bool:
-    """Whether the file has an audio stream (ffmpeg's stream listing)."""
-    r = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(video)],
-                       capture_output=True, text=True, errors="replace")
-    return re.search(r"Stream #\d+:\d+.*: Audio:", r.stderr) is not None
+    """Whether the file has an audio stream (the probe's reading of its streams)."""
+    from v2m_desktop.core.video.probe import probe_container
+    return probe_container(video).has_audio
 
 
 def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
