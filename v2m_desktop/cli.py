@@ -192,15 +192,20 @@ def _summary(result, written: dict) -> str:
 
 
 def _score(args) -> int:
-    from v2m_desktop.core.pipeline import Outputs, export_score, score
+    from v2m_desktop.core.pipeline import Outputs
     video = Path(args.video)
     outputs = Outputs(mp4=args.output, midi=args.midi, wav=args.wav, stems=args.stems,
                       keep_original_audio=args.keep_original_audio)
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video)
-    settings = _score_settings(args)
-    bars = _StageBars(args.quiet)
+    return _run_score(video, outputs, _score_settings(args), args.quiet)
+
+
+def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
+    """Score `video` and write `outputs` with progress bars, then print the summary."""
+    from v2m_desktop.core.pipeline import export_score, score
+    bars = _StageBars(quiet)
     try:
         result = score(video, settings, progress=bars)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=bars)
@@ -241,7 +246,7 @@ def _analyse(args) -> int:
 
 
 def _demo(args) -> int:
-    from v2m_desktop.core.pipeline import Outputs, export_score, score
+    from v2m_desktop.core.pipeline import Outputs
     from v2m_desktop.core.video.synthetic import make_test_video
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -249,15 +254,7 @@ def _demo(args) -> int:
     make_test_video(video, 30, fps=24, size=(640, 360), cuts=[4.0, 9.5, 13.0, 18.0, 22.5, 26.0])
     print(f"made a 30-s demo clip with 6 cuts: {video}", file=sys.stderr)
     outputs = Outputs(mp4=folder / "demo_scored.mp4", midi=folder / "demo_scored.mid")
-    settings = _score_settings(args)
-    bars = _StageBars(False)
-    try:
-        result = score(video, settings, progress=bars)
-        written = export_score(result, video, outputs, progress=bars)
-    finally:
-        bars.close()
-    print(_summary(result, written))
-    return 0
+    return _run_score(video, outputs, _score_settings(args), quiet=False)
 
 
 def _fetch_clip(args) -> int:
