@@ -1,12 +1,15 @@
 """Shared fixtures of the test suite."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-# The repository sits at <work>/main and the shared data at <work>/shared.
-MUVI_ROOT = Path(__file__).resolve().parents[2] / "shared" / "muvi-sync"
+# The repository sits at <work>/main and the shared data at <work>/shared; V2M_TEST_MUVI points
+# elsewhere (a machine without ../shared, e.g. a GPU box given a few videos).
+MUVI_ROOT = Path(os.environ.get("V2M_TEST_MUVI")
+                 or Path(__file__).resolve().parents[2] / "shared" / "muvi-sync")
 
 
 @pytest.fixture(scope="session")
