@@ -52,9 +52,14 @@ def test_video_and_emotion_change_the_output():
     assert (run(model, feats, tokens) - base).abs().max() > 1e-5
 
 
-@pytest.mark.parametrize("next_second", [True, False])     # False: the shipped model's path
-def test_kv_cache_equals_full_recomputation(next_second):
-    model = tiny_model(seed=1, next_second=next_second)
+@pytest.mark.parametrize("next_second,relative", [(True, "bias"), (False, "bias"),  # the shipped path
+                                                  (False, "music"), (False, "none")])
+def test_kv_cache_equals_full_recomputation(next_second, relative):
+    model = tiny_model(seed=1, next_second=next_second, relative=relative)
+    if relative == "music":         # make the relative term matter (it starts near zero)
+        with torch.no_grad():
+            for block in model.decoder:
+                block.rel_emb.normal_(0, 1.0)
     feats = synthetic_features(30)
     tokens = np.random.default_rng(1).integers(1, 157, 30).tolist()
     cached = _Decoder(model, feats, 1, True, "cpu", recompute=False)

@@ -3,8 +3,9 @@
 Encoder over the per-second video features; decoder over chord tokens (root + quality
 embeddings, the key's mode) with causal self-attention carrying a learned relative-position
 bias per head (the paper's relative attention in its cheapest form: it works with a KV cache and
-PyTorch's fused attention), cross-attention to the video, and context features that point at
-what followed similar passages earlier in the song (see context.py).  Pre-norm layers.
+PyTorch's fused attention; `AMTConfig.relative` also builds the paper's form and none, which
+validate the same, see the model card), cross-attention to the video, and context features that
+point at what followed similar passages earlier in the song (see context.py).  Pre-norm layers.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class AMTConfig:
     context: bool = True          # decoder reads the copy/change context features
     next_second: bool = False     # decoder position j also reads the video scalars of second
                                   # j + 1, the second whose chord it predicts (its emotion, cut)
+    relative: str = "bias"        # decoder self-attention's relative positions: "bias" (a learnt
+                                  # bias per head and distance, shipped), "music" (the Music
+                                  # Transformer's, as in the paper: query x a learnt embedding per
+                                  # distance) or "none" (absolute positions only); model card
 
 
 def sinusoid(length: int, d: int) -> torch.Tensor:
@@ -58,9 +63,10 @@ class Attention(nn.Module):
         b, n, d = t.shape
         return t.view(b, n, self.h, d // self.h).transpose(1, 2)
 
-    def forward(self, x, src=None, mask=None, cache: dict | None = None):
+    def forward(self, x, src=None, mask=None, cache: dict | None = None, rel=None):
         """Self-attention when src is None; a cache dict keeps keys/values across calls (for
-        cross-attention it holds the projected video once, for self-attention it grows)."""
+        cross-attention it holds the projected video once, for self-attention it grows).
+        rel = (embedding [L, d_head], distances [n, k]): the Music Transformer's relative term."""
         q = self._heads(self.q(x))
         if self.cross and cache is not None and "k" in cache:
             k, v = cache["k"], cache["v"]
@@ -72,11 +78,22 @@ class Attention(nn.Module):
                     k = torch.cat([cache["k"], k], dim=2)
                     v = torch.cat([cache["v"], v], dim=2)
                 cache["k"], cache["v"] = k, v
+        if rel is not None:
+            mask = mask + music_bias(q, *rel)
         if mask is not None and mask.dtype != torch.bool:
             mask = mask.to(q.dtype)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         b, h, n, dh = y.shape
         return self.out(y.transpose(1, 2).reshape(b, n, h * dh))
+
+
+def music_bias(q: torch.Tensor, emb: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """q [B, H, n, dh] . emb[distance] for each query/key pair [n, k], scaled like q . k
+    (Huang et al. 2018; a gather of q x every distance's embedding, the same as their skew)."""
+    b, h, n, dh = q.shape
+    s = q @ emb.T                                                   # [B, H, n, L]
+    idx = dist.clamp(0, emb.shape[0] - 1).expand(b, h, *dist.shape)
+    return s.gather(-1, idx) / math.sqrt(dh)
 
 
 class FeedForward(nn.Sequential):
@@ -101,14 +118,23 @@ class DecoderBlock(nn.Module):
         super().__init__()
         self.ln1, self.ln2, self.ln3 = (nn.LayerNorm(cfg.d_model) for _ in range(3))
         self.attn, self.cross, self.ff = Attention(cfg), Attention(cfg, cross=True), FeedForward(cfg)
-        self.rel = nn.Parameter(torch.zeros(cfg.n_head, cfg.max_len))   # bias by distance i - j
+        self.relative = cfg.relative
+        if cfg.relative == "bias":
+            self.rel = nn.Parameter(torch.zeros(cfg.n_head, cfg.max_len))   # bias by distance i - j
+        elif cfg.relative == "music":
+            self.rel_emb = nn.Parameter(torch.randn(cfg.max_len, cfg.d_model // cfg.n_head) * 0.02)
+        elif cfg.relative != "none":
+            raise ValueError(f"unknown relative attention {cfg.relative!r}")
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, memory, mem_mask, dist, cache=None):
         # dist[i, j] = i - j, negative for future keys, which get -inf
-        bias = self.rel[:, dist.clamp(0, self.rel.shape[1] - 1)]
-        bias = bias.masked_fill((dist < 0)[None], float("-inf"))[None]
-        x = x + self.drop(self.attn(self.ln1(x), mask=bias, cache=None if cache is None else cache["self"]))
+        bias = torch.zeros(dist.shape, device=x.device).masked_fill(dist < 0, float("-inf"))[None, None]
+        if self.relative == "bias":
+            bias = bias + self.rel[:, dist.clamp(0, self.rel.shape[1] - 1)][None]
+        rel = (self.rel_emb, dist) if self.relative == "music" else None
+        x = x + self.drop(self.attn(self.ln1(x), mask=bias, rel=rel,
+                                    cache=None if cache is None else cache["self"]))
         x = x + self.drop(self.cross(self.ln2(x), src=memory, mask=mem_mask,
                                      cache=None if cache is None else cache["cross"]))
         return x + self.drop(self.ff(self.ln3(x)))
@@ -241,8 +267,14 @@ class AMT(nn.Module):
             kbuf, vbuf = sc["buf"]
             kbuf[:, :, pos:pos + n], vbuf[:, :, pos:pos + n] = qkv[1], qkv[2]
             sc["k"], sc["v"] = kbuf[:, :, :pos + n], vbuf[:, :, :pos + n]
-            bias = c["rel_rev"][:, cfg.max_len - 1 - pos:][:, None]     # distances pos .. 0
-            y = F.scaled_dot_product_attention(qkv[0], sc["k"], sc["v"], attn_mask=bias[None])
+            rev = c["rel_rev"]                          # by distance, reversed: pos .. 0 last
+            if layer.relative == "bias":
+                bias = rev[:, cfg.max_len - 1 - pos:][:, None][None]
+            elif layer.relative == "music":
+                bias = (qkv[0] @ rev[cfg.max_len - 1 - pos:].T) / math.sqrt(dh)
+            else:
+                bias = None
+            y = F.scaled_dot_product_attention(qkv[0], sc["k"], sc["v"], attn_mask=bias)
             y = y.transpose(1, 2).reshape(b, n, d)
             x = x + lin(y, w["out"])
             # cross-attention to the video
@@ -280,7 +312,8 @@ class AMT(nn.Module):
             if "k" not in cc:
                 k, v = ca.kv(memory).chunk(2, dim=-1)
                 cc["k"], cc["v"] = ca._heads(k), ca._heads(v)
-            c["rel_rev"] = layer.rel.flip(-1).contiguous()
+            c["rel_rev"] = (layer.rel.flip(-1).contiguous() if layer.relative == "bias" else
+                            layer.rel_emb.flip(0).contiguous() if layer.relative == "music" else None)
             c["weights"] = {"qkv": wb(layer.attn.q, layer.attn.kv), "out": wb(layer.attn.out),
                             "cq": wb(ca.q), "cout": wb(ca.out), "ff1": wb(layer.ff[0]),
                             "ff2": wb(layer.ff[2])}
