@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("kind", choices=["chords", "dynamics"])
     t.add_argument("--data", required=True, help="MuVi-Sync root folder")
     t.add_argument("--out", required=True, help="checkpoint to write (the best on validation)")
-    t.add_argument("--epochs", type=_at_least(1), default=30)
+    t.add_argument("--epochs", type=_at_least(1), help="default: as shipped (45 chords, 10 dynamics)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, default=0, help=argparse.SUPPRESS)

@@ -31,7 +31,10 @@ from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.dynamics import DENSITY_SCALE, LOUDNESS_SCALE, DynamicsConfig, DynamicsGRU
 from v2m_desktop.core.model.inputs import batch_video
 
-DEFAULT_LR = {"chords": 3e-4, "dynamics": 1e-3}
+# The shipped models' recipes (model card): what `v2m train KIND` runs unless told otherwise.
+DEFAULT_EPOCHS = {"chords": 45, "dynamics": 10}
+DEFAULT_BATCH = {"chords": 16, "dynamics": 8}
+DEFAULT_LR = {"chords": 5e-4, "dynamics": 1e-3}
 # The chord model must work without CLIP (most users), so half its videos train without it;
 # the dynamics model leans more on the semantic features (the song's style sets its density).
 DEFAULT_SEMANTIC_KEEP = {"chords": 0.5, "dynamics": 0.75}
@@ -43,10 +46,10 @@ DEFAULT_CONFIG = {"chords": {}, "dynamics": {"packed": True, "position": True, "
 class TrainOptions:
     data: Path
     out: Path
-    epochs: int = 30
+    epochs: int | None = None       # default: 45 for chords, 10 for dynamics
     device: str = "auto"
     seed: int = 0
-    batch_size: int = 16
+    batch_size: int | None = None   # default: 16 for chords, 8 for dynamics
     lr: float | None = None         # default: 3e-4 for chords, 1e-3 for dynamics
     weight_decay: float = 0.01
     warmup_steps: int = 100
@@ -120,6 +123,8 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     if kind not in ("chords", "dynamics"):
         raise V2MError(f"unknown model kind {kind!r} (chords or dynamics)")
     opts = dataclasses.replace(opts, lr=opts.lr or DEFAULT_LR[kind],
+                               epochs=opts.epochs or DEFAULT_EPOCHS[kind],
+                               batch_size=opts.batch_size or DEFAULT_BATCH[kind],
                                semantic_keep=opts.semantic_keep if opts.semantic_keep is not None
                                else DEFAULT_SEMANTIC_KEEP[kind])
     check_writable(Path(opts.out))
