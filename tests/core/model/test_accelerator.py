@@ -81,14 +81,17 @@ def test_generation_on_device_keeps_its_constraints(accel, cpu_models):
     amt_cpu, _ = cpu_models
     amt, _ = load_models(device=accel)
     feats = synthetic_features(150, seed=5)
-    opts, locks = SamplingOptions(seed=3, max_repeat=4), {10: 1, 11: 27, 100: 5}
-    got = generate(amt, feats, 0, options=opts, locks=locks, device=accel)
-    ref = generate(amt_cpu, feats, 0, options=opts, locks=locks)
+    locks = {10: 1, 11: 27, 100: 5}
+    got = generate(amt, feats, 0, options=SamplingOptions(seed=3), locks=locks, device=accel)
     assert len(got) == 150 and ((got >= 1) & (got <= 156)).all()
     assert got[10] == 1 and got[11] == 27 and got[100] == 5
     runs = np.diff(np.flatnonzero(np.diff(np.r_[-1, got, -1]) != 0))
     assert runs.max() <= 4
-    # same seed, logits equal to float16 rounding: the same music nearly everywhere
+    # logits equal to float16 rounding: the same greedy music nearly everywhere (a sampled run
+    # may take another branch at one near-tie and differ from there on)
+    greedy = SamplingOptions(top_k=1)
+    got = generate(amt, feats, 0, options=greedy, locks=locks, device=accel)
+    ref = generate(amt_cpu, feats, 0, options=greedy, locks=locks)
     assert (got == ref).mean() >= 0.9, (got == ref).mean()
 
 
