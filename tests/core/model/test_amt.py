@@ -120,3 +120,9 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(V2MError):
         load_model(tmp_path / "cut.pt")
+    # a configuration this version does not know (a field's value, a field, a weight's shape)
+    ckpt = torch.load(tmp_path / "c.pt", weights_only=True)
+    for i, change in enumerate([{"relative": "rotary"}, {"flash": True}, {"d_model": 64}]):
+        torch.save({**ckpt, "config": {**ckpt["config"], **change}}, tmp_path / f"v{i}.pt")
+        with pytest.raises(V2MError, match="does not match this version"):
+            load_model(tmp_path / f"v{i}.pt")

@@ -56,7 +56,7 @@ def load_model(path: Path, kind: str | None = None, device: str | torch.device =
     try:
         model = cls(cfg_cls(**ckpt["config"]))
         model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
-    except (TypeError, RuntimeError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:     # unknown fields, options or shapes
         raise V2MError(f"model file {path} does not match this version of v2m ({err})") from None
     return model.to(device).eval(), ckpt.get("meta", {})
 
