@@ -127,9 +127,9 @@ class DecoderBlock(nn.Module):
             raise ValueError(f"unknown relative attention {cfg.relative!r}")
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, memory, mem_mask, dist, cache=None):
-        # dist[i, j] = i - j, negative for future keys, which get -inf
-        bias = torch.zeros(dist.shape, device=x.device).masked_fill(dist < 0, float("-inf"))[None, None]
+    def forward(self, x, memory, mem_mask, dist, causal, cache=None):
+        # dist[i, j] = i - j; causal [1, 1, n, k]: 0, or -inf for future keys (dist < 0)
+        bias = causal
         if self.relative == "bias":
             bias = bias + self.rel[:, dist.clamp(0, self.rel.shape[1] - 1)][None]
         rel = (self.rel_emb, dist) if self.relative == "music" else None
@@ -230,8 +230,9 @@ class AMT(nn.Module):
         q_pos = torch.arange(start, start + n, device=x.device)
         k_pos = torch.arange(0, start + n, device=x.device)
         dist = q_pos[:, None] - k_pos[None, :]
+        causal = torch.zeros(dist.shape, device=x.device).masked_fill(dist < 0, float("-inf"))[None, None]
         for i, block in enumerate(self.decoder):
-            x = block(x, memory, mem_mask, dist, None if cache is None else cache.layers[i])
+            x = block(x, memory, mem_mask, dist, causal, None if cache is None else cache.layers[i])
         return self.head(self.dec_ln(x))
 
     def step(self, tokens, context, mode, memory, mem_mask, cache: KVCache, pos: int,

@@ -22,7 +22,7 @@ from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.amt import AMT, KVCache
 from v2m_desktop.core.model.context import ChordContext
-from v2m_desktop.core.model.inputs import VideoBatch, batch_video
+from v2m_desktop.core.model.inputs import batch_video
 
 JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
 STEER_RANGE = math.log(100.0)   # emotion steering acts on chords within this of the best logit
@@ -102,18 +102,15 @@ class _Decoder:
         if self.recompute:
             tok = torch.tensor([self.tokens + [c] for c in candidates], device=self.device)
             ctx = torch.from_numpy(np.stack([np.stack(self.ctx_rows + [r]) for r in rows])).to(self.device)
-            video = VideoBatch(self.video.scalars.expand(m, -1, -1),
-                               None if self.video.semantic is None else self.video.semantic.expand(m, -1, -1),
-                               self.video.valid.expand(m, -1))
-            logits = self.model(video, tok, ctx, self.mode.expand(m))[:, -1]
+            logits = self.model(self.video.expand(m), tok, ctx, self.mode.expand(m))[:, -1]
             return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
         cache = KVCache([{kind: {k: layer[kind][k].expand(m, *layer[kind][k].shape[1:]) for k in ("k", "v")}
                           for kind in ("self", "cross")} for layer in self.cache.layers])
-        video = VideoBatch(self.video.scalars.expand(m, -1, -1), None, self.video.valid.expand(m, -1))
         logits = self.model.decode(
             torch.tensor(candidates, device=self.device)[:, None],
             torch.from_numpy(np.stack(rows))[:, None].to(self.device), self.mode.expand(m),
-            self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start, video)[:, -1]
+            self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start,
+            self.video.expand(m))[:, -1]
         return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
 
 

@@ -21,6 +21,11 @@ class VideoBatch:
         sem = None if self.semantic is None else self.semantic.to(device)
         return VideoBatch(self.scalars.to(device), sem, self.valid.to(device))
 
+    def expand(self, m: int) -> VideoBatch:
+        """One video seen as a batch of m (views, no copies)."""
+        sem = None if self.semantic is None else self.semantic.expand(m, -1, -1)
+        return VideoBatch(self.scalars.expand(m, -1, -1), sem, self.valid.expand(m, -1))
+
 
 def scalar_features(f: VideoFeatures, semantic_present: bool) -> np.ndarray:
     """[T, N_SCALARS]: raw magnitudes squashed to about 0..3 (motion spans 0..241 pixels)."""

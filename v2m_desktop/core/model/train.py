@@ -50,7 +50,7 @@ class TrainOptions:
     device: str = "auto"
     seed: int = 0
     batch_size: int | None = None   # default: 16 for chords, 8 for dynamics
-    lr: float | None = None         # default: 3e-4 for chords, 1e-3 for dynamics
+    lr: float | None = None         # default: 5e-4 for chords, 1e-3 for dynamics
     weight_decay: float = 0.01
     warmup_steps: int = 100
     semantic: bool = True           # train with semantic features (with modality dropout)
