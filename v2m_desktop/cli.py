@@ -76,6 +76,9 @@ def _bench_media(args) -> int:
     what = ["analysis", "export", "score", "alignment"] if args.what == "all" else [args.what]
     results = {}
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        if args.video and "alignment" in what:       # said before any other benchmark runs
+            raise V2MError("bench alignment needs the synthetic clip (its cuts are known): "
+                           "leave out VIDEO")
         if args.video:
             from v2m_desktop.core.video.probe import probe
             video = Path(args.video)
@@ -100,9 +103,6 @@ def _bench_media(args) -> int:
                                            f"{r['grab_s']:.1f} s: {r['ratio']:.2f}x (target <= 3x); "
                                            f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536)"}
             elif w == "alignment":
-                if args.video:
-                    raise V2MError("bench alignment needs the synthetic clip (its cuts are known): "
-                                   "leave out VIDEO")
                 clean, clean_cuts = bench.bench_video(Path(d), seconds=args.seconds, texture=False)
                 r = bench.bench_alignment(clean, clean_cuts)
                 results[w] = {**r, "line": f"cuts within 100 ms: of a beat {r['beat']:.2f}, of a chord "

@@ -127,7 +127,13 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     n = int(round(duration * sr))
     music = fit_length(stereo(audio), n)
     if level > 0 and (has_audio(video) if has_sound is None else has_sound):
-        music = music + level * decode_audio(video, sr, duration)
+        original = decode_audio(video, sr, duration)
+        mixed = audio_buffer(n)         # a block at a time: no full-size temporaries
+        for i in range(0, n, BLOCK):
+            b = slice(i, i + BLOCK)
+            np.multiply(original[b], level, out=mixed[b])
+            mixed[b] += music[b]
+        music = mixed
         top = peak(music)
         if top > PEAK:
             music *= PEAK / top

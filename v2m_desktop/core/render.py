@@ -143,8 +143,8 @@ def audio_buffer(frames: int, channels: int = 2) -> np.ndarray:
 
 def peak(audio: np.ndarray) -> float:
     """Largest absolute sample, a block at a time (no full-size temporary)."""
-    return max((float(np.abs(audio[i:i + BLOCK]).max()) for i in range(0, len(audio), BLOCK)
-                if len(audio[i:i + BLOCK])), default=0.0)
+    return max((float(np.abs(audio[i:i + BLOCK]).max()) for i in range(0, len(audio), BLOCK)),
+               default=0.0)
 
 
 def _fade(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:
@@ -159,9 +159,9 @@ def _fade_seconds(duration: float) -> float:
     return min(FADE_S, 0.15 * duration)
 
 
-def _gain(mix: np.ndarray) -> float:
-    p = peak(mix)
-    return PEAK / p if p > 1e-9 else 1.0
+def _gain(top: float) -> float:
+    """The factor that brings a peak of `top` to PEAK (silence stays as it is)."""
+    return PEAK / top if top > 1e-9 else 1.0
 
 
 def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
@@ -171,7 +171,7 @@ def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sampl
     sf = check_soundfont(soundfont)
     n = None if duration is None else int(round(duration * sample_rate))
     audio = _synthesize(midi.instruments, sf, sample_rate, n)
-    audio *= _gain(audio)
+    audio *= _gain(peak(audio))
     return _fade(audio, sample_rate, _fade_seconds(len(audio) / sample_rate))
 
 
@@ -187,12 +187,9 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
         name = inst.name or f"track{len(stems) + 1}"
         stems[name] = _synthesize([inst], sf, sample_rate, n)
     if stems:
-        mix = audio_buffer(n)
-        for s in stems.values():
-            for i in range(0, n, BLOCK):
-                mix[i:i + BLOCK] += s[i:i + BLOCK]
-        g = _gain(mix)
-        del mix
+        # the peak of their sum, a block at a time (no mix buffer: only its peak is wanted)
+        g = _gain(max((float(np.abs(sum(s[i:i + BLOCK] for s in stems.values())).max())
+                       for i in range(0, n, BLOCK)), default=0.0))
         for k in stems:
             stems[k] *= g
             stems[k] = _fade(stems[k], sample_rate, _fade_seconds(dur))

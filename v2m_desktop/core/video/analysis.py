@@ -432,14 +432,16 @@ class _Span:
         frame, t = nxt.context
         return t == self.t_prev and frame.shape == self.prev.shape and np.array_equal(frame, self.prev)
 
-    def extend(self, nxt: _Span) -> None:
-        """Append the results of `nxt` (which continues this span), feeding its held frames."""
+    def extend(self, nxt: _Span, poll: Callable[[], None]) -> None:
+        """Append the results of `nxt` (which continues this span), feeding its held frames
+        (with CLIP the longest part of a CPU analysis: poll() may cancel between them)."""
         self.times.extend(nxt.times)
         self.scores.extend(nxt.scores)
         self.motion.update(nxt.motion)
         self.thumbs += nxt.thumbs
         self.thumb_times += nxt.thumb_times
         for rgb in nxt.held_vision:
+            poll()
             self.feed_vision(rgb)
         self.idx, self.prev, self.t_prev = nxt.idx, nxt.prev, nxt.t_prev
 
@@ -451,9 +453,13 @@ class _Watch:
         self.job, self.report, self.cancel = job, report, cancel
         self.expected = 1               # frames, once the capture says
 
-    def check(self, done: int) -> None:
+    def poll(self) -> None:
+        """Raises Cancelled when the caller has cancelled."""
         if self.cancel is not None and self.cancel():
             raise Cancelled()
+
+    def check(self, done: int) -> None:
+        self.poll()
         self.report("analyse", min(0.99, done / self.expected))
         if self.job.done():
             self.job.result()     # raises when the probe found bad input: stop early
@@ -523,6 +529,7 @@ def _decode(path: str, vis, watch: _Watch) -> _Span:
         watch.expected = max(1, n)
         if not (PARALLEL and fps_known and n >= _MIN_SPLIT_FRAMES):
             if n >= _MIN_SPLIT_FRAMES or n <= 0:     # long or unknown: FFmpeg's frame threads pay off
+                caps.pop(0).release()                # (the first capture only told n and fps)
                 caps.append(_open_capture(path, _decoder_threads()))
             span = _Span(caps[-1], fps, vis, feed_vision=vis.add_frame)
             span.run(tick=watch.every_few_frames)
@@ -532,7 +539,7 @@ def _decode(path: str, vis, watch: _Watch) -> _Span:
         tail = _Span(caps[1], fps, vis, n // 2)
         _run_parallel([head, tail], watch)
         if head.continues_into(tail):
-            head.extend(tail)
+            head.extend(tail, watch.poll)
         else:   # the second half did not start where the first stopped: decode on from there
             head.stop = None
             head.run(tick=watch.every_few_frames)
