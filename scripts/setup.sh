@@ -46,6 +46,8 @@ APT_PACKAGES=(
     xvfb            # a virtual display for the app's tests
     # Qt (PySide6) on the offscreen and xcb platforms
     libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libdbus-1-3 libfontconfig1
+    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
+    libxcb-randr0 libxcb-xinerama0
 )
 
 if [[ "${V2M_SKIP_APT:-0}" == "1" ]]; then

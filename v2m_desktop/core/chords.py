@@ -142,3 +142,17 @@ def transpose(token: int, semitones: int) -> int:
         return int(token)
     root, q = divmod(int(token) - 1, 13)
     return 1 + 13 * ((root + semitones) % 12) + q
+
+
+# How a musician writes each quality after the root (the display form; parse_chord_symbol reads it).
+SYMBOL_SUFFIX = {"maj": "", "min": "m", "dim": "dim", "aug": "aug", "sus2": "sus2", "sus4": "sus4",
+                 "7": "7", "maj7": "maj7", "min7": "m7", "maj6": "6", "min6": "m6", "dim7": "dim7",
+                 "hdim7": "m7b5"}
+
+
+def chord_symbol(token: int) -> str:
+    """'Am', 'F#maj7', 'N' (no chord): the symbol users read and type."""
+    q = quality_of(token)
+    if q is None:
+        return chord_name(token)
+    return ROOTS[root_of(token)] + SYMBOL_SUFFIX[q]

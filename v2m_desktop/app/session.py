@@ -1,0 +1,222 @@
+"""The one adapter between the window and the core: it holds the open video and its score, runs
+the core's long jobs on a Worker, and tells the window what changed through Qt signals.
+
+Today it drives `pipeline.score()` and `export_score()`; the core's Project replaces them when it
+lands.  The core (and torch) is imported on the worker's thread, never at start-up."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from v2m_desktop.app.settings import AppSettings
+from v2m_desktop.app.timeline.models import LaneModels
+from v2m_desktop.app.worker import Worker
+
+log = logging.getLogger("v2m_desktop.app")
+
+STABLE = ("empty", "ready", "scored")     # states a finished or cancelled job returns to
+
+
+@dataclass
+class Scored:
+    """What a generation hands the window."""
+    score: object           # core.pipeline.Score
+    timeline: object        # core.timeline.TimelineData
+    soundtrack: object      # core.playback.Soundtrack
+    seed: int
+
+
+class Session(QObject):
+    stateChanged = Signal(str)
+    progress = Signal(str, float)
+    videoOpened = Signal(object)        # core VideoInfo
+    analysed = Signal()
+    scored = Signal(object)             # Scored
+    exported = Signal(dict)             # {kind: path or [paths]}
+    failed = Signal(str, str, bool)     # title, message, unexpected
+    cancelled = Signal()
+
+    def __init__(self, settings: AppSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.lanes = LaneModels(self)
+        self.video: Path | None = None
+        self.info = None
+        self.analysis = None
+        self.result: Scored | None = None
+        self.state = "empty"
+        self.worker: Worker | None = None
+        self._stable = "empty"
+        self._queued = None             # a job asked for while another was being cancelled
+        self._generate_after_analysis = False
+        self._pending_seed: int | None = None
+
+    # -- start-up
+    @staticmethod
+    def warm_up() -> threading.Thread:
+        """Import torch and the core and read the models in the background, so the first
+        Generate does not wait for them (the window is already up)."""
+        def load():
+            try:
+                from v2m_desktop.core.model.checkpoint import load_models
+                from v2m_desktop.core.pipeline import score  # noqa: F401 - the import is the work
+                load_models()
+            except Exception:  # noqa: BLE001 - Generate reports any real problem itself
+                log.warning("warm-up failed", exc_info=True)
+        thread = threading.Thread(target=load, name="v2m-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    # -- state
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    def _set_state(self, state: str) -> None:
+        if state in STABLE:
+            self._stable = state
+        self.state = state
+        self.stateChanged.emit(state)
+
+    def _run(self, job, name: str, state: str, on_success) -> None:
+        if self.worker is not None:           # one job at a time: the new one waits for the old
+            self._queued = (job, name, state, on_success)
+            if not self.worker.done:
+                self.cancel()
+            return
+        w = Worker(job, name, self)
+        w.progress.connect(self.progress)
+        w.succeeded.connect(on_success)
+        w.failed.connect(lambda msg, bug, name=name: self._failed(name, msg, bug))
+        w.cancelled.connect(self.cancelled)
+        w.finished.connect(self._finished)
+        self.worker = w
+        self._set_state(state)
+        w.start()
+
+    def _finished(self) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.deleteLater()
+        queued, self._queued = self._queued, None
+        if queued is not None:
+            self._run(*queued)
+            return
+        if self.state not in STABLE:
+            self._set_state(self._stable)
+        if self._generate_after_analysis and self._stable == "ready":
+            self._generate_after_analysis = False
+            self.generate(self._pending_seed)
+
+    def _failed(self, name: str, message: str, unexpected: bool) -> None:
+        self._generate_after_analysis = False
+        titles = {"open": "Cannot open the video", "analyse": "Cannot analyse the video",
+                  "generate": "Generation failed", "export": "Export failed"}
+        self.failed.emit(titles.get(name, "Error"), message, unexpected)
+
+    def cancel(self) -> None:
+        """Stop the running job; the window keeps what it had before the job."""
+        self._generate_after_analysis = False
+        if self.worker is not None:
+            self.worker.cancel()
+            if self.state != "cancelling":
+                self._set_state("cancelling")
+
+    # -- jobs
+    def open_video(self, path) -> None:
+        path = Path(path)
+
+        def job(progress, cancel):
+            from v2m_desktop.core.video.probe import probe
+            progress("open", 0.0)
+            return probe(path)
+
+        def opened(info):
+            self.video, self.info, self.analysis, self.result = path, info, None, None
+            self.lanes.show(None)
+            self._stable = "ready"
+            self.videoOpened.emit(info)
+            self._analyse()
+        self._run(job, "open", "opening", opened)
+
+    def _score_settings(self, seed: int):
+        from v2m_desktop.core.arrange import ArrangeOptions
+        from v2m_desktop.core.compose import ComposeSettings
+        from v2m_desktop.core.model.generate import SamplingOptions
+        from v2m_desktop.core.pipeline import ScoreSettings
+        s = self.settings
+        return ScoreSettings(
+            vision="auto", clip_model=s.clip_folder or None, device=s.device,
+            soundfont=Path(s.soundfont) if s.soundfont else None,
+            compose=ComposeSettings(sampling=SamplingOptions(seed=seed)),
+            arrange=ArrangeOptions(instruments=s.instruments, seed=seed))
+
+    def _analyse(self) -> None:
+        video, clip = self.video, self.settings.clip_folder or None
+
+        def job(progress, cancel):
+            from v2m_desktop.core.timeline import from_analysis
+            from v2m_desktop.core.video.analysis import analyse
+            a = analyse(video, "auto", clip_model=clip, progress=progress, cancel=cancel)
+            return a, from_analysis(a)
+
+        def done(res):
+            if video != self.video:
+                return
+            self.analysis = res[0]
+            self.lanes.show(res[1])
+            self.analysed.emit()
+        self._run(job, "analyse", "analysing", done)
+
+    def generate(self, seed: int | None = None) -> None:
+        """Analyse (cached), compose, arrange and render; the lanes and the player get the result."""
+        if self.state in ("opening", "analysing"):
+            self._generate_after_analysis, self._pending_seed = True, seed
+            return
+        if self.video is None:
+            return
+        video, info = self.video, self.info
+        seed = random.randrange(1 << 20) if seed is None else int(seed)
+        level = self.settings.original_level
+
+        def job(progress, cancel):
+            from v2m_desktop.core.pipeline import score
+            from v2m_desktop.core.playback import Soundtrack
+            from v2m_desktop.core.timeline import from_score
+            result = score(video, self._score_settings(seed), progress=progress, cancel=cancel)
+            progress("prepare playback", 0.0)
+            sound = Soundtrack.for_video(result.audio, result.sample_rate, video, info.duration,
+                                         result.analysis.info.has_audio, level)
+            return Scored(result, from_score(result), sound, seed)
+
+        def done(res: Scored):
+            if video != self.video:
+                return
+            self.result, self.analysis = res, res.score.analysis
+            self._stable = "scored"
+            self.lanes.show(res.timeline)
+            self.scored.emit(res)
+        self._run(job, "generate", "generating", done)
+
+    def export(self, outputs) -> None:
+        """Write a core.pipeline.Outputs for the current score."""
+        if self.result is None or self.video is None:
+            return
+        video, result = self.video, self.result.score
+        soundfont = Path(self.settings.soundfont) if self.settings.soundfont else None
+
+        def job(progress, cancel):
+            from v2m_desktop.core.pipeline import export_score
+            outputs.check(video)
+            return export_score(result, video, outputs, soundfont=soundfont, progress=progress,
+                                cancel=cancel)
+        self._run(job, "export", "exporting", self.exported.emit)
+
+    def wait(self, timeout_ms: int = 10000) -> bool:
+        """Block until the running job has stopped (for closing the window)."""
+        return self.worker is None or self.worker.wait(timeout_ms)

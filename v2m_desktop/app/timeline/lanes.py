@@ -1,0 +1,356 @@
+"""The lanes: one small view class each, painting only the visible seconds from its model.  A lane
+repaints when its model or the shared TimeAxis says something changed."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from v2m_desktop.app.timeline.axis import TimeAxis
+
+EMOTION_NAMES = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")   # core.chords.EMOTIONS
+EMOTION_COLOURS = ("#f2a93b", "#8e5cc4", "#d9534f", "#4a7fd6", "#45b08c", "#9aa3ad")
+PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399"}
+QUALITY_COLOURS = {  # chord families: major, minor, dominant, diminished, suspended, augmented
+    "maj": "#3f7fd0", "maj6": "#3f7fd0", "maj7": "#3f7fd0",
+    "min": "#8a55c2", "min6": "#8a55c2", "min7": "#8a55c2",
+    "7": "#d9822b", "dim": "#c9473f", "dim7": "#c9473f", "hdim7": "#c9473f",
+    "sus2": "#2f9e8f", "sus4": "#2f9e8f", "aug": "#b59a1f", None: "#7b8088"}
+PART_LAYER = {"pad": 0, "bass": 1, "piano": 2, "drums": 3}
+DENSITY_COLOUR, LOUDNESS_COLOUR = "#e0a030", "#45b08c"
+
+
+def format_time(t: float, step: float = 1.0) -> str:
+    """m:ss (m:ss.s when the ruler's step is under a second)."""
+    t = max(t, 0.0)
+    m, s = divmod(t, 60)
+    return f"{int(m)}:{s:04.1f}" if step < 1 else f"{int(m)}:{int(round(s)) % 60:02d}"
+
+
+class Lane(QWidget):
+    """A horizontal band on the shared axis.  Click: seek; drag: select a range."""
+
+    seekRequested = Signal(float)
+    title = ""
+    lane_height = 40
+
+    def __init__(self, axis: TimeAxis, model=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.axis, self.model = axis, model
+        self.setMinimumHeight(self.lane_height)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.lane_height)
+        self._press: float | None = None
+        self._dragging = False
+        axis.changed.connect(self.update)
+        if model is not None:
+            for sig in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved):
+                sig.connect(self.update)
+
+    # -- painting
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        t0, t1 = self.axis.visible()
+        self.paint(p, t0, t1)
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
+        p.drawLine(0, self.height() - 1, self.width(), self.height() - 1)
+        p.end()
+
+    def paint(self, p: QPainter, t0: float, t1: float) -> None:
+        """Draw the seconds t0..t1 (the visible part)."""
+
+    def empty_text(self, p: QPainter, text: str) -> None:
+        p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        p.drawText(self.rect().adjusted(8, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+
+    def text_colour(self) -> QColor:
+        return self.palette().color(QPalette.ColorRole.Text)
+
+    # -- mouse
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        if e.button() == Qt.MouseButton.LeftButton and self.axis.duration > 0:
+            self._press, self._dragging = e.position().x(), False
+            self.press_at(self.axis.t_of(e.position().x()))
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        if self._press is None:
+            return
+        x = e.position().x()
+        if abs(x - self._press) > 3:
+            self._dragging = True
+        if self._dragging:
+            self.drag_to(self.axis.t_of(self._press), self.axis.t_of(x))
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        if self._press is None:
+            return
+        if not self._dragging:
+            self.seekRequested.emit(self.axis.t_of(e.position().x()))
+        self._press = None
+
+    def press_at(self, t: float) -> None:
+        """A press; lanes seek on release, the ruler at once."""
+
+    def drag_to(self, start: float, t: float) -> None:
+        self.axis.set_selection(start, t)
+
+
+class RulerLane(Lane):
+    """m:ss ticks.  Click or drag seeks (scrubbing)."""
+
+    title = "Time"
+    lane_height = 26
+    STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
+
+    def step(self) -> float:
+        for s in self.STEPS:
+            if s * self.axis.pps >= 64:
+                return s
+        return self.STEPS[-1]
+
+    def paint(self, p, t0, t1):
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Window))
+        sel = self.axis.selection
+        if sel:
+            x0, x1 = self.axis.x_of(sel[0]), self.axis.x_of(sel[1])
+            p.fillRect(QRectF(x0, 0, x1 - x0, self.height()), QColor(80, 140, 230, 90))
+        if self.axis.duration <= 0:
+            return
+        step = self.step()
+        minor = step / 5 if step >= 1 else step / 2
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
+        k = math.floor(t0 / minor)
+        while k * minor <= min(t1, self.axis.duration):
+            x = self.axis.x_of(k * minor)
+            p.drawLine(QPointF(x, self.height() - 5), QPointF(x, self.height()))
+            k += 1
+        p.setPen(QPen(pal.color(QPalette.ColorRole.WindowText), 1))
+        f = QFont(self.font())
+        f.setPointSizeF(max(f.pointSizeF() - 1, 7))
+        p.setFont(f)
+        k = math.floor(t0 / step)
+        while k * step <= min(t1, self.axis.duration):
+            x = self.axis.x_of(k * step)
+            p.drawLine(QPointF(x, self.height() - 10), QPointF(x, self.height()))
+            p.drawText(QPointF(x + 3, self.height() - 11), format_time(k * step, step))
+            k += 1
+
+    def press_at(self, t):
+        self.seekRequested.emit(t)
+
+    def drag_to(self, start, t):
+        self.seekRequested.emit(t)
+
+
+class ThumbnailLane(Lane):
+    title = "Picture"
+    lane_height = 46
+
+    def paint(self, p, t0, t1):
+        rows = self.model.rows
+        if not rows:
+            self.empty_text(p, "thumbnails appear after the analysis")
+            return
+        h = self.height() - 4
+        next_x = -1e9
+        times = [r[0] for r in rows]
+        i = max(int(np.searchsorted(times, t0)) - 2, 0)
+        for t, img in rows[i:]:
+            if t > t1:
+                break
+            x = self.axis.x_of(t)
+            w = h * img.width() / max(img.height(), 1)
+            if x + w < 0 or x < next_x:
+                continue
+            p.drawImage(QRectF(x, 2, w, h), img)
+            next_x = x + w + 1
+
+
+class CutLane(Lane):
+    title = "Cuts"
+    lane_height = 20
+
+    def paint(self, p, t0, t1):
+        if not self.model.rows:
+            return
+        col = QColor("#e05a47")
+        p.setPen(QPen(col, 1.5))
+        p.setBrush(col)
+        for t in self.model.rows:
+            if t0 - 1 <= t <= t1 + 1:
+                x = self.axis.x_of(t)
+                p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+                p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 7)]))
+
+
+class EmotionLane(Lane):
+    """The six detected probabilities a second, stacked, with a legend."""
+
+    title = "Emotion"
+    lane_height = 64
+
+    def paint(self, p, t0, t1):
+        rows = self.model.rows
+        if not rows:
+            self.empty_text(p, "detected emotion appears after the analysis")
+            return
+        h = self.height() - 14          # the legend's strip at the top
+        lo, hi = max(int(t0) - 1, 0), min(int(t1) + 2, len(rows))
+        probs = np.asarray(rows[lo:hi], dtype=np.float64)
+        if len(probs) == 0:
+            return
+        cum = np.cumsum(probs / np.maximum(probs.sum(1, keepdims=True), 1e-9), axis=1)
+        xs = [self.axis.x_of(min(max(t + 0.5, 0.0), self.axis.duration)) for t in range(lo, hi)]
+        xs[0] = self.axis.x_of(lo) if lo == 0 else xs[0]
+        xs[-1] = self.axis.x_of(self.axis.duration) if hi == len(rows) else xs[-1]
+        below = np.zeros(len(xs))
+        p.setPen(Qt.PenStyle.NoPen)
+        for e in range(cum.shape[1]):
+            top = cum[:, e]
+            path = QPainterPath(QPointF(xs[0], self.height() - below[0] * h))
+            for x, v in zip(xs, top):
+                path.lineTo(x, self.height() - v * h)
+            for x, v in zip(reversed(xs), reversed(below)):
+                path.lineTo(x, self.height() - v * h)
+            path.closeSubpath()
+            p.setBrush(QColor(EMOTION_COLOURS[e]))
+            p.drawPath(path)
+            below = top
+        self.paint_legend(p)
+
+    def paint_legend(self, p):
+        f = QFont(self.font())
+        f.setPointSizeF(max(f.pointSizeF() - 2, 7))
+        p.setFont(f)
+        x = 6.0
+        for name, colour in zip(EMOTION_NAMES, EMOTION_COLOURS):
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(colour))
+            p.drawRect(QRectF(x, 3, 8, 8))
+            p.setPen(self.text_colour())
+            p.drawText(QPointF(x + 11, 11), name)
+            x += 16 + p.fontMetrics().horizontalAdvance(name)
+
+
+class ChordLane(Lane):
+    """A block per chord, coloured by quality, with its symbol."""
+
+    title = "Chords"
+    lane_height = 30
+
+    def paint(self, p, t0, t1):
+        blocks = self.model.rows
+        if not blocks:
+            self.empty_text(p, "Generate (Ctrl+G) writes the chords")
+            return
+        fm = p.fontMetrics()
+        for b in blocks:
+            if b.end < t0 or b.start > t1:
+                continue
+            x0, x1 = self.axis.x_of(b.start), self.axis.x_of(b.end)
+            r = QRectF(x0 + 1, 3, max(x1 - x0 - 2, 1), self.height() - 6)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(QUALITY_COLOURS.get(b.quality, QUALITY_COLOURS[None])))
+            p.drawRoundedRect(r, 3, 3)
+            text = fm.elidedText(b.symbol, Qt.TextElideMode.ElideRight, int(r.width()) - 4)
+            if text and r.width() > 12:
+                p.setPen(QColor("white"))
+                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+
+
+class PianoRollLane(Lane):
+    """The arranged notes, a colour per part; drums as ticks along the bottom."""
+
+    title = "Notes"
+    lane_height = 150
+    DRUM_STRIP = 12
+
+    def __init__(self, axis, model, parent=None):
+        super().__init__(axis, model, parent)
+        model.visibilityChanged.connect(self.update)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(self.lane_height)
+        self.setMaximumHeight(16777215)
+
+    def paint(self, p, t0, t1):
+        n = self.model.notes
+        if n is None or len(n) == 0:
+            self.empty_text(p, "the arranged notes appear here")
+            return
+        pitched = ~np.asarray(n.drums, dtype=bool)[n.part]
+        if pitched.any():
+            lo, hi = int(n.pitch[pitched].min()) - 1, int(n.pitch[pitched].max()) + 1
+        else:
+            lo, hi = 40, 80
+        top, bottom = 2.0, self.height() - self.DRUM_STRIP - 2.0
+        row_h = max((bottom - top) / (hi - lo + 1), 1.0)
+        longest = float((n.end - n.start).max())
+        i0 = int(np.searchsorted(n.start, t0 - longest))
+        i1 = int(np.searchsorted(n.start, t1, side="right"))
+        pps = self.axis.pps
+        # the sustained pad underneath (translucent), the short parts on top of it
+        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(n.parts[k], 1))
+        for k in order:
+            part = n.parts[k]
+            if part in self.model.hidden:
+                continue
+            sel = np.nonzero(n.part[i0:i1] == k)[0] + i0
+            if len(sel) == 0:
+                continue
+            colour = QColor(PART_COLOURS.get(part, "#999999"))
+            if part == "pad":
+                colour.setAlpha(120)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(colour)
+            xs = (n.start[sel] - self.axis.offset) * pps
+            ws = np.maximum((n.end[sel] - n.start[sel]) * pps - 0.5, 1.0)
+            if n.drums[k]:
+                y, hh = self.height() - self.DRUM_STRIP, self.DRUM_STRIP - 2
+                rects = [QRectF(x, y, 2, hh) for x in xs]
+            else:
+                ys = bottom - (n.pitch[sel] - lo + 1) * row_h
+                rects = [QRectF(x, y, w, max(row_h - 0.5, 1.0)) for x, y, w in zip(xs, ys, ws)]
+            p.drawRects(rects)
+
+
+class DynamicsLane(Lane):
+    """Note density and loudness a second, each scaled to the lane, with a legend."""
+
+    title = "Dynamics"
+    lane_height = 56
+
+    def paint(self, p, t0, t1):
+        rows = self.model.rows
+        if not rows:
+            self.empty_text(p, "note density and loudness appear after Generate")
+            return
+        arr = np.asarray(rows, dtype=np.float64)
+        lo, hi = max(int(t0) - 1, 0), min(int(t1) + 2, len(rows))
+        h = self.height() - 16
+        for col, colour, scale in ((0, DENSITY_COLOUR, max(arr[:, 0].max(), 1e-6)),
+                                   (1, LOUDNESS_COLOUR, max(arr[:, 1].max(), 1e-6))):
+            path = QPainterPath()
+            for t in range(lo, hi):
+                pt = QPointF(self.axis.x_of(t + 0.5), self.height() - 3 - arr[t, col] / scale * h)
+                path.moveTo(pt) if t == lo else path.lineTo(pt)
+            p.setPen(QPen(QColor(colour), 1.8))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+        f = QFont(self.font())
+        f.setPointSizeF(max(f.pointSizeF() - 2, 7))
+        p.setFont(f)
+        x = 6.0
+        for name, colour in ((f"note density (max {arr[:, 0].max():.1f}/s)", DENSITY_COLOUR),
+                             (f"loudness (max {arr[:, 1].max():.3f})", LOUDNESS_COLOUR)):
+            p.setPen(QPen(QColor(colour), 2))
+            p.drawLine(QPointF(x, 7), QPointF(x + 10, 7))
+            p.setPen(self.text_colour())
+            p.drawText(QPointF(x + 14, 11), name)
+            x += 24 + p.fontMetrics().horizontalAdvance(name)

@@ -1,0 +1,382 @@
+"""The main window: video and transport on top, the timeline under it; menus, toolbar, status
+bar with the running job's stage, progress and Cancel.  It owns one Session (the core adapter)
+and one Player, and holds no music or video logic of its own."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from v2m_desktop import __version__
+from v2m_desktop.app.player import Player, VideoView
+from v2m_desktop.app.session import Scored, Session
+from v2m_desktop.app.settings import AppSettings, apply_theme
+from v2m_desktop.app.timeline.axis import TimeAxis
+from v2m_desktop.app.timeline.lanes import format_time
+from v2m_desktop.app.timeline.view import TimelineView
+
+log = logging.getLogger("v2m_desktop.app")
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+STATE_TEXT = {"opening": "Opening", "analysing": "Analysing the video", "generating": "Generating",
+              "exporting": "Exporting", "cancelling": "Cancelling"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, log_path: Path | None = None,
+                 output_factory=None):
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.log_path = log_path
+        self.session = Session(self.settings, self)
+        self.axis = TimeAxis(self)
+        self.video_view = VideoView()
+        self.player = Player(self.video_view,
+                             **({"output_factory": output_factory} if output_factory else {}))
+        self.timeline = TimelineView(self.axis, self.session.lanes)
+        self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
+        self.export_dialog = None
+        self.setAcceptDrops(True)
+        self.resize(1280, 860)
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_central()
+        self._build_status()
+        self._connect()
+        self._update_title()
+        self._state("empty")
+
+    # ------------------------------------------------------------------ construction
+    def _action(self, text, slot, shortcut=None, tip=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action  # noqa: N806
+        self.open_action = A("&Open Video…", self.open_dialog, QKeySequence.StandardKey.Open, "Open a video")
+        self.export_action = A("&Export…", self.export, "Ctrl+E", "Export the video with its music")
+        self.quit_action = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.generate_action = A("&Generate", lambda: self.session.generate(), "Ctrl+G",
+                                 "Write music for the whole video")
+        self.cancel_action = A("&Cancel", self.session.cancel, "Esc", "Stop the running job")
+        self.play_action = A("&Play", self.player.toggle, "Space", "Play or pause")
+        self.back_action = A("Back 1 s", lambda: self.player.step(-1.0), "Left")
+        self.forward_action = A("Forward 1 s", lambda: self.player.step(1.0), "Right")
+        self.prev_frame_action = A("Previous Frame", lambda: self.player.step_frames(-1), ",")
+        self.next_frame_action = A("Next Frame", lambda: self.player.step_frames(1), ".")
+        self.home_action = A("Go to Start", lambda: self.player.seek(0.0), "Home")
+        self.end_action = A("Go to End", lambda: self.player.seek(self.player.duration), "End")
+        self.loop_action = A("&Loop Selection", self._loop_toggled, "L", "Loop the selected range")
+        self.loop_action.setCheckable(True)
+        self.zoom_in_action = A("Zoom &In", self.timeline.zoom_in, "+")
+        self.zoom_in_action.setShortcuts([QKeySequence("+"), QKeySequence("="),
+                                          QKeySequence.StandardKey.ZoomIn])
+        self.zoom_out_action = A("Zoom &Out", self.timeline.zoom_out, "-")
+        self.zoom_out_action.setShortcuts([QKeySequence("-"), QKeySequence.StandardKey.ZoomOut])
+        self.fit_action = A("&Fit to Window", self.timeline.fit, "Ctrl+0")
+        self.settings_action = A("&Preferences…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self.about_action = A("&About v2m-desktop", self.about)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.open_action)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._fill_recent()
+        f.addSeparator()
+        f.addAction(self.export_action)
+        f.addSeparator()
+        f.addAction(self.settings_action)
+        f.addSeparator()
+        f.addAction(self.quit_action)
+        m = mb.addMenu("&Music")
+        m.addAction(self.generate_action)
+        m.addAction(self.cancel_action)
+        p = mb.addMenu("&Playback")
+        for a in (self.play_action, self.back_action, self.forward_action, self.prev_frame_action,
+                  self.next_frame_action, self.home_action, self.end_action, self.loop_action):
+            p.addAction(a)
+        v = mb.addMenu("&View")
+        for a in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            v.addAction(a)
+        v.addSeparator()
+        theme = v.addMenu("&Theme")
+        group = QActionGroup(self)
+        for key, text in (("system", "Follow the System"), ("dark", "Dark"), ("light", "Light")):
+            a = theme.addAction(text)
+            a.setCheckable(True)
+            a.setChecked(self.settings.theme == key)
+            a.triggered.connect(lambda _=False, key=key: self.set_theme(key))
+            group.addAction(a)
+        h = mb.addMenu("&Help")
+        h.addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.setIconSize(QSize(18, 18))
+        for a in (self.open_action, self.generate_action, self.cancel_action, self.export_action):
+            tb.addAction(a)
+        self.addToolBar(tb)
+        for w in tb.findChildren(QWidget):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _build_central(self) -> None:
+        transport = QToolBar("Transport")
+        transport.setObjectName("transport")
+        self.play_button = QPushButton("Play")
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.clicked.connect(self.player.toggle)
+        self.time_label = QLabel("0:00.0 / 0:00.0")
+        self.time_label.setMinimumWidth(130)
+        self.level = QSlider(Qt.Orientation.Horizontal)
+        self.level.setRange(0, 100)
+        self.level.setFixedWidth(120)
+        self.level.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.level.setValue(round(100 * self.settings.original_level))
+        self.level.setToolTip("Level of the video's own sound under the music")
+        self.level.valueChanged.connect(self._level_changed)
+        self.info_label = QLabel()
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.time_label)
+        transport.addSeparator()
+        transport.addWidget(QLabel(" Original sound "))
+        transport.addWidget(self.level)
+        transport.addSeparator()
+        transport.addWidget(self.info_label)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(0)
+        tl.addWidget(self.video_view, 1)
+        tl.addWidget(transport)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.timeline)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([380, 440])
+        self.setCentralWidget(self.splitter)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.stage_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(220)
+        self.progress_bar.setRange(0, 100)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cancel_button.clicked.connect(self.session.cancel)
+        for w in (self.stage_label, self.progress_bar, self.cancel_button):
+            sb.addPermanentWidget(w)
+        self.show_message("Open a video to begin (Ctrl+O, or drop a file here)")
+
+    def _connect(self) -> None:
+        s = self.session
+        s.stateChanged.connect(self._state)
+        s.progress.connect(self._progress)
+        s.videoOpened.connect(self._opened)
+        s.analysed.connect(lambda: self.show_message(
+            f"Analysed: {len(self.session.analysis.cuts)} cuts, vision {self.session.analysis.vision}"
+            " — Generate (Ctrl+G) writes the music"))
+        s.scored.connect(self._scored)
+        s.failed.connect(self._failed)
+        s.cancelled.connect(lambda: self.show_message("Cancelled: nothing changed"))
+        s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
+        self.player.positionChanged.connect(self._position)
+        self.player.playingChanged.connect(lambda on: self.play_button.setText("Pause" if on else "Play"))
+        self.player.notice.connect(self.show_message)
+        self.timeline.seekRequested.connect(self.player.seek)
+        self.axis.selectionChanged.connect(self._selection_changed)
+
+    # ------------------------------------------------------------------ state
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    def _state(self, state: str) -> None:
+        busy = state in STATE_TEXT
+        has_video = self.session.video is not None
+        self.generate_action.setEnabled(has_video and state not in ("opening", "exporting", "cancelling"))
+        self.export_action.setEnabled(self.session.result is not None and not busy)
+        self.cancel_action.setEnabled(busy and state != "cancelling")
+        for w in (self.stage_label, self.progress_bar, self.cancel_button):
+            w.setVisible(busy)
+        self.cancel_button.setEnabled(state != "cancelling")
+        if busy:
+            self.stage_label.setText(STATE_TEXT[state])
+            if state != "cancelling":
+                self.progress_bar.setValue(0)
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        if self.session.state == "cancelling":
+            return
+        self.stage_label.setText(stage.capitalize())
+        self.progress_bar.setValue(round(100 * min(max(fraction, 0.0), 1.0)))
+
+    def _update_title(self) -> None:
+        v = self.session.video
+        self.setWindowTitle(f"{v.name} — v2m-desktop" if v else "v2m-desktop")
+
+    # ------------------------------------------------------------------ files
+    def open_dialog(self) -> None:
+        start = str(self.session.video.parent) if self.session.video else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open Video", start, VIDEO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path) -> None:
+        self.show_message(f"Opening {Path(path).name}…")
+        self.session.open_video(Path(path))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent
+        for p in items:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
+        if items:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self.settings.clear_recent)
+        self.recent_menu.setEnabled(bool(items))
+
+    def _opened(self, info) -> None:
+        path = str(self.session.video)
+        self.settings.add_recent(path)
+        self._fill_recent()
+        self._update_title()
+        self.axis.set_duration(info.duration)
+        self.axis.set_playhead(0.0)
+        self.player.set_video(path, info.duration, info.fps)
+        self.loop_action.setChecked(False)
+        self.info_label.setText(f" {info.width}x{info.height}, {info.fps:.3g} fps, "
+                                f"{format_time(info.duration)}")
+        self._position(0.0)
+        self.show_message(f"Opened {Path(path).name}; analysing…")
+
+    def _scored(self, res: Scored) -> None:
+        self.player.set_soundtrack(res.soundtrack)
+        self.player.set_original_level(self.level.value() / 100)
+        t = res.timeline
+        self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
+                                f"{len(t.cuts)} cuts, seed {res.seed}")
+        self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
+        self._state(self.session.state)
+
+    def _failed(self, title: str, message: str, unexpected: bool) -> None:
+        if title == "Export failed" and self.export_dialog is not None and self.export_dialog.isVisible():
+            return          # the export dialog says it
+        if unexpected:
+            message = f"Something went wrong: {message}\n\nThe details are in the log file:\n{self.log_path}"
+        self.show_message(f"{title}: {message.splitlines()[0]}")
+        self.message(title, message, QMessageBox.Icon.Critical if unexpected else QMessageBox.Icon.Warning)
+
+    def message(self, title: str, text: str, icon=QMessageBox.Icon.Information) -> QMessageBox:
+        """A non-blocking message box (the window keeps running; tests can read and close it)."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.dialog = box
+        return box
+
+    def export(self) -> None:
+        if self.session.result is None:
+            return
+        from v2m_desktop.app.dialogs.export import ExportDialog
+        self.player.pause()
+        self.export_dialog = ExportDialog(self.session, self)
+        self.export_dialog.open()
+
+    def open_settings(self) -> None:
+        from v2m_desktop.app.dialogs.settings import SettingsDialog
+        dlg = SettingsDialog(self.settings, self)
+        dlg.accepted.connect(lambda: self.set_theme(self.settings.theme))
+        dlg.accepted.connect(lambda: self.level.setValue(round(100 * self.settings.original_level)))
+        dlg.open()
+        self.settings_dialog = dlg
+
+    def set_theme(self, theme: str) -> None:
+        self.settings.theme = theme
+        apply_theme(QApplication.instance(), theme)
+
+    def about(self) -> None:
+        from v2m_desktop.app.main import model_description
+        QMessageBox.about(self, "About v2m-desktop",
+                          f"<h3>v2m-desktop {__version__}</h3>"
+                          "<p>Original soundtracks that follow a video's cuts, motion and mood.</p>"
+                          f"<p>{model_description()}</p>"
+                          "<p>Built on the Affective Multimodal Transformer of <i>Video2Music</i> "
+                          "(Kang, Poria, Herremans, 2024).</p>")
+
+    # ------------------------------------------------------------------ playback
+    def _position(self, t: float) -> None:
+        self.axis.set_playhead(t, follow=self.player.playing)
+        self.time_label.setText(f"{format_time(t, 0.1)} / {format_time(self.player.duration, 0.1)}")
+
+    def _level_changed(self, value: int) -> None:
+        self.settings.original_level = value / 100
+        self.player.set_original_level(value / 100)
+
+    def _selection_changed(self) -> None:
+        self.timeline.overlay.loop = self.loop_action.isChecked()
+        self.player.set_loop(self.axis.selection if self.loop_action.isChecked() else None)
+
+    def _loop_toggled(self) -> None:
+        on = self.loop_action.isChecked()
+        if on and self.axis.selection is None:
+            self.loop_action.setChecked(False)
+            self.show_message("Select a range first: drag across a lane, then press L")
+            return
+        self._selection_changed()
+        self.show_message("Looping the selection" if on else "Loop off")
+
+    # ------------------------------------------------------------------ drag and drop, closing
+    def dragEnterEvent(self, e) -> None:  # noqa: N802
+        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if files:
+            e.acceptProposedAction()
+            self.open_path(files[0])
+
+    def closeEvent(self, e) -> None:  # noqa: N802
+        self.session.cancel()
+        self.session.wait(5000)
+        self.player.close()
+        self.settings.sync()
+        super().closeEvent(e)
+
+    def when_idle(self, fn, poll_ms: int = 50) -> None:
+        """Call fn once no job runs (used by --generate --screenshot)."""
+        if self.session.busy:
+            QTimer.singleShot(poll_ms, lambda: self.when_idle(fn, poll_ms))
+        else:
+            fn()

@@ -1,0 +1,68 @@
+"""Long work off the GUI thread: a QThread that runs one core job with the core's
+progress(stage, fraction) / cancel() protocol and reports back through queued signals."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+log = logging.getLogger("v2m_desktop.app")
+
+# A job gets (progress, cancel) and returns its result; the core's functions take exactly these.
+Job = Callable[[Callable[[str, float], None], Callable[[], bool]], object]
+
+
+class Worker(QThread):
+    """Runs `job` once.  Exactly one of succeeded / failed / cancelled is emitted, then finished."""
+
+    progress = Signal(str, float)
+    succeeded = Signal(object)
+    failed = Signal(str, bool)          # message, unexpected (a bug: the message names the log)
+    cancelled = Signal()
+
+    # Progress reaches the GUI at most this often (per stage), so a chatty job cannot flood it.
+    PROGRESS_INTERVAL = 0.05
+
+    def __init__(self, job: Job, name: str = "job", parent=None):
+        super().__init__(parent)
+        self.job, self.name = job, name
+        self._cancel = threading.Event()
+        self._last = ("", -1.0)
+        self.done = False               # set before the final signal: a follow-up job need not cancel it
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _report(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        last_stage, last_time = self._last
+        if stage != last_stage or fraction >= 1.0 or now - last_time >= self.PROGRESS_INTERVAL:
+            self._last = (stage, now)
+            self.progress.emit(stage, float(fraction))
+
+    def run(self) -> None:
+        from v2m_desktop.core.errors import Cancelled, V2MError
+        try:
+            result = self.job(self._report, self.is_cancelled)
+        except Cancelled:
+            self._end(self.cancelled.emit)
+        except V2MError as err:
+            message = str(err)
+            self._end(self.cancelled.emit if self.is_cancelled() else
+                      lambda: self.failed.emit(message, False))
+        except Exception as err:  # noqa: BLE001 - a bug: logged with its traceback, shown with the log's path
+            log.exception("unexpected error in %s", self.name)
+            message = f"{err.__class__.__name__}: {err}"
+            self._end(lambda: self.failed.emit(message, True))
+        else:
+            self._end(self.cancelled.emit if self.is_cancelled() else lambda: self.succeeded.emit(result))
+
+    def _end(self, emit) -> None:
+        self.done = True
+        emit()

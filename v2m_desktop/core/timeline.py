@@ -1,0 +1,95 @@
+"""What a timeline shows of a scored video, as plain arrays: chord blocks, notes, cuts, emotion,
+dynamics and thumbnails on one time axis (seconds).  Built from a pipeline Score; the app's lanes
+draw it and never look inside the arrangement or the analysis themselves."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v2m_desktop.core.chords import chord_symbol, quality_of
+
+
+@dataclass(frozen=True)
+class ChordBlock:
+    """One run of a chord as the user sees it."""
+    start: float
+    end: float
+    token: int
+    symbol: str             # 'Am', 'F#maj7', 'N'
+    quality: str | None     # 'min', 'maj7', ... (None for N)
+
+
+@dataclass
+class Notes:
+    """Every note of the arrangement, one row each (sorted by start)."""
+    start: np.ndarray       # [N] float64 seconds
+    end: np.ndarray         # [N] float64 seconds
+    pitch: np.ndarray       # [N] int16 MIDI pitch
+    velocity: np.ndarray    # [N] int16
+    part: np.ndarray        # [N] int16 index into `parts`
+    parts: tuple[str, ...] = ()
+    drums: tuple[bool, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class TimelineData:
+    duration: float
+    cuts: list[float] = field(default_factory=list)
+    emotion: np.ndarray | None = None        # [T, 6] probabilities a second
+    density: np.ndarray | None = None        # [T] notes a second
+    loudness: np.ndarray | None = None       # [T] linear RMS
+    chords: list[ChordBlock] = field(default_factory=list)
+    notes: Notes | None = None
+    thumbnails: np.ndarray | None = None     # [N, h, w, 3] uint8 RGB
+    thumb_times: np.ndarray | None = None    # [N] seconds
+    key: str = ""
+    tempo: float = 0.0
+
+
+def chord_blocks(chord_times: list[tuple[float, float, int]]) -> list[ChordBlock]:
+    """(start, end, token) spans -> blocks, consecutive spans of one chord joined."""
+    blocks: list[ChordBlock] = []
+    for start, end, token in chord_times:
+        if blocks and blocks[-1].token == token and abs(blocks[-1].end - start) < 1e-6:
+            b = blocks[-1]
+            blocks[-1] = ChordBlock(b.start, float(end), b.token, b.symbol, b.quality)
+        else:
+            blocks.append(ChordBlock(float(start), float(end), int(token), chord_symbol(token),
+                                     quality_of(token)))
+    return blocks
+
+
+def notes_of(midi) -> Notes:
+    """The notes of a PrettyMIDI, one row each, with the index of their instrument (its name)."""
+    rows = [(n.start, n.end, n.pitch, n.velocity, i)
+            for i, inst in enumerate(midi.instruments) for n in inst.notes]
+    rows.sort()
+    a = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    return Notes(a[:, 0].copy(), a[:, 1].copy(), a[:, 2].astype(np.int16), a[:, 3].astype(np.int16),
+                 a[:, 4].astype(np.int16), tuple(inst.name or f"part {i + 1}" for i, inst
+                                                 in enumerate(midi.instruments)),
+                 tuple(bool(inst.is_drum) for inst in midi.instruments))
+
+
+def from_analysis(analysis) -> TimelineData:
+    """What is known before any music: cuts, emotion and thumbnails."""
+    return TimelineData(duration=float(analysis.info.duration), cuts=list(analysis.cuts),
+                        emotion=analysis.emotion, thumbnails=analysis.thumbnails,
+                        thumb_times=analysis.thumb_times)
+
+
+def from_score(score) -> TimelineData:
+    """Everything a pipeline Score holds, for the timeline."""
+    data = from_analysis(score.analysis)
+    arr = score.arrangement
+    data.density = score.dynamics.note_density
+    data.loudness = score.dynamics.loudness
+    data.chords = chord_blocks(arr.chord_times)
+    data.notes = notes_of(arr.midi)
+    data.key = score.chords.key_name
+    data.tempo = float(arr.tempo)
+    return data
