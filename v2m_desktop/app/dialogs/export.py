@@ -109,7 +109,10 @@ class ExportDialog(QDialog):
         return Path(self.path.text().strip()).expanduser()
 
     def chosen(self) -> dict[str, Path]:
+        """{kind: path} of what the dialog would write ({} while the name is empty)."""
         mp4 = self.mp4_path()
+        if not self.path.text().strip() or not mp4.name or mp4.name in (".", ".."):
+            return {}
         side = side_paths(mp4)
         out = {"mp4": mp4}
         for kind, box in (("midi", self.midi), ("wav", self.wav), ("stems", self.stems)):
@@ -123,7 +126,7 @@ class ExportDialog(QDialog):
 
     # -- run
     def start(self) -> None:
-        if not self.path.text().strip():
+        if not self.chosen():
             self.status.setText("Give the exported video a file name.")
             return
         existing = [p for p in self.chosen().values() if p.exists()]
