@@ -1,0 +1,142 @@
+"""`v2m bench app`: how the window starts and how it behaves while the model works (offscreen).
+
+- launch: from starting the process to the main window shown, against a bare PySide6 window
+  started the same way (best of 3 each, after a warm-up run);
+- responsiveness: the longest gap between ticks of a 10-ms timer while a video is opened,
+  analysed (empty cache) and scored, against the same timer on the idle window;
+- cancel: from pressing Cancel to the window being idle again, during analysis, composition and
+  rendering (the longest of them)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE_WINDOW = ("import PySide6.QtWidgets as w; a = w.QApplication([]); m = w.QMainWindow(); "
+               "m.resize(1280, 860); m.show(); a.processEvents(); print('window-shown', flush=True)")
+SHARED_CLIP = Path(__file__).resolve().parents[3] / "shared" / "media" / "big_buck_bunny_360p_56s.mp4"
+
+
+def _time_to_window(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True) as p:
+        for line in p.stdout:
+            if line.strip() == "window-shown":
+                dt = time.perf_counter() - t0
+                break
+        else:
+            raise RuntimeError(f"{cmd[:3]} did not show its window")
+        p.wait(30)
+    return dt
+
+
+def bench_launch(repeats: int = 3) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-home-") as home:
+        env.update(XDG_CONFIG_HOME=home, XDG_DATA_HOME=home)
+        app = [sys.executable, "-m", "v2m_desktop.app.main", "--bench-launch"]
+        bare = [sys.executable, "-c", BARE_WINDOW]
+        _time_to_window(app, env)               # warm the disk cache
+        app_s = min(_time_to_window(app, env) for _ in range(repeats))
+        bare_s = min(_time_to_window(bare, env) for _ in range(repeats))
+    return {"launch_s": app_s, "bare_qt_s": bare_s, "launch_ratio": app_s / bare_s}
+
+
+class _Ticks:
+    """A 10-ms QTimer's ticks: the longest gap between two is the longest event-loop stall."""
+
+    def __init__(self):
+        from PySide6.QtCore import QTimer
+        self.times: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(lambda: self.times.append(time.perf_counter()))
+
+    def start(self):
+        self.times = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        self.times.append(time.perf_counter())
+        return max(b - a for a, b in zip(self.times, self.times[1:]))
+
+
+def _spin_until(app, done, timeout: float = 600.0) -> None:
+    end = time.perf_counter() + timeout
+    while not done():
+        if time.perf_counter() > end:
+            raise RuntimeError("the window did not finish in time")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def bench_window(video: Path) -> dict:
+    """Responsiveness and cancellation on the real main window, offscreen, real models."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from v2m_desktop.app.window import MainWindow
+    from v2m_desktop.core.model.checkpoint import load_models
+    app = QApplication.instance() or QApplication([])
+    load_models()           # the app loads them in the background at start-up
+    old_cache = os.environ.get("V2M_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-app-") as d:
+        os.environ["V2M_CACHE_DIR"] = d     # an empty analysis cache: the whole job is timed
+        try:
+            w = MainWindow()
+            w.show()
+            s = w.session
+            ticks = _Ticks()
+
+            def wait(ms):
+                loop = QEventLoop()
+                QTimer.singleShot(ms, loop.quit)
+                loop.exec()
+            ticks.start()
+            wait(1000)
+            idle_gap = ticks.stop()
+
+            ticks.start()
+            t0 = time.perf_counter()
+            w.open_path(video)
+            s.generate(0)
+            _spin_until(app, lambda: s.result is not None and not s.busy)
+            busy_gap, generate_s = ticks.stop(), time.perf_counter() - t0
+
+            cancels = {}
+            for stage in ("analyse", "compose", "render"):
+                os.environ["V2M_CACHE_DIR"] = str(Path(d) / stage)   # analysis runs again
+                seen = []
+                conn = s.progress.connect(lambda st, f, seen=seen: seen.append(st))
+                s.generate(1)
+                _spin_until(app, lambda stage=stage, seen=seen: stage in seen or not s.busy)
+                s.progress.disconnect(conn)
+                if not s.busy:
+                    continue
+                t0 = time.perf_counter()
+                s.cancel()
+                _spin_until(app, lambda: not s.busy)
+                cancels[stage] = time.perf_counter() - t0
+            w.close()
+        finally:
+            if old_cache is None:
+                os.environ.pop("V2M_CACHE_DIR", None)
+            else:
+                os.environ["V2M_CACHE_DIR"] = old_cache
+    return {"video": str(video), "generate_s": generate_s, "longest_gap_ms": 1000 * busy_gap,
+            "idle_gap_ms": 1000 * idle_gap, "cancel_s": cancels,
+            "cancel_max_s": max(cancels.values()) if cancels else float("nan")}
+
+
+def bench_app(video: Path | None = None) -> dict:
+    if video is None:
+        if not SHARED_CLIP.is_file():
+            from v2m_desktop.core.errors import V2MError
+            raise V2MError(f"bench app needs a video: the shared clip {SHARED_CLIP} is not here")
+        video = SHARED_CLIP
+    return {**bench_launch(), **bench_window(Path(video))}
