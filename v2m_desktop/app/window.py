@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -140,7 +141,12 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Main")
         tb.setObjectName("main-toolbar")
         tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        icon = self.style().standardIcon
+        SP = QStyle.StandardPixmap  # noqa: N806
+        for a, sp in ((self.open_action, SP.SP_DialogOpenButton), (self.generate_action, SP.SP_BrowserReload),
+                      (self.cancel_action, SP.SP_BrowserStop), (self.export_action, SP.SP_DialogSaveButton)):
+            a.setIcon(icon(sp))
         tb.setIconSize(QSize(18, 18))
         for a in (self.open_action, self.generate_action, self.cancel_action, self.export_action):
             tb.addAction(a)
@@ -151,7 +157,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         transport = QToolBar("Transport")
         transport.setObjectName("transport")
-        self.play_button = QPushButton("Play")
+        self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
         self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.play_button.clicked.connect(self.player.toggle)
         self.time_label = QLabel("0:00.0 / 0:00.0")
@@ -211,7 +217,7 @@ class MainWindow(QMainWindow):
         s.cancelled.connect(lambda: self.show_message("Cancelled: nothing changed"))
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
         self.player.positionChanged.connect(self._position)
-        self.player.playingChanged.connect(lambda on: self.play_button.setText("Pause" if on else "Play"))
+        self.player.playingChanged.connect(self._playing_changed)
         self.player.notice.connect(self.show_message)
         self.timeline.seekRequested.connect(self.player.seek)
         self.axis.selectionChanged.connect(self._selection_changed)
@@ -252,6 +258,11 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> None:
+        if Path(path).suffix.lower() == ".v2m":
+            self.message("Cannot open the project", f"{Path(path).name}: v2m projects open in a later "
+                         "version of v2m-desktop (the project engine is not built yet); open a video.",
+                         QMessageBox.Icon.Warning)
+            return
         self.show_message(f"Opening {Path(path).name}…")
         self.session.open_video(Path(path))
 
@@ -338,6 +349,11 @@ class MainWindow(QMainWindow):
     def _position(self, t: float) -> None:
         self.axis.set_playhead(t, follow=self.player.playing)
         self.time_label.setText(f"{format_time(t, 0.1)} / {format_time(self.player.duration, 0.1)}")
+
+    def _playing_changed(self, on: bool) -> None:
+        self.play_button.setText("Pause" if on else "Play")
+        self.play_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPause if on else QStyle.StandardPixmap.SP_MediaPlay))
 
     def _level_changed(self, value: int) -> None:
         self.settings.original_level = value / 100
