@@ -49,6 +49,9 @@ class FakeClock:
     def stop(self):
         self.running = False
 
+    def move_to(self, at):
+        self.now = at
+
     def position(self):
         return self.now
 

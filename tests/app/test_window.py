@@ -224,6 +224,7 @@ def test_a_bad_file_gets_a_dialog_and_the_app_keeps_running(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: window.dialog is not None and window.dialog.isVisible(), timeout=20000)
     text = window.dialog.text()
     assert "holiday.mp4" in text and "Traceback" not in text and "\n" not in text.strip()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
     assert window.session.video is None and window.session.state == "empty"
     window.dialog.done(0)
     # the window still opens a good video after it
@@ -245,6 +246,7 @@ def test_an_unexpected_error_shows_the_log_file(qtbot, window, bbb, monkeypatch)
     assert "lane data exploded" in window.dialog.text()
     assert str(window.log_path) in window.dialog.text()
     assert "lane data exploded" in window.log_path.read_text()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
     assert window.session.state == "ready"
 
 
@@ -272,3 +274,41 @@ def test_recent_files_theme_and_preferences_persist(qtbot, window, bbb):
                      Qt.MouseButton.LeftButton)
     fresh = AppSettings()
     assert fresh.device == "cpu" and "drums" not in fresh.instruments
+
+
+def test_a_failing_sound_device_never_crashes_playback(qtbot, bbb, tmp_path):
+    """An output that raises on start: the app says so once and plays the picture silently."""
+    from v2m_desktop.app.window import MainWindow
+
+    class Broken:
+        name = "broken"
+
+        def __init__(self, soundtrack):
+            self.soundtrack = soundtrack
+
+        def start(self, at):
+            raise OSError("PortAudio: device unavailable")
+
+        def stop(self):
+            pass
+
+        def move_to(self, at):
+            pass
+
+        def position(self):
+            return 0.0
+
+        def close(self):
+            pass
+    w = MainWindow(log_path=tmp_path / "log", output_factory=lambda s: (Broken(s), None))
+    qtbot.addWidget(w)
+    w.show()
+    res = open_and_generate(qtbot, w, bbb)
+    assert res.soundtrack is not None
+    messages = []
+    w.player.notice.connect(messages.append)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert w.player.playing and messages == ["The sound device failed: playing without sound"]
+    qtbot.waitUntil(lambda: w.axis.playhead > 0.1, timeout=5000)       # the silent clock runs
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not w.player.playing

@@ -31,6 +31,10 @@ class Output:
     def stop(self) -> None:
         self._start, self._t0 = self.position(), None
 
+    def move_to(self, at: float) -> None:
+        """Set the position while stopped (the next start plays from here)."""
+        self._start = at
+
     def position(self) -> float:
         return self._start if self._t0 is None else self._start + time.monotonic() - self._t0
 

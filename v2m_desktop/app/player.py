@@ -101,11 +101,9 @@ class Player(QObject):
         except Exception:  # noqa: BLE001 - nothing about audio may crash the app
             log.exception("audio output failed")
             self.output, message = Output(soundtrack), "Audio output failed: playing without sound"
-        if message and message not in self._told:
-            self._told.add(message)
-            self.notice.emit(message)
-        self.output.start(pos)
-        self.output.stop()
+        if message:
+            self._tell(message)
+        self.output.move_to(pos)
         if was_playing:
             self.play()
 
@@ -132,8 +130,19 @@ class Player(QObject):
         self.sync.reset()
         self.media.setPlaybackRate(1.0)
         self.media.setPosition(int(round(pos * 1000)))
-        self.output.start(pos)
+        try:
+            self.output.start(pos)
+        except Exception:  # noqa: BLE001 - a device that fails or went away: play silently
+            log.exception("audio output %s failed to start", getattr(self.output, "name", "?"))
+            self.output = Output(self.soundtrack)
+            self.output.start(pos)
+            self._tell("The sound device failed: playing without sound")
         self.media.play()
+
+    def _tell(self, message: str) -> None:
+        if message not in self._told:
+            self._told.add(message)
+            self.notice.emit(message)
 
     def pause(self) -> None:
         if not self.playing:
@@ -155,8 +164,7 @@ class Player(QObject):
         if self.playing:
             self._start_at(t)
         else:
-            self.output.start(t)
-            self.output.stop()
+            self.output.move_to(t)
             self.media.setPosition(int(round(t * 1000)))
             if self.media.playbackState() != QMediaPlayer.PlaybackState.PausedState:
                 self.media.pause()      # shows the frame at t
@@ -192,9 +200,7 @@ class Player(QObject):
 
     def _media_error(self, error, text: str) -> None:
         log.warning("video playback: %s", text)
-        if "video" not in self._told:
-            self._told.add("video")
-            self.notice.emit(f"Video playback problem: {text}")
+        self._tell(f"Video playback problem: {text}")
 
     def close(self) -> None:
         self.pause()
