@@ -72,11 +72,19 @@ def untrack(path: Path) -> None:
         _paths.pop(Path(path), None)
 
 
-def remove(path: Path) -> None:
-    """Remove a tracked path now (a folder only when empty) and forget it."""
+def tracked(path: Path) -> bool:
+    """Is `path` still registered (clean_up() has not removed it)?"""
+    with _lock:
+        return Path(path) in _paths
+
+
+def remove(path: Path, *, folder: bool | None = None) -> None:
+    """Remove a temporary path now (a folder only when empty) and forget it; `folder` None:
+    as it was registered."""
     path = Path(path)
     with _lock:
-        folder = _paths.pop(path, False)
+        was_folder = _paths.pop(path, False)
+    folder = was_folder if folder is None else folder
     try:
         if folder:
             path.rmdir()
@@ -181,8 +189,8 @@ def was_ended(proc: subprocess.Popen) -> bool:
 def clean_up() -> None:
     """End every registered child process and remove every registered temporary file and every
     folder a run made (when empty). Thread-safe; for a job that is abandoned (the app closing
-    while its worker runs) and as the command line's last step. A job still running then fails
-    (its files are gone, its children killed): set its cancel flag first."""
+    while its worker runs) and as the command line's last step. A job still running then ends
+    with Cancelled (its child killed, its outputs not renamed into place) and leaves nothing."""
     with _lock:
         children = list(_children)
         paths = sorted(_paths, key=lambda p: len(p.parts), reverse=True)   # files before folders
@@ -254,4 +262,4 @@ def handling_signals() -> Iterator[None]:
 
 
 __all__ = ["STALE_S", "child", "clean_up", "end", "handling_signals", "remove", "signals_deferred",
-           "sweep", "temp_tag", "track", "untrack", "was_ended"]
+           "sweep", "temp_tag", "track", "tracked", "untrack", "was_ended"]

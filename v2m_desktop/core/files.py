@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from v2m_desktop.core import cleanup
-from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.errors import Cancelled, V2MError
 
 
 def ffmpeg_exe(required: bool = True) -> str | None:
@@ -228,6 +228,8 @@ class OutputSet:
     def commit(self) -> None:
         """Rename every temporary file into place (no signal can stop it half-way)."""
         with cleanup.signals_deferred():
+            if not all(cleanup.tracked(tmp) for tmp, _ in self._files):
+                raise Cancelled()       # clean_up() (another thread) removed one: a job abandoned
             for tmp, final in self._files:
                 try:
                     os.replace(tmp, final)
@@ -242,7 +244,7 @@ class OutputSet:
         for tmp, _ in self._files:
             cleanup.remove(tmp)
         for p in reversed(self._folders):
-            cleanup.remove(p)
+            cleanup.remove(p, folder=True)
         self._files, self._folders = [], []
 
 
