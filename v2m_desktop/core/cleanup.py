@@ -124,7 +124,7 @@ def sweep(folder: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":     # Windows' os.kill(pid, 0) would signal it
         return True
     try:
         os.kill(pid, 0)
@@ -159,7 +159,10 @@ def end(proc: subprocess.Popen) -> None:
         with _lock:
             _ended.add(proc)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)    # the output is thrown away: no grace needed
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, signal.SIGKILL)    # the output is thrown away: no grace needed
+            else:
+                proc.kill()
         except (ProcessLookupError, PermissionError):
             pass
         try:

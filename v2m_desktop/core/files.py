@@ -42,7 +42,10 @@ def same_file(a: Path, b: Path) -> bool:
             return True
         if ra.exists() and rb.exists():
             return os.path.samefile(ra, rb)
-        if ra.name == rb.name or _folded(ra.name) != _folded(rb.name) or ra.parent != rb.parent:
+        if ra.name == rb.name or _folded(ra.name) != _folded(rb.name):
+            return False
+        if ra.parent != rb.parent and not (ra.parent.exists() and rb.parent.exists()
+                                           and os.path.samefile(ra.parent, rb.parent)):
             return False
         return _folder_folds(ra.parent, ra.name, rb.name)
     except OSError:
@@ -123,8 +126,10 @@ def _name_max(folder: Path) -> int:
 
 
 def _cut(name: str, limit: int) -> str:
-    """`name` cut to at most `limit` bytes of UTF-8, on a character boundary."""
-    return name.encode()[:max(0, limit)].decode("utf-8", "ignore")
+    """`name` cut to at most `limit` bytes on disk, on a character boundary."""
+    while len(os.fsencode(name)) > max(0, limit):
+        name = name[:-1]
+    return name
 
 
 def new_temp(folder: Path, name: str, suffix: str = ".part") -> Path:
