@@ -128,6 +128,16 @@ def scored(tmp_path_factory):
     return video, score(video, ScoreSettings(vision="basic", cache_dir=d / "cache"))
 
 
+def test_an_output_inside_the_new_stems_folder(scored, tmp_path):
+    video, result = scored
+    stems = tmp_path / "new" / "stems"
+    outputs = Outputs(midi=stems / "song.mid", stems=stems)
+    outputs.check(video)
+    written = export_score(result, video, outputs)
+    assert sorted(p.name for p in stems.iterdir()) == sorted(
+        ["song.mid", *(p.name for p in written["stems"])])
+
+
 def test_full_output_disk_leaves_no_output(scored, small_disk, tmp_path, monkeypatch):
     """The MP4 fits, the WAV (or the stems) does not: nothing is left, not even the MP4, nor
     the stems folder the run made."""

@@ -173,7 +173,9 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     run = _Run(progress, cancel)
     written = {}
     t0 = time.perf_counter()
-    with output_set():
+    with output_set() as files:
+        if outputs.stems:       # first: another output may be asked for inside it
+            files.folder(Path(outputs.stems))
         if outputs.mp4:
             written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
                                         duration=result.analysis.info.duration,
