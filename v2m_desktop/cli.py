@@ -81,7 +81,9 @@ def _bench_media(args) -> int:
             raise V2MError("bench alignment needs the synthetic clip (its cuts are known): "
                            "leave out VIDEO")
         if args.video:
-            video = _probed(Path(args.video))
+            from v2m_desktop.core.video.probe import probe
+            video = Path(args.video)
+            probe(video)          # bad input: its one line before any work starts
         elif what != ["alignment"]:
             print(f"making a {args.seconds}-s 1280x720 clip with known cuts ...", file=sys.stderr)
             video, _ = bench.bench_video(Path(d), seconds=args.seconds)
