@@ -152,7 +152,7 @@ def _score_until_export(video: Path, tmp_path: Path):
         if ffmpeg:
             assert list(out_dir.iterdir()) and list(tmpdir.iterdir())     # the export is under way
             return proc, ffmpeg[0], out_dir, tmpdir
-        time.sleep(0.002)
+        time.sleep(0.01)
     proc.kill()
     pytest.fail(f"the export's ffmpeg was never seen: {proc.communicate()}")
 

@@ -206,11 +206,10 @@ def _score(args) -> int:
     return _run_score(video, outputs, settings, args.quiet)
 
 
-def _probed(video: Path) -> Path:
-    """The video once probed: bad input gets its one line before any progress bar starts."""
+def _probed(video: Path) -> None:
+    """Probe the video first: bad input gets its one line before any progress bar starts."""
     from v2m_desktop.core.video.probe import probe
     probe(video)
-    return video
 
 
 def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
