@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
 
 from v2m_desktop import __version__
-from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.errors import Cancelled, Terminated, V2MError
 
 
 def _at_least(low: int):
@@ -92,7 +93,9 @@ def _bench_media(args) -> int:
             if w == "analysis":
                 r = bench_analysis(video)
                 results[w] = {**r, "line": f"analysis (basic) {r['analyse_s']:.2f} s vs grab-only decode "
-                                           f"{r['grab_s']:.2f} s: {r['ratio']:.2f}x (target <= 1.5x)"}
+                                           f"{r['grab_s']:.2f} s: {r['ratio']:.2f}x (target <= 1.5x); "
+                                           f"cache key (whole-file hash) {r['hash_s']:.3f} s, "
+                                           f"{r['hash_gb_per_s']:.2f} GB/s"}
             elif w == "export":
                 r = bench_export(video)
                 results[w] = {**r, "line": f"export {r['export_s']:.2f} s vs moviepy re-encode "
@@ -213,13 +216,21 @@ def _score(args) -> int:
                       keep_original_audio=args.keep_original_audio)
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
-    outputs.check(video)
-    return _run_score(video, outputs, _score_settings(args), args.quiet)
+    settings = _score_settings(args)
+    outputs.check(video, settings.arrange.instruments)
+    return _run_score(video, outputs, settings, args.quiet)
+
+
+def _probed(video: Path) -> None:
+    """Probe the video first: bad input gets its one line before any progress bar starts."""
+    from v2m_desktop.core.video.probe import probe
+    probe(video)
 
 
 def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
     """Score `video` and write `outputs` with progress bars, then print the summary."""
     from v2m_desktop.core.pipeline import export_score, score
+    _probed(video)
     bars = _StageBars(quiet)
     try:
         result = score(video, settings, progress=bars)
@@ -232,6 +243,7 @@ def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
 
 def _analyse(args) -> int:
     from v2m_desktop.core.video.analysis import analyse
+    _probed(Path(args.video))
     bars = _StageBars(args.quiet or args.json)
     try:
         a = analyse(Path(args.video), args.vision, clip_model=args.clip_model, progress=bars)
@@ -388,9 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from v2m_desktop.core.cleanup import handling_signals
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        # SIGTERM and SIGHUP stop the work as SIGINT does: children ended, temporary files removed
+        with handling_signals():
+            return args.func(args)
     except V2MError as err:
         if args.debug:
             traceback.print_exc()
@@ -399,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("v2m: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        print(f"v2m: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return stop.exit_code
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 AAC, exactly the video's duration, optionally over the original sound.
 
 Every output goes to a temporary file in the destination folder and is renamed into place, so a
-failed or cancelled export leaves nothing behind and never touches the input.
+failed or cancelled export leaves nothing behind and never touches the input; the outputs of one
+`files.output_set()` block are renamed together, all or none. ffmpeg runs in its own process
+group through `cleanup.child`, ended and waited for when the export stops early.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe
+from v2m_desktop.core.cleanup import child, was_ended
+from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, output_set, scratch_file
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
 AAC_BITRATE = "192k"
@@ -50,18 +53,11 @@ def write_wav(audio: np.ndarray, sr: int, path, *, source: Path | None = None) -
 
 
 def write_stems(stems: dict[str, np.ndarray], sr: int, folder) -> list[Path]:
-    """One WAV per instrument, `<folder>/<name>.wav` (the folder is created)."""
-    folder = stems_folder(Path(folder))
-    return [write_wav(audio, sr, folder / f"{name}.wav") for name, audio in stems.items()]
-
-
-def stems_folder(folder: Path) -> Path:
-    """The stems folder, created when missing."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise V2MError(f"cannot create the stems folder {folder}: {e.strerror or e}") from None
-    return folder
+    """One WAV per instrument, `<folder>/<name>.wav`, all or none (the folder is created, and
+    removed again when they cannot all be written)."""
+    with output_set() as outputs:
+        folder = outputs.folder(Path(folder))
+        return [write_wav(audio, sr, folder / f"{name}.wav") for name, audio in stems.items()]
 
 
 def has_audio(video: Path) -> bool:
@@ -73,12 +69,14 @@ def has_audio(video: Path) -> bool:
 def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
     """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration."""
     n = int(round(duration * sr))
-    r = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                        "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                        "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"], capture_output=True)
-    if r.returncode != 0:
-        raise V2MError(f"cannot read the original sound of {video}: {_last_line(r.stderr)}")
-    return fit_length(np.frombuffer(r.stdout, dtype="<f4").reshape(-1, 2), n)
+    with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
+                "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"],
+               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise V2MError(f"cannot read the original sound of {video}: {_last_line(err)}")
+    return fit_length(np.frombuffer(out, dtype="<f4").reshape(-1, 2), n)
 
 
 def _last_line(stderr: bytes | str) -> str:
@@ -137,12 +135,9 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         top = peak(music)
         if top > PEAK:
             music *= PEAK / top
-    wav = None
-    try:
+    with scratch_file(".wav") as wav:
+        _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
         with atomic_output(out) as tmp:
-            with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as f:
-                wav = Path(f.name)
-            _write_wav_file(music, sr, wav)
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
                    "-i", str(video), "-i", str(wav),
                    "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
@@ -150,16 +145,13 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
             _run_ffmpeg(cmd, duration, progress)
-    finally:
-        if wav is not None:
-            wav.unlink(missing_ok=True)
     return out
 
 
 def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
-        try:
+        with child(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                   text=True) as proc:
             for line in proc.stdout:
                 if progress is not None and line.startswith("out_time_us="):
                     try:
@@ -167,11 +159,9 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
                     except ValueError:
                         pass
             proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
         if proc.returncode != 0:
+            if was_ended(proc):         # cleanup.clean_up() stopped it: not ffmpeg's failure
+                raise Cancelled()
             err.seek(0)
             raise V2MError(f"ffmpeg failed: {_last_line(err.read())}")
     if progress is not None:

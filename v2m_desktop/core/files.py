@@ -1,14 +1,22 @@
-"""Writing files safely and finding ffmpeg: shared by every stage that touches the disk."""
+"""Writing files safely and finding ffmpeg: shared by every stage that touches the disk.
+
+Every output is written to a temporary file next to it and renamed into place. Several outputs
+of one run form an `OutputSet`: all are renamed when all are written, none otherwise, and the
+folders the run made go too. The temporary files and folders are registered with `cleanup`.
+"""
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
+import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
-from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core import cleanup
+from v2m_desktop.core.errors import Cancelled, V2MError
 
 
 def ffmpeg_exe(required: bool = True) -> str | None:
@@ -25,12 +33,51 @@ def ffmpeg_exe(required: bool = True) -> str | None:
 
 
 def same_file(a: Path, b: Path) -> bool:
+    """Do `a` and `b` name one file: the same resolved path (symlinks, './', '..'), the same
+    existing file (hard links), or names that differ only in case or Unicode form in a folder
+    whose file system does not tell them apart?"""
     try:
-        if Path(a).resolve() == Path(b).resolve():
+        ra, rb = Path(a).resolve(), Path(b).resolve()
+        if ra == rb:
             return True
-        return Path(a).exists() and Path(b).exists() and os.path.samefile(a, b)
+        if ra.exists() and rb.exists():
+            return os.path.samefile(ra, rb)
+        if ra.name == rb.name or _folded(ra.name) != _folded(rb.name):
+            return False
+        if ra.parent != rb.parent and not (ra.parent.exists() and rb.parent.exists()
+                                           and os.path.samefile(ra.parent, rb.parent)):
+            return False
+        return _folder_folds(ra.parent, ra.name, rb.name)
     except OSError:
         return False
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _folder_folds(folder: Path, a: str, b: str) -> bool:
+    """Whether `folder` takes names `a` and `b` (equal once case-folded and normalised) for one
+    file: a probe file is looked up under a name that differs the same way."""
+    probes = []
+    if unicodedata.normalize("NFC", a) != unicodedata.normalize("NFC", b):
+        probes.append(("x", "X"))                       # they differ in case
+    if a.casefold() != b.casefold():
+        probes.append(("\u00e9", "e\u0301"))            # in Unicode form (NFC, NFD)
+    return all(_same_name(folder, x, y) for x, y in probes)
+
+
+def _same_name(folder: Path, x: str, y: str) -> bool:
+    tag = cleanup.temp_tag(".part")
+    probe = folder / f".v2m-probe-{x}{tag}"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError:
+        return True             # cannot tell: take them for one file (refusing is the safe side)
+    try:
+        return (folder / f".v2m-probe-{y}{tag}").exists()
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def check_output(out: Path, *inputs: Path | None) -> Path:
@@ -48,23 +95,60 @@ def check_output(out: Path, *inputs: Path | None) -> Path:
 def check_writable(out: Path, *inputs: Path | None) -> Path:
     """check_output, and a file can be made in its folder: fails now, not after the work."""
     out = check_output(out, *inputs)
-    temp_next_to(out).unlink()
+    check_folder_writable(out.parent)
     return out
 
 
-def temp_next_to(out: Path, suffix: str = ".part") -> Path:
-    """Create a new empty hidden file next to `out` and return its path; V2MError when the
-    folder is missing or not writable."""
-    out = Path(out)
-    folder = out.parent
+def check_folder_writable(folder: Path) -> None:
+    """V2MError unless a file can be made in `folder` (missing, a file, read-only, ...)."""
+    cleanup.remove(temp_next_to(Path(folder) / "probe"))
+
+
+def creatable_folder(folder: Path, what: str = "folder") -> None:
+    """V2MError unless `folder` exists or can be made: its nearest existing ancestor is a
+    folder where files can be made. Makes nothing."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return check_folder_writable(folder)
+    for parent in (folder, *folder.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise V2MError(f"cannot create the {what} {folder}: {parent} is a file")
+            return check_folder_writable(parent)
+    raise V2MError(f"cannot create the {what} {folder}")
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def _cut(name: str, limit: int) -> str:
+    """`name` cut to at most `limit` bytes on disk, on a character boundary."""
+    while len(os.fsencode(name)) > max(0, limit):
+        name = name[:-1]
+    return name
+
+
+def new_temp(folder: Path, name: str, suffix: str = ".part") -> Path:
+    """Create a new empty hidden file '.NAME.v2m-PID-RANDOM.SUFFIX' in `folder` (NAME cut so the
+    whole fits the folder's name limit) and register it with cleanup; first, stale ones a killed
+    run left there are swept. V2MError when the folder is missing or not writable."""
+    folder = Path(folder)
     if not folder.exists():
         raise V2MError(f"output folder does not exist: {folder}")
     if not folder.is_dir():
         raise V2MError(f"cannot write to the folder {folder}: it is a file")
+    cleanup.sweep(folder)
     for _ in range(100):
-        tmp = folder / f".{out.name}.{uuid.uuid4().hex[:8]}{suffix}"
+        tag = cleanup.temp_tag(suffix)
+        tmp = folder / f".{_cut(name, _name_max(folder) - 1 - len(tag))}{tag}"
         try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            with cleanup.signals_deferred():       # never a file made but not registered
+                os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                cleanup.track(tmp)
             return tmp
         except FileExistsError:
             continue
@@ -73,18 +157,123 @@ def temp_next_to(out: Path, suffix: str = ".part") -> Path:
     raise V2MError(f"cannot create a temporary file in {folder}")
 
 
+def temp_next_to(out: Path, suffix: str = ".part") -> Path:
+    """A new temporary file next to `out` (see new_temp)."""
+    out = Path(out)
+    return new_temp(out.parent, out.name, suffix)
+
+
 @contextmanager
-def atomic_output(path: Path, suffix: str = ".part") -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success it replaces `path` in one step, on any
-    failure it is removed, so a reader never sees half a file and an old file survives."""
-    path = Path(path)
-    tmp = temp_next_to(path, suffix)
+def scratch_file(suffix: str) -> Iterator[Path]:
+    """A temporary file in the temporary folder (TMPDIR), removed when the block ends. An
+    OSError inside the block is reported as the temporary folder's problem."""
+    folder = Path(tempfile.gettempdir())
+    path = new_temp(folder, "v2m", suffix)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        yield path
     except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise V2MError(f"cannot write {path}: {e.strerror or e}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        raise V2MError(f"cannot write a temporary file in {folder}: {e.strerror or e} "
+                       "(free some space there, or set TMPDIR to another folder)") from None
+    finally:
+        cleanup.remove(path)
+
+
+_current: ContextVar[OutputSet | None] = ContextVar("v2m_output_set", default=None)
+
+
+class OutputSet:
+    """Outputs written all or nothing: inside `with OutputSet():` (or `output_set()`) each
+    `atomic_output` of this thread writes its temporary file and leaves it there; when the block
+    ends normally they are all renamed into place at once, otherwise they are all removed, with
+    the folders that `folder()` made."""
+
+    def __init__(self):
+        self._files: list[tuple[Path, Path]] = []      # (temporary, final)
+        self._folders: list[Path] = []                 # made by this set, outermost first
+        self._token = None
+
+    def __enter__(self) -> OutputSet:
+        self._token = _current.set(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        _current.reset(self._token)
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.abort()
+            raise
+
+    def temp(self, path: Path) -> Path:
+        tmp = temp_next_to(path)
+        self._files.append((tmp, Path(path)))
+        return tmp
+
+    def folder(self, path: Path) -> Path:
+        """Make `path` and its missing parents; they are removed again if the set fails."""
+        path = Path(path)
+        missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+        for p in missing:
+            try:
+                with cleanup.signals_deferred():
+                    p.mkdir()
+                    cleanup.track(p, folder=True)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise V2MError(f"cannot create the folder {path}: {e.strerror or e}") from None
+            self._folders.append(p)
+        if not path.is_dir():
+            raise V2MError(f"cannot create the folder {path}: it is a file")
+        return path
+
+    def commit(self) -> None:
+        """Rename every temporary file into place (no signal can stop it half-way)."""
+        with cleanup.signals_deferred():
+            if not all(cleanup.tracked(tmp) for tmp, _ in self._files):
+                raise Cancelled()       # clean_up() (another thread) removed one: a job abandoned
+            for tmp, final in self._files:
+                try:
+                    os.replace(tmp, final)
+                except OSError as e:
+                    raise V2MError(f"cannot write {final}: {e.strerror or e}") from None
+                cleanup.untrack(tmp)
+            for p in self._folders:
+                cleanup.untrack(p)
+            self._files, self._folders = [], []
+
+    def abort(self) -> None:
+        for tmp, _ in self._files:
+            cleanup.remove(tmp)
+        for p in reversed(self._folders):
+            cleanup.remove(p, folder=True)
+        self._files, self._folders = [], []
+
+
+@contextmanager
+def output_set() -> Iterator[OutputSet]:
+    """The OutputSet open in this thread, or a new one for the block: outputs written inside
+    join the outermost set, so a run's outputs are all renamed into place together."""
+    outputs = _current.get()
+    if outputs is not None:
+        yield outputs
+        return
+    with OutputSet() as outputs:
+        yield outputs
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`, to be written; it replaces `path` in one step when
+    its OutputSet ends (output_set), and is removed on any failure, so a reader never sees half
+    a file and an old file survives."""
+    path = Path(path)
+    with output_set() as outputs:
+        tmp = outputs.temp(path)
+        try:
+            yield tmp
+        except OSError as e:
+            raise V2MError(f"cannot write {path}: {e.strerror or e}") from None

@@ -13,7 +13,7 @@ import numpy as np
 from v2m_desktop.core.arrange import Arrangement, ArrangeOptions, arrange
 from v2m_desktop.core.compose import ComposeSettings, compose
 from v2m_desktop.core.device import pick_device
-from v2m_desktop.core.errors import Cancelled
+from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 from v2m_desktop.core.video.analysis import Analysis, analyse
 
@@ -116,48 +116,83 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
 
 @dataclass
 class Outputs:
-    """Where a scoring run writes; any may be None."""
+    """Where a scoring run writes; any may be None. The run writes them all or none."""
     mp4: Path | None = None
     midi: Path | None = None
     wav: Path | None = None
     stems: Path | None = None
     keep_original_audio: float = 0.0
 
-    def check(self, video: Path) -> None:
-        """Fail before any work when an output cannot be written or would replace the input."""
-        from v2m_desktop.core.export import check_original_level, stems_folder
-        from v2m_desktop.core.files import check_writable
-        for path in (self.mp4, self.midi, self.wav):
-            if path is not None:
-                # a missing or read-only folder fails here, not after the MP4 is written
-                check_writable(Path(path), Path(video))
+    def files(self, instruments=None) -> list[tuple[str, Path]]:
+        """(what, path) of every file the run will write; a stem per instrument (default: all)."""
+        from v2m_desktop.core.arrange import INSTRUMENTS, parse_instruments
+        named = [("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)]
+        out = [(what, Path(p)) for what, p in named if p is not None]
         if self.stems is not None:
-            check_writable(stems_folder(Path(self.stems)) / "stem.wav")
+            for name in parse_instruments(instruments or INSTRUMENTS):
+                out.append((f"the stem {name}.wav", Path(self.stems) / f"{name}.wav"))
+        return out
+
+    def check(self, video: Path, instruments=None) -> None:
+        """Fail before any work when an output cannot be written, would replace the input, or
+        names the same file as another output (resolved: links, './', case where the file
+        system ignores it). Creates nothing."""
+        from v2m_desktop.core.export import check_original_level
+        from v2m_desktop.core.files import check_output, check_writable, creatable_folder, same_file
         check_original_level(self.keep_original_audio)
+        files = self.files(instruments)
+        if self.stems is not None:
+            stems = Path(self.stems)
+            if stems.exists() and not stems.is_dir():
+                raise V2MError(f"cannot create the stems folder {stems}: it is a file")
+            for what, path in files:
+                if same_file(stems, path):
+                    raise V2MError(f"the stems folder and {what} are both {path}; give each its own name")
+            creatable_folder(stems, "stems folder")
+        for i, (what, path) in enumerate(files):
+            check_output(path, Path(video))
+            for other, path2 in files[:i]:
+                if same_file(path, path2):
+                    raise V2MError(f"{other} and {what} are the same file ({path2} and {path}); "
+                                   "give each output its own name")
+        for _, path in files:
+            if self.stems is None or Path(path).parent != Path(self.stems):
+                # a missing or read-only folder fails here, not after the MP4 is written
+                check_writable(path)
 
 
 def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Path | None = None,
                  progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict:
-    """Write the asked-for files; returns {kind: path}.  Each is written whole or not at all."""
+    """Write the asked-for files; returns {kind: path}. All or nothing: each goes to a
+    temporary file, and they are renamed into place only when every one is written; on any
+    failure (or Cancelled, or a signal) the temporary files and the folders made are removed."""
     from v2m_desktop.core.arrange import write_midi
     from v2m_desktop.core.export import export_mp4, write_stems, write_wav
+    from v2m_desktop.core.files import output_set
     from v2m_desktop.core.render import render_stems
     run = _Run(progress, cancel)
     written = {}
     t0 = time.perf_counter()
-    if outputs.mp4:       # first: when it fails, no side file is left behind either
-        written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
-                                    duration=result.analysis.info.duration,
-                                    keep_original_audio=outputs.keep_original_audio,
-                                    has_sound=result.analysis.info.has_audio,
-                                    progress=lambda f: run.report("export", f))
-    if outputs.midi:
-        written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
-    if outputs.wav:
-        written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
-    if outputs.stems:
-        stems = render_stems(result.arrangement, soundfont=soundfont, sample_rate=result.sample_rate,
-                             duration=result.analysis.info.duration)
-        written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
+    with output_set() as files:
+        if outputs.stems:       # first: another output may be asked for inside it
+            files.folder(Path(outputs.stems))
+        if outputs.mp4:
+            written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
+                                        duration=result.analysis.info.duration,
+                                        keep_original_audio=outputs.keep_original_audio,
+                                        has_sound=result.analysis.info.has_audio,
+                                        progress=lambda f: run.report("export", f))
+        if outputs.midi:
+            written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
+        if outputs.wav:
+            written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
+        if outputs.stems:
+            run.check()
+            stems = render_stems(result.arrangement, soundfont=soundfont,
+                                 sample_rate=result.sample_rate,
+                                 duration=result.analysis.info.duration)
+            run.check()
+            written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
+        run.check()             # cancelled now: nothing is renamed into place
     result.timings["export"] = time.perf_counter() - t0
     return written

@@ -4,7 +4,12 @@ fade at the end."""
 from __future__ import annotations
 
 import ctypes
+import os
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +53,31 @@ def check_soundfont(soundfont: Path | str | None) -> Path:
         raise V2MError(f"cannot read the SoundFont {path}: {e.strerror or e}") from None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise V2MError(f"not a SoundFont (.sf2) file: {path}")
+    # FluidSynth's own first check, made here before any work (and without its C-level noise)
+    size, said = path.stat().st_size, int.from_bytes(head[4:8], "little") + 8
+    if said != size:
+        raise V2MError(f"the SoundFont {path} is truncated or damaged ({size} bytes, its header "
+                       f"says {said})")
     return path
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _c_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 points at /dev/null inside the block: FluidSynth and GLib print their
+    loading errors there themselves, and v2m reports in one line of its own."""
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _float_writer(fs):
@@ -92,9 +121,11 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
         return out
     synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr))
     try:
-        sfid = synth.sfload(str(soundfont))
+        with _c_stderr_silenced():
+            sfid = synth.sfload(str(soundfont))
         if sfid < 0:
-            raise V2MError(f"FluidSynth cannot load the SoundFont {soundfont}")
+            raise V2MError(f"FluidSynth cannot load the SoundFont {soundfont} (damaged or not a "
+                           "SoundFont 2 file)")
         for ch, (program, is_drum) in programs.items():
             if synth.program_select(ch, sfid, 128 if is_drum else 0, program) < 0:
                 synth.program_select(ch, sfid, 128 if is_drum else 0, 0)

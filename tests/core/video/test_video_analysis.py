@@ -13,7 +13,7 @@ import pytest
 
 import v2m_desktop.core.video.analysis as analysis_mod
 from v2m_desktop.core.chords import EMOTIONS
-from v2m_desktop.core.errors import Cancelled
+from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.files import ffmpeg_exe
 from v2m_desktop.core.video.analysis import (
@@ -216,6 +216,25 @@ def test_cache_skips_second_run(make_video, tmp_path, monkeypatch):
     (cache / files[0]).write_bytes(b"garbage")    # damaged entry: analysed again
     with pytest.raises(AssertionError, match="analysed again"):
         analyse(path, "basic", cache_dir=cache)
+
+
+def test_a_damaged_copy_is_not_taken_from_the_cache(sintel, tmp_path):
+    """A copy of Sintel damaged in the middle, same size: with the intact file's analysis in the
+    cache it is still analysed, and refused. The damage is in the bytes the old sampled key never
+    read (between its first and last MiB, outside its 16 chunks of 64 KiB)."""
+    data = bytearray(sintel.read_bytes())
+    size, mib = len(data), 1 << 20
+    sampled = [(int(size * i / 18), int(size * i / 18) + (1 << 16)) for i in range(1, 17)]
+    for start, stop in zip([0, *(b for _, b in sampled)], [*(a for a, _ in sampled), size]):
+        start, stop = max(start, mib), min(stop, size - mib)
+        if stop > start:
+            data[start:stop] = bytes(stop - start)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    cache = tmp_path / "cache"
+    analyse(sintel, "basic", cache_dir=cache)
+    with pytest.raises(V2MError, match="damaged.mp4 looks truncated or damaged"):
+        analyse(damaged, "basic", cache_dir=cache)
 
 
 def test_cache_key_depends_on_settings(make_video):

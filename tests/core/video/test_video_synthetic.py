@@ -50,3 +50,4 @@ def test_bench_analysis(make_video):
     assert r["frames"] == 192 and r["repeat"] == 1
     assert r["grab_s"] > 0 and r["analyse_s"] > 0
     assert r["ratio"] == pytest.approx(r["analyse_s"] / r["grab_s"], rel=1e-2)
+    assert r["hash_s"] > 0 and r["hash_gb_per_s"] > 0         # the cache key's whole-file hash

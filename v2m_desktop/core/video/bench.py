@@ -32,7 +32,7 @@ from pathlib import Path
 
 import cv2
 
-from v2m_desktop.core.video.analysis import analyse
+from v2m_desktop.core.video.analysis import analyse, content_hash
 
 
 def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
@@ -49,16 +49,22 @@ def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
 
 
 def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
-    """Time `repeat` grab-only passes and `repeat` uncached `analyse(path, "basic")` runs.
+    """Time `repeat` grab-only passes, `repeat` uncached `analyse(path, "basic")` runs and
+    `repeat` whole-file hashes of the cache key (part of every analysis, cached or not).
 
     Returns {"path", "frames", "width", "height", "grab_s", "analyse_s", "ratio", "grab_median_s",
-    "analyse_median_s", "ratio_median", "repeat"} (the plain keys are the fastest runs)."""
+    "analyse_median_s", "ratio_median", "hash_s", "hash_gb_per_s", "repeat"} (the plain keys are
+    the fastest runs)."""
     grabs: list[float] = []
     runs: list[float] = []
+    hashes: list[float] = []
     frames = 0
     for _ in range(max(1, repeat)):
         g, frames = grab_pass(path)
         grabs.append(g)
+        t0 = time.perf_counter()
+        content_hash(path)
+        hashes.append(time.perf_counter() - t0)
         with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
             t0 = time.perf_counter()
             info = analyse(path, "basic", cache_dir=Path(d)).info
@@ -68,4 +74,6 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
     return {"path": str(path), "frames": frames, "width": info.width, "height": info.height,
             "grab_s": round(g, 4), "analyse_s": round(a, 4), "ratio": round(a / g, 3),
             "grab_median_s": round(gm, 4), "analyse_median_s": round(am, 4),
-            "ratio_median": round(am / gm, 3), "repeat": len(runs)}
+            "ratio_median": round(am / gm, 3), "hash_s": round(min(hashes), 6),
+            "hash_gb_per_s": round(os.path.getsize(path) / 1e9 / max(min(hashes), 1e-9), 2),
+            "repeat": len(runs)}
