@@ -106,3 +106,20 @@ def test_libfluidsynth_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "fluidsynth", None)      # import fluidsynth -> ImportError
     with pytest.raises(V2MError, match="libfluidsynth3"):
         render(_midi(), sample_rate=SR, duration=1.0)
+
+
+def test_render_reports_progress_and_stops_when_cancelled():
+    from v2m_desktop.core.errors import Cancelled
+    seen = []
+    audio = render(_midi(10.0), sample_rate=SR, duration=10.0, progress=seen.append)
+    assert len(seen) >= 9 and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    calls = []
+
+    def cancel_at_second_report(f):
+        calls.append(f)
+        if len(calls) == 2:
+            raise Cancelled()
+    with pytest.raises(Cancelled):
+        render(_midi(10.0), sample_rate=SR, duration=10.0, progress=cancel_at_second_report)
+    assert len(calls) == 2 and calls[-1] < 0.5
+    assert audio.shape == (10 * SR, 2)

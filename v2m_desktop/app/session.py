@@ -212,7 +212,7 @@ class Session(QObject):
 
         def job(progress, cancel):
             from v2m_desktop.core.pipeline import export_score
-            outputs.check(video)
+            outputs.check(video, tuple(i.name for i in result.arrangement.midi.instruments) or None)
             return export_score(result, video, outputs, soundfont=soundfont, progress=progress,
                                 cancel=cancel)
         self._run(job, "export", "exporting", self.exported.emit)
@@ -220,3 +220,13 @@ class Session(QObject):
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Block until the running job has stopped (for closing the window)."""
         return self.worker is None or self.worker.wait(timeout_ms)
+
+    def shut_down(self, timeout_ms: int = 5000) -> None:
+        """Closing: cancel the job, end its child processes and remove its temporary files at
+        once (the core's one clean-up), then wait for its thread."""
+        if self.worker is None:
+            return
+        self.cancel()
+        from v2m_desktop.core.cleanup import clean_up
+        clean_up()
+        self.wait(timeout_ms)

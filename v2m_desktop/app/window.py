@@ -384,8 +384,7 @@ class MainWindow(QMainWindow):
             self.open_path(files[0])
 
     def closeEvent(self, e) -> None:  # noqa: N802
-        self.session.cancel()
-        self.session.wait(5000)
+        self.session.shut_down()
         self.player.close()
         self.settings.sync()
         super().closeEvent(e)

@@ -110,7 +110,8 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
                             options=settings.arrange)
     sr = 44100
     audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
-                      sample_rate=sr, duration=analysis.info.duration)
+                      sample_rate=sr, duration=analysis.info.duration,
+                      progress=lambda f: run.report("render", f))
     return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings)
 
 

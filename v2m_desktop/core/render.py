@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,8 +110,10 @@ def _events(instruments: list[pretty_midi.Instrument]) -> tuple[list[tuple], dic
     return events, programs
 
 
-def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.ndarray:
-    """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail."""
+def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
+                progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail.
+    `progress(fraction)` is called about once per second of audio (it may raise Cancelled)."""
     fluidsynth = fluidsynth_module()
     events, programs = _events(instruments)
     last = max((e[0] for e in events), default=0.0)
@@ -130,10 +132,10 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
             if synth.program_select(ch, sfid, 128 if is_drum else 0, program) < 0:
                 synth.program_select(ch, sfid, 128 if is_drum else 0, 0)
         write_float = _float_writer(fluidsynth)
-        pos = 0
+        pos = next_report = 0
 
         def render_to(target: int) -> None:
-            nonlocal pos
+            nonlocal pos, next_report
             target = min(target, n_total)
             while pos < target:
                 n = min(target - pos, 65536)
@@ -144,6 +146,9 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
                     s16 = synth.get_samples(n).astype(np.float32) / 32768.0
                     out[pos:pos + n] = s16.reshape(-1, 2)
                 pos += n
+                if progress is not None and pos >= next_report:
+                    next_report = pos + sr
+                    progress(pos / n_total)
 
         for t, _, kind, ch, a, b in events:
             render_to(int(round(t * sr)))
@@ -158,6 +163,8 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None) -> np.
             else:
                 synth.pitch_bend(ch, a)
         render_to(n_total)
+        if progress is not None:
+            progress(1.0)
     finally:
         synth.delete()
     return out
@@ -196,12 +203,12 @@ def _gain(top: float) -> float:
 
 
 def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
-           duration: float | None = None) -> np.ndarray:
+           duration: float | None = None, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Stereo float32 [N, 2] at `sample_rate`: N = duration (or the music plus its ring-out),
-    peak 0.9, a short fade at the end."""
+    peak 0.9, a short fade at the end.  `progress(fraction)` as in _synthesize (a cancel point)."""
     sf = check_soundfont(soundfont)
     n = None if duration is None else int(round(duration * sample_rate))
-    audio = _synthesize(midi.instruments, sf, sample_rate, n)
+    audio = _synthesize(midi.instruments, sf, sample_rate, n, progress)
     audio *= _gain(peak(audio))
     return _fade(audio, sample_rate, _fade_seconds(len(audio) / sample_rate))
 
