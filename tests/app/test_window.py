@@ -312,3 +312,25 @@ def test_a_failing_sound_device_never_crashes_playback(qtbot, bbb, tmp_path):
     qtbot.waitUntil(lambda: w.axis.playhead > 0.1, timeout=5000)       # the silent clock runs
     qtbot.keyClick(w, Qt.Key.Key_Space)
     assert not w.player.playing
+
+
+def test_cancelled_export_leaves_nothing(qtbot, window, bbb, tmp_path):
+    open_and_generate(qtbot, window, bbb)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dlg = window.export_dialog
+    folder = tmp_path / "cancelled"
+    folder.mkdir()
+    dlg.path.clear()
+    qtbot.keyClicks(dlg.path, str(folder / "scored.mp4"))
+    for box in (dlg.wav, dlg.stems):
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(5, box.height() // 2))
+    stages = []
+    window.session.progress.connect(lambda s, f: stages.append(s))
+    qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(stages), timeout=20000)
+    with qtbot.waitSignal(window.session.cancelled, timeout=20000):
+        qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
+    assert list(folder.iterdir()) == []
+    assert "nothing was written" in dlg.status.text()
+    assert dlg.isVisible() and dlg.export_button.isEnabled()
