@@ -75,7 +75,8 @@ def _bench_media(args) -> int:
     from v2m_desktop.core import bench
     from v2m_desktop.core.bench import bench_export
     from v2m_desktop.core.video.bench import bench_analysis
-    what = ["analysis", "export", "score", "alignment", "app"] if args.what == "all" else [args.what]
+    what = (["analysis", "export", "score", "alignment", "batch", "app"] if args.what == "all"
+            else [args.what])
     results = {}
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
         if args.video and "alignment" in what:       # said before any other benchmark runs
@@ -85,7 +86,7 @@ def _bench_media(args) -> int:
             from v2m_desktop.core.video.probe import probe
             video = Path(args.video)
             probe(video)          # bad input: its one line before any work starts
-        elif set(what) - {"alignment", "app"}:        # app: the shared Big Buck Bunny clip
+        elif set(what) - {"alignment", "app", "batch"}:   # app: the shared clip; batch: its own
             print(f"making a {args.seconds}-s 1280x720 clip with known cuts ...", file=sys.stderr)
             video, _ = bench.bench_video(Path(d), seconds=args.seconds)
         for w in what:
@@ -112,6 +113,14 @@ def _bench_media(args) -> int:
                 results[w] = {**r, "line": f"cuts within 100 ms: of a beat {r['beat']:.2f}, of a chord "
                                            f"change {r['chord']:.2f}, of random chord changes at the "
                                            f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
+            elif w == "batch":
+                from v2m_desktop.core.bench_batch import bench_batch
+                r = bench_batch()
+                results[w] = {**r, "line": f"batch of {r['clips']} {r['clip_seconds']}-s clips "
+                                           f"({r['jobs']} jobs) {r['batch_s']:.1f} s vs one v2m score after "
+                                           f"another {r['serial_s']:.1f} s: {r['speedup']:.1f}x "
+                                           f"({r['batch_per_min']:.0f} vs {r['serial_per_min']:.0f} videos "
+                                           "a minute)"}
             elif w == "app":
                 from v2m_desktop.app.bench import bench_app
                 r = bench_app(Path(args.video) if args.video else None)
@@ -241,6 +250,46 @@ def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    from tqdm import tqdm
+
+    from v2m_desktop.core.batch import Request, collect, run_batch
+    from v2m_desktop.core.export import check_original_level
+    check_original_level(args.keep_original_audio)
+    settings = _score_settings(args)
+    from v2m_desktop.core.pipeline import check_settings
+    check_settings(settings)
+    items = collect(args.inputs)
+    request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
+                      keep_original_audio=args.keep_original_audio)
+    bar = None
+
+    def planned(todo: int, skipped: int) -> None:
+        nonlocal bar
+        if skipped:
+            print(f"{skipped} of {len(items)} videos already done (see {request.outdir / 'v2m-batch.jsonl'})",
+                  file=sys.stderr)
+        if todo and not args.quiet:
+            bar = tqdm(total=todo, unit="video", desc="batch", file=sys.stderr)
+
+    def ended(item, rec) -> None:
+        line = (f"done    {item.video}  ({rec.seconds:.1f} s)" if rec.status == "done"
+                else f"FAILED  {item.video}: {rec.error}")
+        (bar.write(line, file=sys.stderr) if bar is not None else print(line, file=sys.stderr))
+        if bar is not None:
+            bar.update(1)
+    try:
+        summary = run_batch(items, request, jobs=args.jobs, ray=args.ray, on_plan=planned, on_end=ended)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
+          f"(of {len(items)} videos) in {request.outdir}")
+    for item, rec in summary.failed:
+        print(f"  failed: {item.video}: {rec.error}")
+    return 1 if summary.failed else 0
+
+
 def _analyse(args) -> int:
     from v2m_desktop.core.video.analysis import analyse
     _probed(Path(args.video))
@@ -329,6 +378,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_options(sc)
     sc.set_defaults(func=_score)
 
+    ba = sub.add_parser("batch", help="score many videos (files, folders, lists) into a folder; resumable",
+                        parents=[common])
+    ba.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="videos, folders (searched recursively) or list files (.txt: one path a line)")
+    ba.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                    help="where the scored videos go (input's relative paths kept) with the manifest")
+    ba.add_argument("--midi", action="store_true", help="also write each video's MIDI")
+    ba.add_argument("--wav", action="store_true", help="also write each soundtrack as WAV")
+    ba.add_argument("--stems", action="store_true", help="also write each video's stems (a folder each)")
+    ba.add_argument("--keep-original-audio", type=float, default=0.0, metavar="LEVEL",
+                    help="mix each video's own sound under the music at LEVEL (0..1)")
+    ba.add_argument("--jobs", type=_at_least(1), help="worker processes (default: one per two cores)")
+    ba.add_argument("--ray", metavar="ADDRESS",
+                    help="run on a Ray cluster ('auto' or its address; pip install 'v2m-desktop[cluster]')")
+    _add_score_options(ba)
+    ba.set_defaults(func=_batch)
+
     an = sub.add_parser("analyse", help="show what the video analysis sees (cuts, motion, emotion)",
                         parents=[common])
     an.add_argument("video")
@@ -389,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("score", "v2m score vs one plain decode pass; peak memory"),
                        ("alignment", "cuts near beats and chord changes vs random"),
                        ("app", "the window: launch time, event-loop stalls while generating, Cancel"),
+                       ("batch", "8 short clips: v2m batch vs one v2m score after another"),
                        ("all", "all of the above")):
         m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")

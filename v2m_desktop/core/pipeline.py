@@ -84,8 +84,10 @@ def check_settings(settings: ScoreSettings) -> None:
 
 
 def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progress | None = None,
-          cancel: Callable[[], bool] | None = None) -> Score:
-    """Analyse a video and write its music (audio in memory; see export_score for files)."""
+          cancel: Callable[[], bool] | None = None, models: tuple | None = None) -> Score:
+    """Analyse a video and write its music (audio in memory; see export_score for files).
+    `models`: (chords, dynamics) already loaded on the settings' device (a batch worker loads
+    them once), else they are read here."""
     from v2m_desktop.core.model.checkpoint import load_models
     from v2m_desktop.core.render import render
     settings = settings or ScoreSettings()
@@ -93,7 +95,7 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     run = _Run(progress, cancel)
     device = pick_device(settings.device)
     t0 = time.perf_counter()
-    amt, dyn = load_models(settings.chords_model, settings.dynamics_model, device)
+    amt, dyn = models or load_models(settings.chords_model, settings.dynamics_model, device)
     run.timings["load models"] = time.perf_counter() - t0
     analysis = run.stage("analyse", analyse, Path(video), settings.vision, clip_model=settings.clip_model,
                          cache_dir=settings.cache_dir, progress=run.report, cancel=cancel,

@@ -1,0 +1,389 @@
+"""Scoring a whole library: `v2m batch`.
+
+Inputs (videos, folders searched recursively, list files) become one job per video, written
+under OUTDIR with the input's relative path kept.  A manifest in OUTDIR (JSON lines) gets a
+record as each video ends, so a second run skips what is done and unchanged and retries what
+failed.  Videos run in worker processes that load the models once (`run_local`), or as Ray
+tasks on a cluster (`core.batch_ray`); one failing video never stops the others."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from v2m_desktop.core.errors import Cancelled, V2MError
+
+VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"}
+LIST_EXTS = {".txt", ".lst", ".list", ".m3u"}
+MANIFEST = "v2m-batch.jsonl"
+
+
+@dataclass(frozen=True)
+class Item:
+    video: Path        # the input file
+    rel: Path          # where its outputs go under OUTDIR, without suffix (e.g. trips/day1/beach)
+
+
+@dataclass
+class Request:
+    """What to write for each video (the flags of `v2m score`) and how to score it."""
+    outdir: Path
+    settings: object                     # core.pipeline.ScoreSettings
+    midi: bool = False
+    wav: bool = False
+    stems: bool = False
+    keep_original_audio: float = 0.0
+
+    def outputs(self, item: Item):
+        from v2m_desktop.core.pipeline import Outputs
+        base = self.outdir / item.rel
+        return Outputs(mp4=base.with_name(base.name + ".mp4"),
+                       midi=base.with_name(base.name + ".mid") if self.midi else None,
+                       wav=base.with_name(base.name + ".wav") if self.wav else None,
+                       stems=base.with_name(base.name + " stems") if self.stems else None,
+                       keep_original_audio=self.keep_original_audio)
+
+    def settings_key(self) -> str:
+        """What makes two runs' outputs differ, besides the video."""
+        d = dataclasses.asdict(self.settings)
+        d.pop("device", None)
+        d.pop("cache_dir", None)
+        d["outputs"] = (self.midi, self.wav, self.stems, self.keep_original_audio)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Record:
+    """One manifest line: how one video ended."""
+    input: str
+    fingerprint: str
+    settings: str
+    status: str                          # "done" or "failed"
+    outputs: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""
+    ended: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------- #
+# inputs
+
+def collect(inputs: Iterable[str | os.PathLike]) -> list[Item]:
+    """Videos, folders (recursively, by video extension) and list files (one path a line,
+    relative to the list's folder; '#' starts a comment) -> items, each video once."""
+    items: list[Item] = []
+    seen: set[Path] = set()
+
+    def add(video: Path, rel: Path) -> None:
+        key = video.resolve()
+        if key not in seen:
+            seen.add(key)
+            items.append(Item(video, rel.with_suffix("")))
+
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            videos = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTS)
+            if not videos:
+                raise V2MError(f"no videos in the folder {p}")
+            base = p.resolve().name or "videos"
+            for f in videos:
+                add(f, Path(base) / f.relative_to(p))
+        elif p.is_file() and p.suffix.lower() in LIST_EXTS:
+            for line in _list_lines(p):
+                entry = Path(line)
+                video = entry if entry.is_absolute() else p.parent / entry
+                if not video.is_file():
+                    raise V2MError(f"{p}: no such video: {line}")
+                add(video, Path(entry.name) if entry.is_absolute() else entry)
+        elif p.is_file():
+            add(p, Path(p.name))
+        else:
+            raise V2MError(f"no such video, folder or list: {p}")
+    if not items:
+        raise V2MError("no videos to score")
+    _check_unique([i.rel for i in items])
+    return items
+
+
+def _list_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise V2MError(f"cannot read the list {path}: {getattr(e, 'strerror', None) or e}") from None
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _check_unique(rels: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for r in rels:
+        key = str(r).lower()            # two names that differ in case collide on some disks
+        if key in seen:
+            raise V2MError(f"two inputs would write the same outputs ({seen[key]} and {r}): "
+                           "rename one or score them in separate batches")
+        seen[key] = r
+
+
+# --------------------------------------------------------------------------------------------- #
+# the manifest
+
+class Manifest:
+    """OUTDIR/v2m-batch.jsonl: a record appended (and synced) as each video ends; the last
+    record of an input is its state."""
+
+    def __init__(self, outdir: Path):
+        self.path = Path(outdir) / MANIFEST
+        self.records: dict[str, Record] = {}
+        if self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    d = json.loads(line)
+                    rec = Record(**{k: d[k] for k in Record.__dataclass_fields__ if k in d})
+                except (ValueError, TypeError):
+                    continue        # a line cut short by a crash: that video runs again
+                self.records[rec.input] = rec
+
+    def append(self, rec: Record) -> None:
+        line = json.dumps(dataclasses.asdict(rec)) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.records[rec.input] = rec
+
+    def done(self, item: Item, fingerprint: str, settings: str) -> bool:
+        rec = self.records.get(str(item.video.resolve()))
+        if rec is None or rec.status != "done" or rec.fingerprint != fingerprint or rec.settings != settings:
+            return False
+        return all(Path(p).exists() for p in _paths(rec.outputs))
+
+
+def _paths(outputs: dict) -> list[str]:
+    out = []
+    for v in outputs.values():
+        out.extend(v if isinstance(v, list) else [v])
+    return out
+
+
+def fingerprint(video: Path) -> str:
+    """The whole content's hash (the analysis cache's), so an edited file runs again."""
+    from v2m_desktop.core.video.analysis import content_hash
+    return content_hash(video)
+
+
+# --------------------------------------------------------------------------------------------- #
+# one video: the same in a worker process, in the calling process and in a Ray task
+
+def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], bool] | None = None) -> dict:
+    """Score `video` into `outputs` with preloaded `models` (amt, dynamics); returns
+    {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that cannot be scored."""
+    from v2m_desktop.core.pipeline import export_score, score
+    t0 = time.perf_counter()
+    made = _make_folders(Path(outputs.mp4).parent)
+    try:
+        outputs.check(video, settings.arrange.instruments)
+        result = score(video, settings, models=models, cancel=cancel)
+        written = export_score(result, video, outputs, soundfont=settings.soundfont, cancel=cancel)
+    except BaseException:
+        for folder in reversed(made):       # a failed video leaves no empty folders behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    paths = {k: ([str(p) for p in v] if isinstance(v, list) else str(v)) for k, v in written.items()}
+    return {"outputs": paths, "seconds": time.perf_counter() - t0}
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; returns those it created, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    missing.reverse()
+    for f in missing:
+        try:
+            f.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise V2MError(f"cannot create the folder {f}: {e.strerror or e}") from None
+    return missing
+
+
+def error_line(err: BaseException) -> str:
+    """A failure as one line for the manifest and the summary."""
+    if isinstance(err, V2MError):
+        return str(err).splitlines()[0] if str(err) else "error"
+    return f"{err.__class__.__name__}: {err}".splitlines()[0]
+
+
+# --------------------------------------------------------------------------------------------- #
+# local worker processes
+
+_MODELS = None
+_STOPPING = False       # a worker told to stop starts no further video
+
+
+def _worker_init(chords_model, dynamics_model, device: str, threads: int) -> None:
+    """Each worker process loads the models once, with its share of the cores."""
+    import signal
+
+    import torch
+
+    from v2m_desktop.core.device import pick_device
+    from v2m_desktop.core.model.checkpoint import load_models
+    global _MODELS
+
+    def stop(_signum, _frame) -> None:
+        global _STOPPING
+        _STOPPING = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent decides when a batch stops
+    signal.signal(signal.SIGTERM, stop)
+    torch.set_num_threads(max(int(threads), 1))
+    _MODELS = load_models(chords_model, dynamics_model, pick_device(device))
+
+
+def _worker_score(video: str, outputs, settings) -> dict:
+    from v2m_desktop.core.cleanup import Terminated, handling_signals
+    global _STOPPING
+    if _STOPPING:
+        raise Cancelled()
+    try:
+        with handling_signals():        # SIGTERM from the parent: temporary files removed
+            return score_one(Path(video), outputs, settings, models=_MODELS)
+    except Terminated:
+        _STOPPING = True
+        raise Cancelled() from None
+
+
+def default_jobs() -> int:
+    """About one worker per two cores."""
+    return max((os.cpu_count() or 2) // 2, 1)
+
+
+def run_local(todo: list[Item], request: Request, jobs: int,
+              on_end: Callable[[Item, Record], None], fingerprints: dict[Item, str]) -> None:
+    """Score `todo` in `jobs` worker processes; `on_end(item, record)` as each ends.  On
+    KeyboardInterrupt (or the core's Terminated) the running videos are stopped, their
+    temporary files removed, and the exception goes on."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    s = request.settings
+    threads = max((os.cpu_count() or 2) // jobs, 1)
+    ctx = mp.get_context("spawn")       # torch and threads do not survive fork
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
+                               initargs=(s.chords_model, s.dynamics_model, s.device, threads))
+    key = request.settings_key()
+    pending = {}
+
+    def record(f, item: Item) -> Record | None:
+        try:
+            res = f.result()
+        except Cancelled:
+            return None
+        except BrokenProcessPool:
+            raise V2MError("a worker process died (out of memory?); run again to go on with the "
+                           "rest") from None
+        except Exception as err:  # noqa: BLE001 - one video's failure is its record
+            return Record(str(item.video.resolve()), fingerprints[item], key, "failed",
+                          error=error_line(err), ended=time.time())
+        return Record(str(item.video.resolve()), fingerprints[item], key, "done", res["outputs"],
+                      res["seconds"], ended=time.time())
+
+    try:
+        for item in todo:
+            f = pool.submit(_worker_score, str(item.video), request.outputs(item), s)
+            pending[f] = item
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                rec = record(f, item := pending.pop(f))
+                if rec is not None:
+                    on_end(item, rec)
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        for f, item in pending.items():         # a video that ended meanwhile is kept and recorded
+            if f.done() and not f.cancelled() and f.exception() is None:
+                on_end(item, record(f, item))
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool) -> None:
+    """SIGTERM each worker: inside a video it ends its ffmpeg and removes its temporary files."""
+    import signal
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------- #
+# the batch
+
+@dataclass
+class Summary:
+    done: list[tuple[Item, Record]] = field(default_factory=list)
+    skipped: list[Item] = field(default_factory=list)
+    failed: list[tuple[Item, Record]] = field(default_factory=list)
+
+
+def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, ray: str | None = None,
+              on_plan: Callable[[int, int], None] | None = None,
+              on_end: Callable[[Item, Record], None] | None = None) -> Summary:
+    """Score every item not done yet; returns what happened.  `on_plan(todo, skipped)` once the
+    manifest is read, `on_end(item, record)` as each video ends."""
+    outdir = Path(request.outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise V2MError(f"cannot create the output folder {outdir}: {e.strerror or e}") from None
+    manifest = Manifest(outdir)
+    key = request.settings_key()
+    summary = Summary()
+    todo, fingerprints = [], {}
+    for item in items:
+        try:
+            fingerprints[item] = fingerprint(item.video)
+        except OSError as e:
+            rec = Record(str(item.video.resolve()), "", key, "failed",
+                         error=f"cannot read {item.video}: {e.strerror or e}", ended=time.time())
+            manifest.append(rec)
+            summary.failed.append((item, rec))
+            continue
+        if manifest.done(item, fingerprints[item], key):
+            summary.skipped.append(item)
+        else:
+            todo.append(item)
+    if on_plan is not None:
+        on_plan(len(todo), len(summary.skipped))
+
+    def ended(item: Item, rec: Record) -> None:
+        manifest.append(rec)
+        (summary.done if rec.status == "done" else summary.failed).append((item, rec))
+        if on_end is not None:
+            on_end(item, rec)
+
+    if todo:
+        if ray:
+            from v2m_desktop.core.batch_ray import run_ray
+            run_ray(todo, request, ray, ended, fingerprints)
+        else:
+            run_local(todo, request, jobs or default_jobs(), ended, fingerprints)
+    return summary
+
