@@ -4,7 +4,7 @@
 #   - system packages (FluidSynth, PortAudio, FFmpeg, Xvfb, Qt's libraries) with apt-get;
 #     set V2M_SKIP_APT=1 to skip this step
 #   - a virtual environment in .venv (Python >= 3.11)
-#   - torch==2.13.0, then this project with its dev tools (`pip install -e '.[dev]'`)
+#   - torch==2.13.0, then this project with its dev tools and Ray (`pip install -e '.[dev,cluster]'`)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -115,8 +115,8 @@ else
     stage "Installing torch==2.13.0"
     "${PIP[@]}" install torch==2.13.0 \
         || die "could not install torch==2.13.0 (see README.md: 'Installing PyTorch')"
-    stage "Installing v2m-desktop and its dev tools (pip install -e '.[dev]')"
-    "${PIP[@]}" install -e '.[dev]'
+    stage "Installing v2m-desktop, its dev tools and the cluster extra (pip install -e '.[dev,cluster]')"
+    "${PIP[@]}" install -e '.[dev,cluster]'
     printf '%s\n' "$want_stamp" > "$STAMP"
 fi
 
