@@ -72,6 +72,25 @@ class Lane(QWidget):
     def text_colour(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.Text)
 
+    def legend(self, p: QPainter, entries, lines: bool = False) -> None:
+        """(name, colour) entries in a row along the lane's top: a swatch (a line for curves)
+        and the name, in a small font."""
+        f = QFont(self.font())
+        f.setPointSizeF(max(f.pointSizeF() - 2, 7))
+        p.setFont(f)
+        x = 6.0
+        for name, colour in entries:
+            if lines:
+                p.setPen(QPen(QColor(colour), 2))
+                p.drawLine(QPointF(x, 7), QPointF(x + 8, 7))
+            else:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(colour))
+                p.drawRect(QRectF(x, 3, 8, 8))
+            p.setPen(self.text_colour())
+            p.drawText(QPointF(x + 11, 11), name)
+            x += 18 + p.fontMetrics().horizontalAdvance(name)
+
     # -- mouse
     def mousePressEvent(self, e) -> None:  # noqa: N802
         if e.button() == Qt.MouseButton.LeftButton and self.axis.duration > 0:
@@ -223,20 +242,7 @@ class EmotionLane(Lane):
             p.setBrush(QColor(EMOTION_COLOURS[e]))
             p.drawPath(path)
             below = top
-        self.paint_legend(p)
-
-    def paint_legend(self, p):
-        f = QFont(self.font())
-        f.setPointSizeF(max(f.pointSizeF() - 2, 7))
-        p.setFont(f)
-        x = 6.0
-        for name, colour in zip(EMOTION_NAMES, EMOTION_COLOURS):
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(colour))
-            p.drawRect(QRectF(x, 3, 8, 8))
-            p.setPen(self.text_colour())
-            p.drawText(QPointF(x + 11, 11), name)
-            x += 16 + p.fontMetrics().horizontalAdvance(name)
+        self.legend(p, zip(EMOTION_NAMES, EMOTION_COLOURS))
 
 
 class ChordLane(Lane):
@@ -343,14 +349,5 @@ class DynamicsLane(Lane):
             p.setPen(QPen(QColor(colour), 1.8))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(path)
-        f = QFont(self.font())
-        f.setPointSizeF(max(f.pointSizeF() - 2, 7))
-        p.setFont(f)
-        x = 6.0
-        for name, colour in ((f"note density (max {arr[:, 0].max():.1f}/s)", DENSITY_COLOUR),
-                             (f"loudness (max {arr[:, 1].max():.3f})", LOUDNESS_COLOUR)):
-            p.setPen(QPen(QColor(colour), 2))
-            p.drawLine(QPointF(x, 7), QPointF(x + 10, 7))
-            p.setPen(self.text_colour())
-            p.drawText(QPointF(x + 14, 11), name)
-            x += 24 + p.fontMetrics().horizontalAdvance(name)
+        self.legend(p, ((f"note density (max {arr[:, 0].max():.1f}/s)", DENSITY_COLOUR),
+                        (f"loudness (max {arr[:, 1].max():.3f})", LOUDNESS_COLOUR)), lines=True)
