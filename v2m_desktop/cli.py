@@ -108,11 +108,29 @@ def _bench_media(args) -> int:
                 results[w] = {**r, "line": f"cuts within 100 ms: of a beat {r['beat']:.2f}, of a chord "
                                            f"change {r['chord']:.2f}, of random chord changes at the "
                                            f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
+        if args.what == "all":
+            results["music"] = _music(args, Path(d))
     if args.json:
         print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "line"} for k, v in results.items()}))
     else:
         for r in results.values():
             print(r["line"])
+    return 0
+
+
+def _music(args, folder: Path) -> dict:
+    from v2m_desktop.core.bench import MEDIA, bench_music, music_lines
+    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
+                    progress=lambda what: print(f"bench music: {what}", file=sys.stderr, flush=True))
+    return {**r, "line": "\n".join(music_lines(r))}
+
+
+def _bench_music(args) -> int:
+    """bench music: the seeds' figures over the shared and the synthetic mood clips."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        r = _music(args, Path(d))
+    print(json.dumps({k: v for k, v in r.items() if k != "line"}) if args.json else r["line"])
     return 0
 
 
@@ -361,13 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
                        ("export", "MP4 export vs moviepy re-encoding"),
                        ("score", "v2m score vs one plain decode pass; peak memory"),
                        ("alignment", "cuts near beats and chord changes vs random"),
-                       ("all", "all of the above")):
+                       ("all", "all of the above, and bench music")):
         m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
         m.add_argument("--seconds", type=_at_least(10), default=180 if name in ("score", "all") else 60,
                        help="length of the synthetic clip")
         m.add_argument("--json", action="store_true")
         m.set_defaults(func=_bench_media)
+    mu = bsub.add_parser("music", help="the music over the shared and synthetic clips (harmony, phrases, "
+                         "cuts, picture contrast, mix)", parents=[common])
+    mu.add_argument("--seeds", type=_at_least(1), default=10, help="seeds 0..N-1 (default 10)")
+    mu.add_argument("--media", type=Path, default=Path("../shared/media"), help="the shared clips' folder")
+    mu.add_argument("--json", action="store_true")
+    mu.set_defaults(func=_bench_music)
     return p
 
 

@@ -42,6 +42,9 @@ class Arrangement:
     chord_times: list[tuple[float, float, int]] = field(default_factory=list)  # after snapping
     cuts: list[float] = field(default_factory=list)
     duration: float = 0.0
+    key_root: int = 0
+    mode: int = 0
+    bar_times: np.ndarray | None = None   # seconds of the bar starts (None: every fourth beat)
 
 
 def parse_instruments(value) -> tuple[str, ...]:
@@ -104,4 +107,5 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
     for name in instruments:
         midi.instruments.append(PARTS[name](ctx))
     beat_times = grid.beats[grid.beats <= duration + 1e-6].copy()
-    return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration))
+    return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration),
+                       chords.key_root, chords.mode)
