@@ -311,13 +311,16 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
             make_mood_video(path, mood)
         clips[mood] = path
         scenes[mood] = mood_scenes(mood, 48.0)
+    # the calm and energetic clips again in one key: what the picture does to the harmony itself
+    jobs = [(name, path, None) for name, path in clips.items()]
+    jobs += [(f"{mood} (F major)", clips[mood], "F major") for mood in ("calm", "energetic")]
     runs: dict[str, list[dict]] = {}
-    for name, path in clips.items():
+    for name, path, key in jobs:
         for seed in seeds:
             if progress:
                 progress(f"{name} seed {seed}")
             settings = ScoreSettings(vision="basic", cache_dir=folder / "cache",
-                                     compose=ComposeSettings(sampling=SamplingOptions(seed=seed)))
+                                     compose=ComposeSettings(key=key, sampling=SamplingOptions(seed=seed)))
             settings.arrange.seed = seed
             result = score(path, settings)
             runs.setdefault(name, []).append(_piece(result, scenes.get(name)))
@@ -345,6 +348,10 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
             "minor_energetic": _mean([e["minor_share"] for _, e in pairs]),
             "instruments_calm": runs["calm"][0]["instruments"],
             "instruments_energetic": runs["energetic"][0]["instruments"]}
+        same_key = list(zip(runs["calm (F major)"], runs["energetic (F major)"]))
+        out["contrast"]["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
+        out["contrast"]["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
+                                                     for c, e in same_key])
         # unrelated clips for reference: the shared clips against each other, same seed
         if "big" in runs and "sintel" in runs:
             out["contrast"]["unrelated_first10_similarity"] = _mean(
@@ -392,6 +399,8 @@ def music_lines(r: dict) -> list[str]:
             f"(>= 1.5), loudness {c['lufs_diff']:+.1f} LU, register {c['pitch_diff']:+.1f} semitones, minor "
             f"share {c['minor_calm']:.2f} / {c['minor_energetic']:.2f}, instruments "
             f"{','.join(c['instruments_calm'])} / {','.join(c['instruments_energetic'])}")
+        lines.append(f"calm vs energetic, both in F major: per-second agreement "
+                     f"{c['agreement_same_key']:.2f}, first ten chords alike {c['first10_same_key']:.2f}")
     if "alternating" in r:
         a = r["alternating"]
         lines.append(f"alternating clip: per-scene density / loudness against scene energy: r = "

@@ -59,6 +59,7 @@ class Context:
     cut_beats: set[int]      # beats on (within 100 ms of) a cut
     feel: Feel
     rng: np.random.Generator
+    bars: list[float]        # beat positions of the bar starts (bars restart at cuts)
 
     def t(self, pos: float) -> float:
         return self.grid.time(pos)
@@ -214,25 +215,26 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("drums")
     last_seg = ctx.segments[-1] if ctx.segments else None
     stop = last_seg.start if last_seg is not None and len(ctx.segments) > 1 else ctx.end_pos
-    n_bars = int(np.ceil(ctx.end_pos / 4))
-    levels = [ctx.feel.drum_level(ctx.t(4 * k), min(ctx.t(4 * k + 4), ctx.duration))
-              for k in range(n_bars)]
+    starts = list(ctx.bars) or [0.0]
+    ends = starts[1:] + [ctx.end_pos]
+    n_bars = len(starts)
+    levels = [ctx.feel.drum_level(ctx.t(a), min(ctx.t(b), ctx.duration)) for a, b in zip(starts, ends)]
     fill_beats = {c - 1 for c in ctx.cut_beats if c >= 1}
     hits: list[tuple[float, int, float]] = []
-    for k, level in enumerate(levels):
+    for a, b_end, level in zip(starts, ends, levels):
         if level == 0:
             continue
-        dense = density_level(ctx.feel.density[min(int(ctx.t(4 * k)), len(ctx.feel.density) - 1)]) >= 4
+        dense = density_level(ctx.feel.density[min(int(ctx.t(a)), len(ctx.feel.density) - 1)]) >= 4
         for off, note, f in _drum_bar(level, dense):
-            b = 4 * k + off
-            if int(b) in fill_beats:
+            b = a + off
+            if b >= b_end - 1e-6 or int(b) in fill_beats:
                 continue
             hits.append((b, note, f))
         for fb in fill_beats:
-            if 4 * k <= fb < 4 * k + 4:
+            if a <= fb < b_end:
                 hits += [(fb + off, note, f) for off, note, f in _fill(level)]
     for c in sorted(ctx.cut_beats):             # crash on a cut when drums play around it
-        bar = c // 4
+        bar = int(np.searchsorted(starts, c, side="right")) - 1
         if levels and max(levels[min(bar, n_bars - 1)], levels[max(bar - 1, 0)]) > 0:
             hits += [(c, CRASH, 0.85), (c, KICK, 0.9)]
     if levels and levels[-1] > 0 and stop < ctx.end_pos:   # the final chord
