@@ -32,6 +32,7 @@ class ArrangeOptions:
     tempo: float | None = None            # None = auto
     instruments: tuple = INSTRUMENTS
     seed: int = 0
+    picture: float = 1.0                  # how far the picture's energy shapes the parts (0: the plan alone)
 
 
 @dataclass
@@ -87,7 +88,8 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
         meter = plan_meter(cuts, duration, emotion, tempo)
     grid, bpm = meter.grid, meter.bpm
     end_pos = grid.pos(duration)
-    feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration)
+    feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration,
+                      cuts if options.picture > 0 else None, options.picture)
 
     runs = harmony.second_runs(chords.tokens, duration)
     if written:

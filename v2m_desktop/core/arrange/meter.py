@@ -9,10 +9,13 @@ or a cut (on its beat, or at the cut itself when no beat reaches it). Each slot 
 second whose chord token starts it, so the model samples one chord a second as it was trained
 and the arranger places each change exactly on its bar line or cut.
 
-Phrases: a scene of at least ``PHRASE_SLOTS`` * 2 slots repeats its first ``PHRASE_SLOTS`` slots
-(A), with the last slot varied on every other repeat (A A' A A' ...; the variation itself is
-repeated), so the model writes the phrase and the sampler keeps it. The last two slots of a scene
-of ``CADENCE_S`` seconds or more are a cadence: a subdominant or dominant chord, then the tonic.
+Phrases: a scene of at least ``PHRASE_SLOTS`` * 2 slots is cut into phrases of ``PHRASE_SLOTS``
+slots that end with the scene (the slots left over lead in). The first phrase (A) is the model's,
+drawn under one rule: it closes on a cadence (a subdominant or dominant chord, then the tonic).
+The next phrases repeat it, the second slot varied on every fourth phrase (A A A A' ...; the
+variation itself repeated), so the model writes the phrase and the sampler keeps it, and the
+scene ends on the phrase's cadence. A shorter scene of ``CADENCE_S`` seconds or more (and the
+last scene, whatever its length) ends on the same kind of cadence.
 """
 from __future__ import annotations
 
@@ -71,23 +74,27 @@ class Meter:
         for scene in sorted({s.scene for s in slots}):
             own = [s for s in slots if s.scene == scene]
             end = next((s.time for s in self.slots if s.scene > scene), self.duration)
-            if len(own) >= 2 * PHRASE_SLOTS:
-                for i in range(PHRASE_SLOTS, len(own)):
-                    block, p = divmod(i, PHRASE_SLOTS)
-                    if p < PHRASE_SLOTS - 1:
-                        src = p
-                    elif block % 2 == 0:
-                        src = p
-                    else:
-                        src = None if block == 1 else 2 * PHRASE_SLOTS - 1
+            last = scene == slots[-1].scene
+            n = len(own)
+            if n >= 2 * PHRASE_SLOTS:
+                # phrases aligned to end with the scene, each closing on a cadence; the slots
+                # before the first phrase (n mod PHRASE_SLOTS) lead in freely
+                lead = n % PHRASE_SLOTS
+                for i in range(lead, n):
+                    block, p = divmod(i - lead, PHRASE_SLOTS)
+                    if p >= PHRASE_SLOTS - 2:
+                        cadence[own[i].second] = p - PHRASE_SLOTS + 3
+                    if block == 0:
+                        continue
+                    src = lead + p
+                    if p == 1 and block % 4 == 3:     # A A A A': the variation, then its repeat
+                        src = None if block == 3 else lead + 3 * PHRASE_SLOTS + 1
                     if src is not None:
                         copy[own[i].second] = own[src].second
-            last = scene == slots[-1].scene
-            if end - own[0].time >= CADENCE_S or last:
+            elif end - own[0].time >= CADENCE_S or last:
                 # the piece ends on the tonic whatever the last scene's length
-                roles = (1, 2) if len(own) >= 2 else (2,)
+                roles = (1, 2) if n >= 2 else (2,)
                 for s, role in zip(own[-len(roles):], roles):
-                    copy[s.second] = -1
                     cadence[s.second] = role
         return ChordRules(change, fresh, copy, cadence, MAX_HOLD)
 

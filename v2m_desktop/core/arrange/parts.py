@@ -14,10 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-from v2m_desktop.core.arrange.feel import Feel, density_level, velocity
+from v2m_desktop.core.arrange.feel import BUSY, Feel, density_level, velocity
 from v2m_desktop.core.arrange.harmony import Segment
 from v2m_desktop.core.arrange.tempo import BeatGrid
-from v2m_desktop.core.arrange.voicing import BassLine, VoiceLeader, fifth_interval
+from v2m_desktop.core.arrange.voicing import (
+    PAD_CENTRE,
+    PAD_RANGE,
+    PIANO_CENTRE,
+    PIANO_RANGE,
+    BassLine,
+    VoiceLeader,
+    fifth_interval,
+)
 
 PROGRAMS = {"piano": 0, "bass": 33, "pad": 89, "drums": 0}    # GM: Acoustic Grand, Finger Bass,
 #                                                             Warm Pad, Standard kit (channel 10)
@@ -118,9 +126,12 @@ def _sounding(ctx: Context, voice):
             yield seg, v, i == last
 
 
+TOP_LINE = 0.55      # picture energy from which the piano adds a top line an octave up (above C5)
+
+
 def piano(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("piano")
-    for seg, voicing, last in _sounding(ctx, VoiceLeader().voice):
+    for seg, voicing, last in _sounding(ctx, VoiceLeader(*PIANO_RANGE, centre=PIANO_CENTRE).voice):
         if last:                                # final tonic: rolled, held to the end
             t0 = ctx.t(seg.start)
             for k, p in enumerate(voicing):
@@ -137,8 +148,10 @@ def piano(ctx: Context) -> pretty_midi.Instrument:
                 accent = 6 if off == 0 else (-6 if off % 1 else 0)
                 if on_cut and off == 0:
                     accent += 12
-                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0,
-                      ctx.t(min(b + PIANO_RING[level], seg.end)))
+                t1 = ctx.t(min(b + PIANO_RING[level], seg.end))
+                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0, t1)
+                if idx >= 2 and ctx.feel.energy_at(t0, t1) >= TOP_LINE:
+                    _note(inst, ctx, voicing[idx] + 12, velocity(ctx.feel.loud(t0)) + accent - 8, t0, t1)
     return _no_overlaps(inst)
 
 
@@ -171,10 +184,12 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
 
 def pad(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("pad")
-    for seg, voicing, _ in _sounding(ctx, VoiceLeader().voice):
+    for seg, voicing, _ in _sounding(ctx, VoiceLeader(*PAD_RANGE, centre=PAD_CENTRE).voice):
         t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
+        # an energetic scene: the pad steps back behind the drums and the piano's top line
+        share = 0.55 if ctx.feel.energy_at(t0, t1) > BUSY else 0.8
         for p in voicing:
-            _note(inst, ctx, p, 0.8 * velocity(ctx.feel.loud(t0)), t0, t1)
+            _note(inst, ctx, p, share * velocity(ctx.feel.loud(t0)), t0, t1)
     # expression (CC11) follows the loudness beat by beat, so long chords swell and fade
     last = None
     for k in range(int(np.ceil(ctx.end_pos)) + 1):
