@@ -366,8 +366,8 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
     if "sintel" in clips:
         from v2m_desktop.core.video.analysis import analyse
         hard, ranges = _sintel_reference(media)
-        out["sintel_cuts"] = cut_detection(analyse(clips["sintel"], "basic", cache_dir=folder / "cache").cuts,
-                                           hard, ranges)
+        found = analyse(clips["sintel"], "basic", cache_dir=folder / "cache").shot_changes
+        out["sintel_cuts"] = cut_detection(found, hard, ranges)
     return out
 
 

@@ -104,12 +104,13 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     def on_token(done, total):
         run.report("compose", done / total)
 
-    # the meter comes first: the chords are written on its bars and cuts
-    meter = plan_meter(analysis.cuts, analysis.info.duration, analysis.emotion, settings.arrange.tempo)
+    # the meter comes first: the chords are written on its bars and on every shot change
+    meter = plan_meter(analysis.shot_changes, analysis.info.duration, analysis.emotion,
+                       settings.arrange.tempo)
     chords, dynamics = run.stage("compose", compose, feats, amt, dyn, settings.compose,
                                  device=device, callback=on_token, rules=meter.rules(len(feats)))
     arrangement = run.stage("arrange", arrange, chords, dynamics, duration=analysis.info.duration,
-                            cuts=analysis.cuts, motion=analysis.motion, emotion=analysis.emotion,
+                            cuts=analysis.shot_changes, motion=analysis.motion, emotion=analysis.emotion,
                             options=settings.arrange, meter=meter)
     sr = 44100
     audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
