@@ -251,12 +251,13 @@ def _piece(result, scenes=None) -> dict:
     out = st.rhythm(arr)
     out["phrase"] = st.phrase_repeats(arr)
     out["cadence"] = st.cadences(arr, arr.key_root, arr.mode)
-    al = cut_alignment(arr)
-    fast = dataclasses.replace(arr, cuts=_fast_cuts(arr.cuts))
-    alf = cut_alignment(fast)
+    # of cuts closer than a beat the music follows one: the cut figures are over those
+    followed = arr.followed_cuts if getattr(arr, "followed_cuts", None) else arr.cuts
+    al = cut_alignment(dataclasses.replace(arr, cuts=followed))
+    alf = cut_alignment(dataclasses.replace(arr, cuts=_fast_cuts(followed)))
     notes = st.notes(arr)
-    out.update(cut_beat=al["beat"], cut_chord=al["chord"], cut_random=al["random_chord"], cuts=al["cuts"],
-               fast_cuts=alf["cuts"], fast_beat=alf["beat"], fast_chord=alf["chord"],
+    out.update(cut_beat=al["beat"], cut_chord=al["chord"], cut_random=al["random_chord"], cuts=len(arr.cuts),
+               fast_cuts=alf["cuts"], followed=len(followed), fast_beat=alf["beat"], fast_chord=alf["chord"],
                fast_random=alf["random_chord"], tempo=arr.tempo, mode=arr.mode,
                minor_share=st.minor_share(arr), notes_per_s=len(notes) / arr.duration,
                mean_pitch=float(np.mean([n.pitch for name, n in notes if name != "drums"] or [0])),
@@ -333,6 +334,7 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
                            "mean_pitch", "lufs", "peak_dbfs", "above_2khz")}
         per_clip[name].update(phrase_repeat=_ratio([r["phrase"] for r in rs]),
                               cadence=_ratio([r["cadence"] for r in rs]), cuts=rs[0]["cuts"],
+                              followed=rs[0]["followed"],
                               fast_cuts=rs[0]["fast_cuts"], instruments=rs[0]["instruments"])
     out = {"seeds": list(seeds), "clips": per_clip}
     if "calm" in runs and "energetic" in runs:
@@ -375,7 +377,7 @@ def music_lines(r: dict) -> list[str]:
     """The benchmark's table, one line a figure."""
     lines = [f"seeds {r['seeds'][0]}-{r['seeds'][-1]}",
              f"{'clip':14s} {'chg/min':>7s} {'meter':>6s} {'med s':>6s} {'bars':>5s} {'1beat':>5s} "
-             f"{'phrase':>6s} {'cadnc':>5s} {'cut b/c/rnd':>15s} {'fast b/c/rnd (n)':>20s} {'bpm':>5s} "
+             f"{'phrase':>6s} {'cadnc':>5s} {'cut b/c/rnd':>15s} {'fast b/c/rnd (n)':>42s} {'bpm':>5s} "
              f"{'minor':>5s} {'notes/s':>7s} {'pitch':>5s} {'>2kHz':>6s} {'LUFS':>6s} {'peak':>6s}"]
     for name, c in r["clips"].items():
         cells = [f"{name:14s}", f"{c['changes_per_min']:7.1f}", f"{c['on_meter']:6.2f}",
@@ -384,7 +386,7 @@ def music_lines(r: dict) -> list[str]:
                  f"{c['phrase_repeat']:6.2f}", f"{c['cadence']:5.2f}",
                  f"{c['cut_beat']:4.2f}/{c['cut_chord']:4.2f}/{c['cut_random']:4.2f}",
                  f"  {c['fast_beat']:4.2f}/{c['fast_chord']:4.2f}/{c['fast_random']:4.2f}",
-                 f"({c['fast_cuts']:2d})",
+                 f"({c['fast_cuts']:2d} of {c['followed']:2d} followed, {c['cuts']:2d} cuts)",
                  f"{c['tempo']:5.1f}", f"{c['minor_share']:5.2f}", f"{c['notes_per_s']:7.2f}",
                  f"{c['mean_pitch']:5.1f}", f"{100 * c['above_2khz']:5.2f}%", f"{c['lufs']:6.1f}",
                  f"{c['peak_dbfs']:6.1f}"]

@@ -46,6 +46,7 @@ class Arrangement:
     key_root: int = 0
     mode: int = 0
     bar_times: np.ndarray | None = None   # seconds of the bar starts (None: every fourth beat)
+    followed_cuts: list[float] = field(default_factory=list)   # the cuts the harmony changes on
 
 
 def parse_instruments(value) -> tuple[str, ...]:
@@ -114,4 +115,5 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
         midi.instruments.append(PARTS[name](ctx))
     beat_times = grid.beats[grid.beats <= duration + 1e-6].copy()
     return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration),
-                       chords.key_root, chords.mode, meter.bar_times[meter.bar_times <= duration])
+                       chords.key_root, chords.mode, meter.bar_times[meter.bar_times <= duration],
+                       list(meter.cuts) if written else [])

@@ -39,6 +39,7 @@ class Slot:
     second: int       # the model's second that carries the change
     kind: str         # "start", "bar" or "cut"
     scene: int
+    cut: float | None = None    # the cut it follows
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Meter:
     duration: float
     bars: list[float]             # beat positions of the bar starts
     slots: list[Slot]
-    cuts: list[float]             # the cuts the harmony follows
+    cuts: list[float]             # the cuts the harmony follows (of two closer than a beat, one)
 
     @property
     def bar_times(self) -> np.ndarray:
@@ -116,15 +117,21 @@ def _bars(grid: BeatGrid, cut_beats: list[int], end_pos: float) -> list[float]:
     return bars
 
 
+def pick_cuts(cuts: list[float], period: float) -> list[float]:
+    """Of cuts closer than a beat, the first: the music cannot change on both."""
+    out: list[float] = []
+    for c in cuts:
+        if not out or c - out[-1] >= period - 1e-6:
+            out.append(c)
+    return out
+
+
 def plan_meter(cuts, duration: float, emotion, tempo: float | None = None) -> Meter:
     """The meter for a video: tempo map (auto or fixed), bars and the harmony's slots."""
     cuts = sorted(float(c) for c in cuts if 0 < float(c) < duration)
-    if tempo is None:
-        bpm = choose_tempo(cuts, duration, emotion)
-        grid = warp_grid(cuts, duration, bpm)
-    else:
-        bpm = float(tempo)
-        grid = constant_grid(cuts, duration, bpm)
+    bpm = choose_tempo(cuts, duration, emotion) if tempo is None else float(tempo)
+    cuts = pick_cuts(cuts, 60.0 / bpm)
+    grid = warp_grid(cuts, duration, bpm) if tempo is None else constant_grid(cuts, duration, bpm)
     end_pos = float(grid.pos(duration))
     on_beat = {}
     for c in cuts:
@@ -134,37 +141,37 @@ def plan_meter(cuts, duration: float, emotion, tempo: float | None = None) -> Me
     bars = _bars(grid, sorted(on_beat), end_pos)
     bar_s = 4 * 60.0 / bpm
     step = 1 if bar_s >= MIN_SLOT else 2
-    starts: list[tuple[float, str]] = []
+    starts: list[tuple[float, str, float | None]] = []
     scene_first = {0.0, *map(float, on_beat)}
     count = 0
     for b in bars:
         if b in scene_first:
             count = 0
         if count % step == 0:
-            starts.append((b, "cut" if b in on_beat else ("start" if b == 0 else "bar")))
+            kind = "cut" if b in on_beat else ("start" if b == 0 else "bar")
+            starts.append((b, kind, on_beat.get(int(b)) if kind == "cut" else None))
         count += 1
     # cuts no beat reaches: the chord changes at the cut itself
     off = [c for c in cuts if not any(abs(c - t) < 1e-9 for t in on_beat.values())]
-    starts += [(float(grid.pos(c)), "cut") for c in off]
+    starts += [(float(grid.pos(c)), "cut", c) for c in off]
     starts.sort()
     # a bar line that would leave a chord shorter than MIN_SLOT (before a cut) carries no change
-    times = [float(grid.time(p)) for p, _ in starts] + [duration]
-    starts = [(p, k) for i, (p, k) in enumerate(starts) if k != "bar" or times[i + 1] - times[i] >= MIN_SLOT]
+    times = [float(grid.time(p)) for p, _, _ in starts] + [duration]
+    starts = [x for i, x in enumerate(starts) if x[1] != "bar" or times[i + 1] - times[i] >= MIN_SLOT]
     slots: list[Slot] = []
     scene = 0
     T = max(1, int(np.ceil(duration - 1e-9)))
-    for pos, kind in starts:
+    for pos, kind, cut in starts:
         t = float(grid.time(pos))
         sec = int(round(t))
         if kind == "cut" and pos > 0:
             scene += 1
         if sec >= T or (slots and sec <= slots[-1].second):
-            if kind == "cut" and slots and sec == slots[-1].second and slots[-1].kind != "start":
-                slots[-1] = Slot(t, pos, sec, kind, scene)     # a cut outranks a bar line
+            if kind == "cut" and slots and sec == slots[-1].second and slots[-1].kind == "bar":
+                slots[-1] = Slot(t, pos, sec, kind, scene, cut)    # a cut outranks a bar line
             elif kind == "cut" and slots:
                 slots[-1].scene = scene
             continue
-        slots.append(Slot(t, pos, sec, kind, scene))
-    followed = [s.time if s.kind == "cut" else None for s in slots]
+        slots.append(Slot(t, pos, sec, kind, scene, cut))
     return Meter(grid, float(bpm), float(duration), bars, slots,
-                 [t for t in followed if t is not None])
+                 [s.cut for s in slots if s.cut is not None])
