@@ -195,14 +195,15 @@ def _tempo(text: str) -> float:
 
 def _summary(result, written: dict) -> str:
     a, arr = result.analysis, result.arrangement
-    changes = int((result.chords.tokens[1:] != result.chords.tokens[:-1]).sum())
+    chords = len(arr.chord_times)           # as arranged: what the MIDI and the audio play
     minutes = max(a.info.duration, 1e-6) / 60
+    followed = (f" (the music follows {len(arr.followed_cuts)} of {len(a.shot_changes)} shot changes)"
+                if arr.followed_cuts else "")
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
-             f"cuts       {len(a.cuts)}",
-             f"chords     {(changes + 1) / minutes:.1f} per minute "
-             f"({changes + 1} in {a.info.duration:.1f} s)",
+             f"cuts       {len(a.cuts)}{followed}",
+             f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
     for kind, path in written.items():
         lines.append(f"{kind:10s} {path if not isinstance(path, list) else path[0].parent}")
