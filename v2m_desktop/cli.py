@@ -181,7 +181,8 @@ def _score_settings(args):
     tempo = None if args.tempo == "auto" else _tempo(args.tempo)
     return ScoreSettings(
         vision=args.vision, clip_model=args.clip_model, device=args.device, soundfont=args.soundfont,
-        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling),
+        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling,
+                                follow_picture=args.follow_picture),
         arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(args.instruments),
                                seed=args.seed or 0))
 
@@ -295,6 +296,8 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--primer", help="first chords, e.g. 'C Am F G'")
     p.add_argument("--seed", type=int, help="make the result repeatable")
     p.add_argument("--temperature", type=float, default=1.0, help="chord sampling temperature")
+    p.add_argument("--follow-picture", type=float, default=1.5, metavar="STRENGTH",
+                   help="how far the picture steers the chords (0: the model alone; default 1.5)")
     p.add_argument("--tempo", default="auto", help="'auto' (beats land on cuts) or BPM")
     p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
     p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")

@@ -44,6 +44,7 @@ class SamplingOptions:
     max_repeat: int = 4          # the longest run of one chord, in seconds (0 = no cap)
     emotion_steer: float = 1.0   # logit bonus for the qualities the second's emotions allow
     out_of_key: float = 0.6      # logit penalty for chords whose root is outside the key's scale
+    guidance: float = 0.0        # follow the picture: logits pushed away from a neutral video's (0 = off)
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -52,7 +53,7 @@ class SamplingOptions:
             raise V2MError("top-p must be in (0, 1]")
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise V2MError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {self.seed}")
-        if min(self.top_k, self.max_repeat, self.emotion_steer, self.out_of_key) < 0:
+        if min(self.top_k, self.max_repeat, self.emotion_steer, self.out_of_key, self.guidance) < 0:
             raise V2MError("top-k, the repeat cap and the steering strengths must not be negative")
 
 
@@ -141,6 +142,17 @@ class _Decoder:
             self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start,
             self.video.expand(m))[:, -1]
         return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
+
+
+NEUTRAL_MOTION = 8.4      # MuVi-Sync's mean motion
+
+
+def neutral(features: VideoFeatures) -> VideoFeatures:
+    """The same length of video with nothing in it: even emotions, average motion, one shot,
+    no semantic features (what guidance pushes away from)."""
+    n = len(features)
+    return VideoFeatures(np.full((n, 6), 1 / 6, dtype=np.float32), np.full(n, NEUTRAL_MOTION, np.float32),
+                         np.arange(n, dtype=np.float32), None)
 
 
 def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
@@ -320,12 +332,23 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         joint = logp[cands] + dec.lookahead(cands, int(nxt))
         return cands[int(torch.multinomial(torch.softmax(joint, -1), 1, generator=gen))]
 
-    logits = dec.feed(prefix)
+    # guidance: a second decoder reads the same chords over a neutral video; the logits move
+    # away from its by `guidance` times the difference (classifier-free guidance's form)
+    plain = _Decoder(model, neutral(features), mode, False, device, recompute, half and not recompute) \
+        if opts.guidance else None
+
+    def feed(tokens: list[int]) -> torch.Tensor:
+        z = dec.feed(tokens)
+        if plain is None:
+            return z
+        return z + opts.guidance * (z - plain.feed(tokens))
+
+    logits = feed(prefix)
     report(len(prefix))
     for pos in range(len(prefix), length):
         token = pick(pos, logits)
         if pos < length - 1:
-            logits = dec.feed([token])
+            logits = feed([token])
         else:
             dec.tokens.append(token)
         report(pos + 1)
