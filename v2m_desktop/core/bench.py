@@ -250,6 +250,7 @@ def _piece(result, scenes=None) -> dict:
     arr = result.arrangement
     out = st.rhythm(arr)
     out["phrase"] = st.phrase_repeats(arr)
+    out["phrase4"] = st.phrase_repeats(arr, step=4)
     out["cadence"] = st.cadences(arr, arr.key_root, arr.mode)
     # of cuts closer than a beat the music follows one: the cut figures are over those
     followed = arr.followed_cuts if getattr(arr, "followed_cuts", None) else arr.cuts
@@ -333,6 +334,7 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
                            "fast_chord", "fast_random", "tempo", "minor_share", "notes_per_s",
                            "mean_pitch", "lufs", "peak_dbfs", "above_2khz")}
         per_clip[name].update(phrase_repeat=_ratio([r["phrase"] for r in rs]),
+                              phrase_repeat4=_ratio([r["phrase4"] for r in rs]),
                               cadence=_ratio([r["cadence"] for r in rs]), cuts=rs[0]["cuts"],
                               followed=rs[0]["followed"],
                               fast_cuts=rs[0]["fast_cuts"], instruments=rs[0]["instruments"])
@@ -377,13 +379,13 @@ def music_lines(r: dict) -> list[str]:
     """The benchmark's table, one line a figure."""
     lines = [f"seeds {r['seeds'][0]}-{r['seeds'][-1]}",
              f"{'clip':14s} {'chg/min':>7s} {'meter':>6s} {'med s':>6s} {'bars':>5s} {'1beat':>5s} "
-             f"{'phrase':>6s} {'cadnc':>5s} {'cut b/c/rnd':>15s} {'fast b/c/rnd (n)':>42s} {'bpm':>5s} "
+             f"{'phrase 1/4':>9s} {'cadnc':>5s} {'cut b/c/rnd':>15s} {'fast b/c/rnd (n)':>42s} {'bpm':>5s} "
              f"{'minor':>5s} {'notes/s':>7s} {'pitch':>5s} {'>2kHz':>6s} {'LUFS':>6s} {'peak':>6s}"]
     for name, c in r["clips"].items():
         cells = [f"{name:14s}", f"{c['changes_per_min']:7.1f}", f"{c['on_meter']:6.2f}",
                  f"{c['median_chord_s']:6.2f}", f"{c['median_chord_bars']:5.2f}",
                  f"{c['one_beat_share']:5.2f}",
-                 f"{c['phrase_repeat']:6.2f}", f"{c['cadence']:5.2f}",
+                 f"{c['phrase_repeat']:4.2f}/{c['phrase_repeat4']:4.2f}", f"{c['cadence']:5.2f}",
                  f"{c['cut_beat']:4.2f}/{c['cut_chord']:4.2f}/{c['cut_random']:4.2f}",
                  f"  {c['fast_beat']:4.2f}/{c['fast_chord']:4.2f}/{c['fast_random']:4.2f}",
                  f"({c['fast_cuts']:2d} of {c['followed']:2d} followed, {c['cuts']:2d} cuts)",

@@ -10,12 +10,13 @@ second whose chord token starts it, so the model samples one chord a second as i
 and the arranger places each change exactly on its bar line or cut.
 
 Phrases: a scene of at least ``PHRASE_SLOTS`` * 2 slots is cut into phrases of ``PHRASE_SLOTS``
-slots that end with the scene (the slots left over lead in). The first phrase (A) is the model's,
-drawn under one rule: it closes on a cadence (a subdominant or dominant chord, then the tonic).
-The next phrases repeat it, the second slot varied on every fourth phrase (A A A A' ...; the
-variation itself repeated), so the model writes the phrase and the sampler keeps it, and the
-scene ends on the phrase's cadence. A shorter scene of ``CADENCE_S`` seconds or more (and the
-last scene, whatever its length) ends on the same kind of cadence.
+slots from its start. The first phrase (A) is the model's, drawn under one rule: it closes on a
+cadence (a subdominant or dominant chord, then the tonic). The next phrases repeat it, the second
+slot varied on every fourth phrase (A A A A' ...; the variation itself repeated), so the model
+writes the phrase and the sampler keeps it; the slots after the last whole phrase begin A again
+and close the scene on a cadence (one slot left over: the tonic held). A shorter scene of
+``CADENCE_S`` seconds or more (and the last scene, whatever its length) ends on the same kind of
+cadence.
 """
 from __future__ import annotations
 
@@ -78,20 +79,23 @@ class Meter:
             last = scene == slots[-1].scene
             n = len(own)
             if n >= 2 * PHRASE_SLOTS:
-                # phrases aligned to end with the scene, each closing on a cadence; the slots
-                # before the first phrase (n mod PHRASE_SLOTS) lead in freely
-                lead = n % PHRASE_SLOTS
-                for i in range(lead, n):
-                    block, p = divmod(i - lead, PHRASE_SLOTS)
+                # phrases from the scene's start, each closing on a cadence
+                for i in range(n):
+                    block, p = divmod(i, PHRASE_SLOTS)
                     if p >= PHRASE_SLOTS - 2:
                         cadence[own[i].second] = p - PHRASE_SLOTS + 3
                     if block == 0:
                         continue
-                    src = lead + p
+                    src = p
                     if p == 1 and block % 4 == 3:     # A A A A': the variation, then its repeat
-                        src = None if block == 3 else lead + 3 * PHRASE_SLOTS + 1
+                        src = None if block == 3 else 3 * PHRASE_SLOTS + 1
                     if src is not None:
                         copy[own[i].second] = own[src].second
+                # after the last whole phrase, A begins again and the scene closes on its cadence
+                tail = n % PHRASE_SLOTS
+                roles = (1, 2)[-tail:] if tail else ()
+                for s, role in zip(own[n - len(roles):], roles):
+                    copy[s.second], cadence[s.second] = -1, role
             elif end - own[0].time >= CADENCE_S or last:
                 # the piece ends on the tonic whatever the last scene's length
                 roles = (1, 2) if n >= 2 else (2,)

@@ -58,10 +58,11 @@ def rhythm(arr) -> dict:
             "one_beat_share": float((lengths[:-1] <= period * 1.05).mean()) if len(lengths) > 1 else 0.0}
 
 
-def phrase_repeats(arr) -> tuple[int, int]:
+def phrase_repeats(arr, step: int = 1) -> tuple[int, int]:
     """(windows repeating an earlier one, windows): 4-bar windows of the chords on the bar starts
-    of scenes at least LONG_SCENE_BARS bars long; a window repeats when the same progression
-    (two chords or more) starts at an earlier bar of the same scene."""
+    of scenes at least LONG_SCENE_BARS bars long, starting at every bar (step 1) or every fourth
+    from the scene's start (step 4); a window repeats when the same progression (two chords or
+    more) starts at an earlier bar of the same scene."""
     bars = bar_times(arr)
     hit = total = 0
     for a, b in _scenes(arr):
@@ -70,9 +71,9 @@ def phrase_repeats(arr) -> tuple[int, int]:
             continue
         seq = [chord_at(arr, t + 1e-3) for t in inside]
         wins = [tuple(seq[k:k + 4]) for k in range(len(seq) - 3)]
-        for k, w in enumerate(wins):
+        for k in range(0, len(wins), step):
             total += 1
-            hit += len(set(w)) > 1 and w in wins[:k]
+            hit += len(set(wins[k])) > 1 and wins[k] in wins[:k]
     return hit, total
 
 
