@@ -125,6 +125,8 @@ def _bench_media(args) -> int:
                 from v2m_desktop.app.bench import bench_app
                 r = bench_app(Path(args.video) if args.video else None)
                 results[w] = {**r, "line": _app_line(r)}
+        if args.what == "all":
+            results["music"] = _music(args, Path(d))
     if args.json:
         print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "line"} for k, v in results.items()}))
     else:
@@ -141,6 +143,22 @@ def _app_line(r: dict) -> str:
             f"({r['generate_s']:.1f} s): {r['longest_gap_ms']:.0f} ms vs {r['idle_gap_ms']:.0f} ms idle "
             f"(target < 50 ms)\n"
             f"app Cancel to idle: {cancels} (target < 1 s)")
+
+
+def _music(args, folder: Path) -> dict:
+    from v2m_desktop.core.bench import MEDIA, bench_music, music_lines
+    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
+                    progress=lambda what: print(f"bench music: {what}", file=sys.stderr, flush=True))
+    return {**r, "line": "\n".join(music_lines(r))}
+
+
+def _bench_music(args) -> int:
+    """bench music: the seeds' figures over the shared and the synthetic mood clips."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+        r = _music(args, Path(d))
+    print(json.dumps({k: v for k, v in r.items() if k != "line"}) if args.json else r["line"])
+    return 0
 
 
 def _bench(args) -> int:
@@ -190,7 +208,8 @@ def _score_settings(args):
     tempo = None if args.tempo == "auto" else _tempo(args.tempo)
     return ScoreSettings(
         vision=args.vision, clip_model=args.clip_model, device=args.device, soundfont=args.soundfont,
-        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling),
+        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling,
+                                follow_picture=args.follow_picture),
         arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(args.instruments),
                                seed=args.seed or 0))
 
@@ -204,14 +223,15 @@ def _tempo(text: str) -> float:
 
 def _summary(result, written: dict) -> str:
     a, arr = result.analysis, result.arrangement
-    changes = int((result.chords.tokens[1:] != result.chords.tokens[:-1]).sum())
+    chords = len(arr.chord_times)           # as arranged: what the MIDI and the audio play
     minutes = max(a.info.duration, 1e-6) / 60
+    followed = (f" (the music follows {len(arr.followed_cuts)} of {len(a.shot_changes)} shot changes)"
+                if arr.followed_cuts else "")
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
-             f"cuts       {len(a.cuts)}",
-             f"chords     {(changes + 1) / minutes:.1f} per minute "
-             f"({changes + 1} in {a.info.duration:.1f} s)",
+             f"cuts       {len(a.cuts)}{followed}",
+             f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
     for kind, path in written.items():
         lines.append(f"{kind:10s} {path if not isinstance(path, list) else path[0].parent}")
@@ -352,6 +372,8 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--primer", help="first chords, e.g. 'C Am F G'")
     p.add_argument("--seed", type=int, help="make the result repeatable")
     p.add_argument("--temperature", type=float, default=1.0, help="chord sampling temperature")
+    p.add_argument("--follow-picture", type=float, default=1.5, metavar="STRENGTH",
+                   help="how far the picture steers the chords (0: the model alone; default 1.5)")
     p.add_argument("--tempo", default="auto", help="'auto' (beats land on cuts) or BPM")
     p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
     p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")
@@ -456,13 +478,19 @@ def build_parser() -> argparse.ArgumentParser:
                        ("alignment", "cuts near beats and chord changes vs random"),
                        ("app", "the window: launch time, event-loop stalls while generating, Cancel"),
                        ("batch", "8 short clips: v2m batch vs one v2m score after another"),
-                       ("all", "all of the above")):
+                       ("all", "all of the above, and bench music")):
         m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
         m.add_argument("--seconds", type=_at_least(10), default=180 if name in ("score", "all") else 60,
                        help="length of the synthetic clip")
         m.add_argument("--json", action="store_true")
         m.set_defaults(func=_bench_media)
+    mu = bsub.add_parser("music", help="the music over the shared and synthetic clips (harmony, phrases, "
+                         "cuts, picture contrast, mix)", parents=[common])
+    mu.add_argument("--seeds", type=_at_least(1), default=10, help="seeds 0..N-1 (default 10)")
+    mu.add_argument("--media", type=Path, default=Path("../shared/media"), help="the shared clips' folder")
+    mu.add_argument("--json", action="store_true")
+    mu.set_defaults(func=_bench_music)
     return p
 
 

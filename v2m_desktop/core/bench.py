@@ -157,3 +157,264 @@ def bench_export(video: Path, audio: np.ndarray | None = None, sr: int = 44100) 
         moviepy_s = time.perf_counter() - t0
     return {"video": str(video), "duration_s": duration, "export_s": copy_s,
             "moviepy_reencode_s": moviepy_s, "speedup": moviepy_s / copy_s}
+
+
+def _k_weighting(freqs: np.ndarray) -> np.ndarray:
+    """|H(f)|^2 of BS.1770's K-weighting (its two 48 kHz biquads, evaluated at f)."""
+    z = np.exp(-1j * 2 * np.pi * freqs / 48000.0)
+
+    def biquad(b, a):
+        return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+    shelf = biquad((1.53512485958697, -2.69169618940638, 1.19839281085285),
+                   (1.0, -1.69065929318241, 0.73248077421585))
+    high = biquad((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
+    return np.abs(shelf * high) ** 2
+
+
+def audio_stats(audio: np.ndarray, sr: int) -> dict:
+    """Integrated loudness (BS.1770-4 gating, K-weighting applied in the frequency domain), sample
+    peak (dBFS) and the share of the energy above 2 kHz."""
+    x = np.asarray(audio, dtype=np.float64).reshape(len(audio), -1)
+    spec = np.fft.rfft(x, axis=0)
+    freqs = np.fft.rfftfreq(len(x), 1 / sr)
+    power = (np.abs(spec) ** 2).sum(1)
+    high = float(power[freqs >= 2000].sum() / max(power.sum(), 1e-30))
+    k = np.fft.irfft(spec * np.sqrt(_k_weighting(freqs))[:, None], n=len(x), axis=0)
+    block, hop = int(0.4 * sr), int(0.1 * sr)
+    ms = np.array([(k[i:i + block] ** 2).mean(0).sum() for i in range(0, max(len(k) - block, 0) + 1, hop)])
+    lufs = -np.inf
+    ms = ms[ms > 10 ** ((-70 + 0.691) / 10)]
+    if len(ms):
+        rel = 10 * np.log10(ms.mean()) - 0.691 - 10
+        ms = ms[-0.691 + 10 * np.log10(ms) > rel]
+        lufs = -0.691 + 10 * np.log10(ms.mean())
+    peak = float(np.abs(x).max()) if len(x) else 0.0
+    return {"lufs": float(lufs), "peak_dbfs": 20 * np.log10(max(peak, 1e-12)), "above_2khz": high}
+
+
+MEDIA = Path("../shared/media")
+
+
+def _reencode(src: Path, dst: Path) -> Path:
+    """The same picture at half the size and a low bitrate (the re-encoding check)."""
+    import subprocess
+
+    from v2m_desktop.core.files import ffmpeg_exe
+    if not dst.is_file():
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-vf", "scale=iw/2:-2",
+                        "-c:v", "libx264", "-b:v", "150k", "-an", str(dst)], check=True)
+    return dst
+
+
+def _sintel_reference(media: Path) -> tuple[list[float], list[tuple[float, float]]]:
+    """The Sintel trailer's hand-checked shot changes: abrupt ones (picture to picture, to and
+    from black, title cards; the one-black-frame pair counted once) and gradual ranges."""
+    import json
+    ref = json.loads((media / "cuts.json").read_text())["sintel_trailer_480x204.mp4"]
+    hard = sorted(ref["hard_cuts_picture_to_picture_by_eye"]["seconds"]
+                  + ref["abrupt_cuts_to_or_from_black_by_eye"]["seconds"]
+                  + ref["title_cards_on_black_by_eye"]["seconds"])
+    merged = [t for i, t in enumerate(hard) if i == 0 or t - hard[i - 1] > 0.1]
+    ranges = [(g["start"], g["end"]) for g in ref["gradual_transitions_by_eye_seconds"]]
+    return merged, ranges
+
+
+def cut_detection(found: list[float], hard: list[float], ranges: list[tuple[float, float]],
+                  tol: float = 0.25) -> dict:
+    """Recall of the abrupt changes (within tol), recall of the gradual ones (a cut inside the
+    range widened by tol), and precision (a found cut near an abrupt one or inside a range)."""
+    f = np.asarray(found, dtype=np.float64)
+
+    def near(t):
+        return len(f) and np.abs(f - t).min() <= tol
+    in_range = [any(a - tol <= c <= b + tol for a, b in ranges) or any(abs(c - h) <= tol for h in hard)
+                for c in f]
+    return {"recall_abrupt": float(np.mean([bool(near(h)) for h in hard])),
+            "recall_gradual": float(np.mean([bool(len(f) and ((f >= a - tol) & (f <= b + tol)).any())
+                                             for a, b in ranges])),
+            "precision": float(np.mean(in_range)) if len(f) else float("nan"),
+            "found": len(f)}
+
+
+def _fast_cuts(cuts: list[float], gap: float = 2.0) -> list[float]:
+    """The cuts less than `gap` s from a neighbouring cut."""
+    c = sorted(cuts)
+    return [x for i, x in enumerate(c)
+            if (i and x - c[i - 1] < gap) or (i + 1 < len(c) and c[i + 1] - x < gap)]
+
+
+def _piece(result, scenes=None) -> dict:
+    """The figures of one scored piece."""
+    from v2m_desktop.core.arrange import cut_alignment
+    from v2m_desktop.core.arrange import stats as st
+    arr = result.arrangement
+    out = st.rhythm(arr)
+    out["phrase"] = st.phrase_repeats(arr)
+    out["phrase4"] = st.phrase_repeats(arr, step=4)
+    out["cadence"] = st.cadences(arr, arr.key_root, arr.mode)
+    # of cuts closer than a beat the music follows one: the cut figures are over those
+    followed = arr.followed_cuts if getattr(arr, "followed_cuts", None) else arr.cuts
+    al = cut_alignment(dataclasses.replace(arr, cuts=followed))
+    alf = cut_alignment(dataclasses.replace(arr, cuts=_fast_cuts(followed)))
+    notes = st.notes(arr)
+    out.update(cut_beat=al["beat"], cut_chord=al["chord"], cut_random=al["random_chord"], cuts=len(arr.cuts),
+               fast_cuts=alf["cuts"], followed=len(followed), fast_beat=alf["beat"], fast_chord=alf["chord"],
+               fast_random=alf["random_chord"], tempo=arr.tempo, mode=arr.mode,
+               minor_share=st.minor_share(arr), notes_per_s=len(notes) / arr.duration,
+               mean_pitch=float(np.mean([n.pitch for name, n in notes if name != "drums"] or [0])),
+               instruments=sorted({name for name, _ in notes}),
+               seconds=st.per_second(arr, arr.key_root), first=st.first_chords(arr, arr.key_root),
+               **audio_stats(result.audio, result.sample_rate))
+    if scenes:
+        rows = []
+        for a, b, energy in scenes:
+            i0, i1 = int(a * result.sample_rate), int(b * result.sample_rate)
+            rms = float(np.sqrt(np.mean(np.asarray(result.audio[i0:i1], dtype=np.float64) ** 2)) + 1e-12)
+            rows.append((energy, len(st.notes(arr, a, b)) / (b - a), 20 * np.log10(rms)))
+        out["scenes"] = rows
+    return out
+
+
+def _mean(xs) -> float:
+    xs = [x for x in xs if x is not None and np.isfinite(x)]
+    return float(np.mean(xs)) if xs else float("nan")
+
+
+def _agree(a: dict, b: dict) -> float:
+    """Share of seconds with the same chord relative to the key."""
+    return float(np.mean([x == y for x, y in zip(a["seconds"], b["seconds"])]))
+
+
+def _ratio(pairs) -> float:
+    hit = sum(p[0] for p in pairs)
+    total = sum(p[1] for p in pairs)
+    return hit / total if total else float("nan")
+
+
+def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=None) -> dict:
+    """Score the shared clips and the synthetic calm, energetic and alternating clips (basic
+    vision) for each seed and measure the music: harmonic rhythm, phrases, cadences, cuts, the
+    calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""
+    from v2m_desktop.core.arrange import stats as st
+    from v2m_desktop.core.compose import ComposeSettings
+    from v2m_desktop.core.pipeline import ScoreSettings, score
+    from v2m_desktop.core.video.synthetic import MOODS, make_mood_video, mood_scenes
+    folder = Path(folder)
+    clips: dict[str, Path] = {}
+    for name in ("big_buck_bunny_360p_56s.mp4", "sintel_trailer_480x204.mp4"):
+        if (media / name).is_file():
+            clips[name.split("_")[0]] = media / name
+    if "big" in clips:
+        clips["big_reencoded"] = _reencode(clips["big"], folder / "bbb_half_150k.mp4")
+    scenes = {}
+    for mood in MOODS:
+        path = folder / f"{mood}.mp4"
+        if not path.is_file():
+            make_mood_video(path, mood)
+        clips[mood] = path
+        scenes[mood] = mood_scenes(mood, 48.0)
+    # the calm and energetic clips again in one key: what the picture does to the harmony itself
+    jobs = [(name, path, None) for name, path in clips.items()]
+    jobs += [(f"{mood} (F major)", clips[mood], "F major") for mood in ("calm", "energetic")]
+    runs: dict[str, list[dict]] = {}
+    for name, path, key in jobs:
+        for seed in seeds:
+            if progress:
+                progress(f"{name} seed {seed}")
+            settings = ScoreSettings(vision="basic", cache_dir=folder / "cache",
+                                     compose=ComposeSettings(key=key, sampling=SamplingOptions(seed=seed)))
+            settings.arrange.seed = seed
+            result = score(path, settings)
+            runs.setdefault(name, []).append(_piece(result, scenes.get(name)))
+    per_clip = {}
+    for name, rs in runs.items():
+        per_clip[name] = {k: _mean([r[k] for r in rs]) for k in
+                          ("changes_per_min", "on_meter", "median_chord_s", "median_chord_bars",
+                           "one_beat_share", "cut_beat", "cut_chord", "cut_random", "fast_beat",
+                           "fast_chord", "fast_random", "tempo", "minor_share", "notes_per_s",
+                           "mean_pitch", "lufs", "peak_dbfs", "above_2khz")}
+        per_clip[name].update(phrase_repeat=_ratio([r["phrase"] for r in rs]),
+                              phrase_repeat4=_ratio([r["phrase4"] for r in rs]),
+                              cadence=_ratio([r["cadence"] for r in rs]), cuts=rs[0]["cuts"],
+                              followed=rs[0]["followed"],
+                              fast_cuts=rs[0]["fast_cuts"], instruments=rs[0]["instruments"])
+    out = {"seeds": list(seeds), "clips": per_clip}
+    if "calm" in runs and "energetic" in runs:
+        pairs = list(zip(runs["calm"], runs["energetic"]))
+        out["contrast"] = {
+            "agreement": _mean([_agree(c, e) for c, e in pairs]),
+            "first10_similarity": _mean([st.edit_similarity(c["first"], e["first"]) for c, e in pairs]),
+            "tempo_diff": _mean([e["tempo"] - c["tempo"] for c, e in pairs]),
+            "density_ratio": _mean([e["notes_per_s"] / max(c["notes_per_s"], 1e-9) for c, e in pairs]),
+            "lufs_diff": _mean([e["lufs"] - c["lufs"] for c, e in pairs]),
+            "pitch_diff": _mean([e["mean_pitch"] - c["mean_pitch"] for c, e in pairs]),
+            "minor_calm": _mean([c["minor_share"] for c, _ in pairs]),
+            "minor_energetic": _mean([e["minor_share"] for _, e in pairs]),
+            "instruments_calm": runs["calm"][0]["instruments"],
+            "instruments_energetic": runs["energetic"][0]["instruments"]}
+        same_key = list(zip(runs["calm (F major)"], runs["energetic (F major)"]))
+        out["contrast"]["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
+        out["contrast"]["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
+                                                     for c, e in same_key])
+        # unrelated clips for reference: the shared clips against each other, same seed
+        if "big" in runs and "sintel" in runs:
+            out["contrast"]["unrelated_first10_similarity"] = _mean(
+                [st.edit_similarity(a["first"], b["first"]) for a, b in zip(runs["big"], runs["sintel"])])
+    if "alternating" in runs:
+        rows = [row for r in runs["alternating"] for row in r["scenes"]]
+        e, d, lo = (np.array(c, dtype=np.float64) for c in zip(*rows))
+        out["alternating"] = {"density_corr": float(np.corrcoef(e, d)[0, 1]),
+                              "loudness_corr": float(np.corrcoef(e, lo)[0, 1])}
+    if "big_reencoded" in runs:
+        out["reencoded_agreement"] = _mean([_agree(a, b) for a, b in zip(runs["big"], runs["big_reencoded"])])
+    if "sintel" in clips:
+        from v2m_desktop.core.video.analysis import analyse
+        hard, ranges = _sintel_reference(media)
+        found = analyse(clips["sintel"], "basic", cache_dir=folder / "cache").shot_changes
+        out["sintel_cuts"] = cut_detection(found, hard, ranges)
+    return out
+
+
+def music_lines(r: dict) -> list[str]:
+    """The benchmark's table, one line a figure."""
+    lines = [f"seeds {r['seeds'][0]}-{r['seeds'][-1]}",
+             f"{'clip':14s} {'chg/min':>7s} {'meter':>6s} {'med s':>6s} {'bars':>5s} {'1beat':>5s} "
+             f"{'phrase 1/4':>9s} {'cadnc':>5s} {'cut b/c/rnd':>15s} {'fast b/c/rnd (n)':>42s} {'bpm':>5s} "
+             f"{'minor':>5s} {'notes/s':>7s} {'pitch':>5s} {'>2kHz':>6s} {'LUFS':>6s} {'peak':>6s}"]
+    for name, c in r["clips"].items():
+        cells = [f"{name:14s}", f"{c['changes_per_min']:7.1f}", f"{c['on_meter']:6.2f}",
+                 f"{c['median_chord_s']:6.2f}", f"{c['median_chord_bars']:5.2f}",
+                 f"{c['one_beat_share']:5.2f}",
+                 f"{c['phrase_repeat']:4.2f}/{c['phrase_repeat4']:4.2f}", f"{c['cadence']:5.2f}",
+                 f"{c['cut_beat']:4.2f}/{c['cut_chord']:4.2f}/{c['cut_random']:4.2f}",
+                 f"  {c['fast_beat']:4.2f}/{c['fast_chord']:4.2f}/{c['fast_random']:4.2f}",
+                 f"({c['fast_cuts']:2d} of {c['followed']:2d} followed, {c['cuts']:2d} cuts)",
+                 f"{c['tempo']:5.1f}", f"{c['minor_share']:5.2f}", f"{c['notes_per_s']:7.2f}",
+                 f"{c['mean_pitch']:5.1f}", f"{100 * c['above_2khz']:5.2f}%", f"{c['lufs']:6.1f}",
+                 f"{c['peak_dbfs']:6.1f}"]
+        lines.append(" ".join(cells))
+    if "contrast" in r:
+        c = r["contrast"]
+        unrelated = c.get("unrelated_first10_similarity", float("nan"))
+        lines.append(
+            f"calm vs energetic: per-second agreement {c['agreement']:.2f} (target <= 0.30), first ten "
+            f"chords alike {c['first10_similarity']:.2f} (<= 0.50; shared clips against each other "
+            f"{unrelated:.2f}), tempo +{c['tempo_diff']:.1f} BPM (>= 15), density x{c['density_ratio']:.2f} "
+            f"(>= 1.5), loudness {c['lufs_diff']:+.1f} LU, register {c['pitch_diff']:+.1f} semitones, minor "
+            f"share {c['minor_calm']:.2f} / {c['minor_energetic']:.2f}, instruments "
+            f"{','.join(c['instruments_calm'])} / {','.join(c['instruments_energetic'])}")
+        lines.append(f"calm vs energetic, both in F major: per-second agreement "
+                     f"{c['agreement_same_key']:.2f}, first ten chords alike {c['first10_same_key']:.2f}")
+    if "alternating" in r:
+        a = r["alternating"]
+        lines.append(f"alternating clip: per-scene density / loudness against scene energy: r = "
+                     f"{a['density_corr']:.2f} / {a['loudness_corr']:.2f} (target >= 0.7)")
+    if "reencoded_agreement" in r:
+        lines.append(f"Big Buck Bunny re-encoded (half size, 150 kb/s): chords agree on "
+                     f"{r['reencoded_agreement']:.2f} of seconds (target >= 0.80)")
+    if "sintel_cuts" in r:
+        s = r["sintel_cuts"]
+        lines.append(f"Sintel cuts against the hand-checked ones (0.25 s): recall {s['recall_abrupt']:.2f} "
+                     f"abrupt, {s['recall_gradual']:.2f} gradual; precision {s['precision']:.2f} "
+                     f"({s['found']} found)")
+    return lines

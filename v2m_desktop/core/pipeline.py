@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_desktop.core.arrange import Arrangement, ArrangeOptions, arrange
+from v2m_desktop.core.arrange.meter import plan_meter
 from v2m_desktop.core.compose import ComposeSettings, compose
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import Cancelled, V2MError
@@ -105,11 +106,14 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     def on_token(done, total):
         run.report("compose", done / total)
 
+    # the meter comes first: the chords are written on its bars and on every shot change
+    meter = plan_meter(analysis.shot_changes, analysis.info.duration, analysis.emotion,
+                       settings.arrange.tempo)
     chords, dynamics = run.stage("compose", compose, feats, amt, dyn, settings.compose,
-                                 device=device, callback=on_token)
+                                 device=device, callback=on_token, rules=meter.rules(len(feats)))
     arrangement = run.stage("arrange", arrange, chords, dynamics, duration=analysis.info.duration,
-                            cuts=analysis.cuts, motion=analysis.motion, emotion=analysis.emotion,
-                            options=settings.arrange)
+                            cuts=analysis.shot_changes, motion=analysis.motion, emotion=analysis.emotion,
+                            options=settings.arrange, meter=meter)
     sr = 44100
     audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
                       sample_rate=sr, duration=analysis.info.duration,

@@ -6,7 +6,14 @@ import pytest
 from arrange_plans import moderate, one_hot
 
 from v2m_desktop.core.arrange import ArrangeOptions, arrange, choose_tempo, tempo_range
-from v2m_desktop.core.arrange.tempo import MAX_DEV, TEMPO_RANGES, constant_grid, warp_grid
+from v2m_desktop.core.arrange.tempo import (
+    FAST_DEV,
+    FAST_S,
+    MAX_DEV,
+    TEMPO_RANGES,
+    constant_grid,
+    warp_grid,
+)
 from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.errors import V2MError
 
@@ -38,9 +45,15 @@ def test_auto_tempo_is_in_range_and_beats_land_on_cuts(emotion):
     grid = warp_grid(CUTS, 20.0, bpm)
     near = [np.abs(grid.beats - c).min() for c in CUTS]
     assert np.mean(np.array(near) <= 0.1) >= 0.8
-    # every local tempo stays within MAX_DEV of the chosen one
+    # every local tempo stays within MAX_DEV of the chosen one, FAST_DEV between close cuts
     periods = np.diff(grid.beats)
-    assert np.all(np.abs(periods / (60 / bpm) - 1) <= MAX_DEV + 1e-9)
+    dev = np.abs(periods / (60 / bpm) - 1)
+    assert np.all(dev <= FAST_DEV + 1e-9)
+    anchors = np.array([0.0, *grid.anchored])
+    for a, b in zip(anchors, anchors[1:]):
+        if b - a >= FAST_S[1]:
+            inside = (grid.beats[:-1] >= a - 1e-9) & (grid.beats[1:] <= b + 1e-9)
+            assert np.all(dev[inside] <= MAX_DEV + 1e-9)
 
 
 def test_auto_grid_starts_at_zero_and_ends_on_a_beat_when_reachable():

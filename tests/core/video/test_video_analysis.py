@@ -308,7 +308,7 @@ ARRAYS = ("motion", "scene_offset", "emotion", "thumbnails", "thumb_times")
 
 
 def _assert_same(a, b):
-    assert a.cuts == b.cuts and a.seconds == b.seconds and a.info == b.info
+    assert a.cuts == b.cuts and a.shots == b.shots and a.seconds == b.seconds and a.info == b.info
     for k in ARRAYS:
         np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
     if a.semantic is not None or b.semantic is not None:
@@ -422,3 +422,17 @@ def test_first_frame_of_each_second_is_kept(make_video, tmp_path):
     assert a.seconds == 10
     frames = [math.ceil(k * fps - 1e-6) for k in range(10)]
     assert a.thumb_times.tolist() == pytest.approx([f / fps for f in frames], abs=1e-6)
+
+
+def test_shot_changes_find_the_hand_checked_ones(sintel, bbb_analysis, media_dir, tmp_path):
+    """The music's shot changes: every abrupt change of the Sintel trailer (montage cuts, to and
+    from black, title cards) within 0.25 s, nothing else outside its gradual transitions; BBB's
+    four cuts kept. The model's cuts (and scene offsets) stay the adaptive detector's."""
+    from v2m_desktop.core.bench import _sintel_reference, cut_detection
+    a = analyse(sintel, "basic", cache_dir=tmp_path)
+    hard, ranges = _sintel_reference(media_dir)
+    r = cut_detection(a.shot_changes, hard, ranges)
+    assert r["recall_abrupt"] >= 0.9 and r["precision"] >= 0.9
+    assert set(a.cuts) <= set(a.shot_changes)
+    b = bbb_analysis.shot_changes
+    assert all(any(abs(c - s) < 1e-6 for s in b) for c in bbb_analysis.cuts) and len(b) <= 5

@@ -9,9 +9,9 @@ import pretty_midi
 
 from v2m_desktop.core.arrange import harmony
 from v2m_desktop.core.arrange.feel import Feel
+from v2m_desktop.core.arrange.meter import Meter, plan_meter
 from v2m_desktop.core.arrange.midi_file import annotate, new_midi
 from v2m_desktop.core.arrange.parts import PARTS, Context
-from v2m_desktop.core.arrange.tempo import choose_tempo, constant_grid, warp_grid
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 
@@ -32,6 +32,7 @@ class ArrangeOptions:
     tempo: float | None = None            # None = auto
     instruments: tuple = INSTRUMENTS
     seed: int = 0
+    picture: float = 1.0                  # how far the picture's energy shapes the parts (0: the plan alone)
 
 
 @dataclass
@@ -42,6 +43,10 @@ class Arrangement:
     chord_times: list[tuple[float, float, int]] = field(default_factory=list)  # after snapping
     cuts: list[float] = field(default_factory=list)
     duration: float = 0.0
+    key_root: int = 0
+    mode: int = 0
+    bar_times: np.ndarray | None = None   # seconds of the bar starts (None: every fourth beat)
+    followed_cuts: list[float] = field(default_factory=list)   # the cuts the harmony changes on
 
 
 def parse_instruments(value) -> tuple[str, ...]:
@@ -65,10 +70,11 @@ def _locked_end(chords: ChordTrack, start_s: float) -> bool:
 
 
 def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: list[float],
-            motion: np.ndarray, emotion: np.ndarray, options: ArrangeOptions | None = None
-            ) -> Arrangement:
-    """Tempo (auto or fixed), chords snapped to beats (moving onto cuts), a cadence ending on the
-    last frame, and the chosen parts."""
+            motion: np.ndarray, emotion: np.ndarray, options: ArrangeOptions | None = None,
+            meter: Meter | None = None) -> Arrangement:
+    """Tempo (auto or fixed), chords on the meter (each change exactly on its bar line or cut, when
+    the chords were written for `meter`; else snapped to beats, moving onto cuts, with a cadence
+    ending on the last frame), and the chosen parts."""
     options = options or ArrangeOptions()
     if not duration or duration <= 0:
         raise V2MError("the video has no duration")
@@ -77,24 +83,28 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
     instruments = parse_instruments(options.instruments)
     cuts = sorted(float(c) for c in cuts if 0 < float(c) < duration)
 
-    if options.tempo is None:
-        bpm = choose_tempo(cuts, duration, emotion)
-        grid = warp_grid(cuts, duration, bpm)
-    else:
-        bpm = check_tempo(options.tempo)
-        grid = constant_grid(cuts, duration, bpm)
+    written = meter is not None          # the chords were sampled on this meter
+    if meter is None:
+        tempo = None if options.tempo is None else check_tempo(options.tempo)
+        meter = plan_meter(cuts, duration, emotion, tempo)
+    grid, bpm = meter.grid, meter.bpm
     end_pos = grid.pos(duration)
-    feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration)
+    feel = Feel.build(dynamics.note_density, dynamics.loudness, motion, emotion, duration,
+                      cuts if options.picture > 0 else None, options.picture)
 
-    segs = harmony.snap(harmony.second_runs(chords.tokens, duration), grid, cuts, duration)
-    tonic_from = grid.time(max(np.floor(end_pos + 0.25) - 4, 0))
-    if not _locked_end(chords, tonic_from):
-        plagal = feel.calm(max(duration - 8, 0), duration) > 0.5
-        segs = harmony.cadence(segs, end_pos, chords.key_root, chords.mode, plagal=plagal)
+    runs = harmony.second_runs(chords.tokens, duration)
+    if written:
+        segs = harmony.place(runs, {s.second: s.pos for s in meter.slots}, grid, duration)
+    else:
+        segs = harmony.snap(runs, grid, cuts, duration)
+        tonic_from = grid.time(max(np.floor(end_pos + 0.25) - 4, 0))
+        if not _locked_end(chords, tonic_from):
+            plagal = feel.calm(max(duration - 8, 0), duration) > 0.5
+            segs = harmony.cadence(segs, end_pos, chords.key_root, chords.mode, plagal=plagal)
 
     cut_beats = grid.cut_beats(cuts)
     ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
-                  np.random.default_rng(options.seed))
+                  np.random.default_rng(options.seed), [b for b in meter.bars if b < end_pos])
     chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))
                    for s in segs]
     chord_times[-1] = (chord_times[-1][0], float(duration), chord_times[-1][2])
@@ -104,4 +114,6 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
     for name in instruments:
         midi.instruments.append(PARTS[name](ctx))
     beat_times = grid.beats[grid.beats <= duration + 1e-6].copy()
-    return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration))
+    return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration),
+                       chords.key_root, chords.mode, meter.bar_times[meter.bar_times <= duration],
+                       list(meter.cuts) if written else [])

@@ -90,6 +90,25 @@ def snap(runs, grid: BeatGrid, cuts, duration: float, reach: float = REACH) -> l
     return merge(segs)
 
 
+def place(runs, slots: dict[int, float], grid: BeatGrid, duration: float) -> list[Segment]:
+    """Chord runs (seconds) -> segments whose changes sit exactly on the beat positions of their
+    slots (`slots`: second -> position); a change at a second without a slot (a user's lock
+    inside a bar) goes to its nearest beat."""
+    end_pos = grid.pos(duration)
+    segs: list[Segment] = []
+    for start, _, token in runs:
+        s = int(round(start))
+        pos = 0.0 if s == 0 else slots.get(s, float(grid.nearest(start)))
+        if segs and pos <= segs[-1].start:
+            continue                       # no room: the chord before goes on
+        if pos >= end_pos - 1e-6:
+            break
+        if segs:
+            segs[-1].end = pos
+        segs.append(Segment(pos, end_pos, token))
+    return merge(segs)
+
+
 def cadence(segs: list[Segment], end_pos: float, key_root: int, mode: int,
             plagal: bool = False) -> list[Segment]:
     """Replace the last ~4 beats by (IV or V7) - I ending at end_pos (I alone when short)."""

@@ -14,16 +14,25 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-from v2m_desktop.core.arrange.feel import Feel, density_level, velocity
+from v2m_desktop.core.arrange.feel import BUSY, Feel, density_level, velocity
 from v2m_desktop.core.arrange.harmony import Segment
 from v2m_desktop.core.arrange.tempo import BeatGrid
-from v2m_desktop.core.arrange.voicing import BassLine, VoiceLeader, fifth_interval
+from v2m_desktop.core.arrange.voicing import (
+    PAD_CENTRE,
+    PAD_RANGE,
+    PIANO_CENTRE,
+    PIANO_RANGE,
+    BassLine,
+    VoiceLeader,
+    fifth_interval,
+)
 
 PROGRAMS = {"piano": 0, "bass": 33, "pad": 89, "drums": 0}    # GM: Acoustic Grand, Finger Bass,
 #                                                             Warm Pad, Standard kit (channel 10)
-# Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93).
-MIXER = {"piano": (100, 54, 40, 0), "bass": (104, 64, 12, 0), "pad": (78, 76, 70, 40),
-         "drums": (92, 64, 30, 0)}
+# Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93). The bass and
+# the pad sit back (the bass alone was half the mix's energy, and 99 % of it lay under 2 kHz).
+MIXER = {"piano": (108, 54, 40, 0), "bass": (78, 64, 12, 0), "pad": (66, 76, 70, 40),
+         "drums": (104, 64, 30, 0)}
 
 # Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two
 # variants (A on even cells, B on odd cells).  Level = density level (notes/s thresholds).
@@ -59,6 +68,7 @@ class Context:
     cut_beats: set[int]      # beats on (within 100 ms of) a cut
     feel: Feel
     rng: np.random.Generator
+    bars: list[float]        # beat positions of the bar starts (bars restart at cuts)
 
     def t(self, pos: float) -> float:
         return self.grid.time(pos)
@@ -117,9 +127,12 @@ def _sounding(ctx: Context, voice):
             yield seg, v, i == last
 
 
+TOP_LINE = 0.55      # picture energy from which the piano adds a top line an octave up (above C5)
+
+
 def piano(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("piano")
-    for seg, voicing, last in _sounding(ctx, VoiceLeader().voice):
+    for seg, voicing, last in _sounding(ctx, VoiceLeader(*PIANO_RANGE, centre=PIANO_CENTRE).voice):
         if last:                                # final tonic: rolled, held to the end
             t0 = ctx.t(seg.start)
             for k, p in enumerate(voicing):
@@ -136,8 +149,10 @@ def piano(ctx: Context) -> pretty_midi.Instrument:
                 accent = 6 if off == 0 else (-6 if off % 1 else 0)
                 if on_cut and off == 0:
                     accent += 12
-                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0,
-                      ctx.t(min(b + PIANO_RING[level], seg.end)))
+                t1 = ctx.t(min(b + PIANO_RING[level], seg.end))
+                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0, t1)
+                if idx >= 2 and ctx.feel.energy_at(t0, t1) >= TOP_LINE:
+                    _note(inst, ctx, voicing[idx] + 12, velocity(ctx.feel.loud(t0)) + accent - 8, t0, t1)
     return _no_overlaps(inst)
 
 
@@ -170,10 +185,12 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
 
 def pad(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("pad")
-    for seg, voicing, _ in _sounding(ctx, VoiceLeader().voice):
+    for seg, voicing, _ in _sounding(ctx, VoiceLeader(*PAD_RANGE, centre=PAD_CENTRE).voice):
         t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
+        # an energetic scene: the pad steps back behind the drums and the piano's top line
+        share = 0.55 if ctx.feel.energy_at(t0, t1) > BUSY else 0.8
         for p in voicing:
-            _note(inst, ctx, p, 0.8 * velocity(ctx.feel.loud(t0)), t0, t1)
+            _note(inst, ctx, p, share * velocity(ctx.feel.loud(t0)), t0, t1)
     # expression (CC11) follows the loudness beat by beat, so long chords swell and fade
     last = None
     for k in range(int(np.ceil(ctx.end_pos)) + 1):
@@ -214,25 +231,26 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("drums")
     last_seg = ctx.segments[-1] if ctx.segments else None
     stop = last_seg.start if last_seg is not None and len(ctx.segments) > 1 else ctx.end_pos
-    n_bars = int(np.ceil(ctx.end_pos / 4))
-    levels = [ctx.feel.drum_level(ctx.t(4 * k), min(ctx.t(4 * k + 4), ctx.duration))
-              for k in range(n_bars)]
+    starts = list(ctx.bars) or [0.0]
+    ends = starts[1:] + [ctx.end_pos]
+    n_bars = len(starts)
+    levels = [ctx.feel.drum_level(ctx.t(a), min(ctx.t(b), ctx.duration)) for a, b in zip(starts, ends)]
     fill_beats = {c - 1 for c in ctx.cut_beats if c >= 1}
     hits: list[tuple[float, int, float]] = []
-    for k, level in enumerate(levels):
+    for a, b_end, level in zip(starts, ends, levels):
         if level == 0:
             continue
-        dense = density_level(ctx.feel.density[min(int(ctx.t(4 * k)), len(ctx.feel.density) - 1)]) >= 4
+        dense = density_level(ctx.feel.density[min(int(ctx.t(a)), len(ctx.feel.density) - 1)]) >= 4
         for off, note, f in _drum_bar(level, dense):
-            b = 4 * k + off
-            if int(b) in fill_beats:
+            b = a + off
+            if b >= b_end - 1e-6 or int(b) in fill_beats:
                 continue
             hits.append((b, note, f))
         for fb in fill_beats:
-            if 4 * k <= fb < 4 * k + 4:
+            if a <= fb < b_end:
                 hits += [(fb + off, note, f) for off, note, f in _fill(level)]
     for c in sorted(ctx.cut_beats):             # crash on a cut when drums play around it
-        bar = c // 4
+        bar = int(np.searchsorted(starts, c, side="right")) - 1
         if levels and max(levels[min(bar, n_bars - 1)], levels[max(bar - 1, 0)]) > 0:
             hits += [(c, CRASH, 0.85), (c, KICK, 0.9)]
     if levels and levels[-1] > 0 and stop < ctx.end_pos:   # the final chord

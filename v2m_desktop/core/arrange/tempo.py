@@ -3,8 +3,10 @@
 Auto tempo: a base tempo is searched in a range that depends on the mean emotion, and the grid
 is a *tempo map*: beat 0 is the first frame, and between two consecutive anchors (the start, the
 cuts that can be reached, the end of the video) the beats are evenly spaced, the spacing staying
-within ``MAX_DEV`` (6 %) of the base period.  Every cut reached this way falls exactly on a beat;
-the tempo moves by a few percent at cuts only, where the picture changes anyway.  A cut too close
+within ``MAX_DEV`` (6 %) of the base period when the anchors are 4 s or more apart, up to
+``FAST_DEV`` (30 %) when they are under 2 s apart: in a fast montage the beat bends to hit
+the cuts.  Every cut reached this way falls
+exactly on a beat; the tempo moves by a few percent at cuts only, where the picture changes.  A cut too close
 to the previous anchor to be reached without a larger change is left between beats.
 
 Fixed tempo (``--tempo BPM``): the beats are evenly spaced at exactly that tempo; only their phase
@@ -30,6 +32,8 @@ TEMPO_RANGES = {
     "neutral": (80.0, 115.0),
 }
 MAX_DEV = 0.06          # largest local change of the beat period used to reach a cut (6 %)
+FAST_DEV, FAST_S = 0.3, (2.0, 4.0)   # between cuts under 2 s apart (a montage): up to 30 %,
+#                                      down to MAX_DEV at 4 s
 WINDOW_ANCHORS = 64     # earlier anchors the tempo map search weighs first for each cut
 CUT_TOL = 0.1           # a beat this close to a cut is on it (chord changes, accents, fills)
 HIT_TOL = 0.05          # a cut within this of a beat counts as on the beat (fixed tempo search)
@@ -106,7 +110,9 @@ def _warp(cuts: list[float], duration: float, period: float, max_dev: float = MA
             L = x[j] - x[lo:j]
             n = np.maximum(np.round(L / period), 1)
             dev = np.abs(L / n / period - 1.0)
-            ok = (L >= 0.75 * period) & (dev <= max_dev) & np.isfinite(count[lo:j])
+            fast = np.clip((FAST_S[1] - L) / (FAST_S[1] - FAST_S[0]), 0.0, 1.0)
+            limit = max_dev + fast * max(FAST_DEV - max_dev, 0.0)
+            ok = (L >= 0.75 * period) & (dev <= limit) & np.isfinite(count[lo:j])
             if ok.any() or lo == 0:
                 break
         if not ok.any():

@@ -1,5 +1,6 @@
 """Chord voicings: pitch classes of each quality, close-position voicings with nearest-voice
-leading in C3-C5 for piano and pad, and bass roots in E1-E3."""
+leading, each part in its own register (pad A2-G4 around G3, piano G3-C6 around A4, so they
+sit apart; bass roots E1-B2, under C3)."""
 from __future__ import annotations
 
 from v2m_desktop.core.chords import quality_of, root_of
@@ -11,10 +12,12 @@ QUALITY_INTERVALS = {
     "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10),
     "dim7": (0, 3, 6, 9), "hdim7": (0, 3, 6, 10), "maj6": (0, 4, 7, 9), "min6": (0, 3, 7, 9),
 }
-UPPER_RANGE = (48, 72)      # C3..C5
-BASS_RANGE = (28, 52)       # E1..E3
+UPPER_RANGE = (48, 72)      # C3..C5: the default of VoiceLeader
 UPPER_CENTRE = 60           # C4
-BASS_CENTRE = 38            # D2
+PAD_RANGE, PAD_CENTRE = (45, 67), 55        # A2..G4 around G3
+PIANO_RANGE, PIANO_CENTRE = (55, 84), 69    # G3..C6 around A4
+BASS_RANGE = (28, 47)       # E1..B2: under C3
+BASS_CENTRE = 36            # C2
 
 
 def chord_pitch_classes(token: int) -> tuple[int, ...] | None:

@@ -5,6 +5,12 @@ Constraints: seed, temperature, top-k / top-p, primer chords, "no N", a cap on h
 one chord may repeat, chords locked at given seconds, and a join rule: a chord placed right
 before a locked one (or before the chord that follows a regenerated span) is chosen with the
 model's own probability of moving on to that chord, so the seam stays plausible.
+
+With `ChordRules` (the meter, from the arranger's plan) the chord may change only at the seconds
+that carry a bar line or a cut, must change at a cut, repeats the chord of an earlier second where
+a phrase repeats, and is drawn among the subdominant / dominant chords and then the tonic at a
+scene's cadence; the hold cap then counts slots, not seconds. The model reads what was really
+played, so its next chord follows the constrained past.
 """
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ class SamplingOptions:
     max_repeat: int = 4          # the longest run of one chord, in seconds (0 = no cap)
     emotion_steer: float = 1.0   # logit bonus for the qualities the second's emotions allow
     out_of_key: float = 0.6      # logit penalty for chords whose root is outside the key's scale
+    guidance: float = 0.0        # follow the picture: logits pushed away from a neutral video's (0 = off)
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -46,8 +53,31 @@ class SamplingOptions:
             raise V2MError("top-p must be in (0, 1]")
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise V2MError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {self.seed}")
-        if min(self.top_k, self.max_repeat, self.emotion_steer, self.out_of_key) < 0:
+        if min(self.top_k, self.max_repeat, self.emotion_steer, self.out_of_key, self.guidance) < 0:
             raise V2MError("top-k, the repeat cap and the steering strengths must not be negative")
+
+
+@dataclass
+class ChordRules:
+    """Per second: where the chord may change and what it must be there (see the module text)."""
+    change: np.ndarray       # [T] bool: a slot starts at this second
+    fresh: np.ndarray        # [T] bool: the chord must change here (a cut)
+    copy: np.ndarray         # [T] int: an earlier second whose chord this slot repeats, or -1
+    cadence: np.ndarray      # [T] int: 1 the cadence's first chord (IV or V), 2 its tonic, else 0
+    max_hold: int = 2        # slots one chord may last (0 = no cap)
+
+    def window(self, start: int, stop: int) -> ChordRules:
+        copy = self.copy[start:stop] - start
+        return ChordRules(self.change[start:stop], self.fresh[start:stop], np.where(copy >= 0, copy, -1),
+                          self.cadence[start:stop], self.max_hold)
+
+
+def _cadence_mask(role: int, mode: int) -> torch.Tensor:
+    """[157] bool: the chords a cadence allows (roots relative to the normalised tonic: 5 or 7 for
+    its first chord, the tonic for its second)."""
+    home = 0 if mode == 0 else 9
+    roots = (home,) if role == 2 else ((home + 5) % 12, (home + 7) % 12)
+    return torch.tensor([root_of(t) in roots for t in range(N_CHORDS)])
 
 
 def tonic(mode: int) -> int:
@@ -112,6 +142,17 @@ class _Decoder:
             self.memory.expand(m, -1, -1), self.mask.expand(m, -1, -1, -1), cache, start,
             self.video.expand(m))[:, -1]
         return _host(torch.log_softmax(logits.float(), dim=-1)[:, target])
+
+
+NEUTRAL_MOTION = 8.4      # MuVi-Sync's mean motion
+
+
+def neutral(features: VideoFeatures) -> VideoFeatures:
+    """The same length of video with nothing in it: even emotions, average motion, one shot,
+    no semantic features (what guidance pushes away from)."""
+    n = len(features)
+    return VideoFeatures(np.full((n, 6), 1 / 6, dtype=np.float32), np.full(n, NEUTRAL_MOTION, np.float32),
+                         np.arange(n, dtype=np.float32), None)
 
 
 def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
@@ -219,7 +260,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
              join_to: int | None = None, options: SamplingOptions | None = None,
              semantic: bool = True, device="cpu",
              callback: Callable[[int, int], bool | None] | None = None,
-             recompute: bool = False, half: bool = True) -> np.ndarray:
+             recompute: bool = False, half: bool = True, rules: ChordRules | None = None) -> np.ndarray:
     """Chord tokens for seconds 0 .. length-1 (default: the video's length).
 
     primer: the first chords (seconds 0..); without one, the piece starts on the tonic.
@@ -257,29 +298,57 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         if callback and callback(done, length) is False:
             raise Cancelled()
 
+    def slots_held() -> int:
+        """Slots the current chord has lasted (its own included)."""
+        run = _run_length(dec.tokens)
+        return int(rules.change[len(dec.tokens) - run:len(dec.tokens)].sum()) or 1
+
     def pick(pos: int, logits: torch.Tensor) -> int:
         """The chord of second pos: locked, drawn, or (before a fixed chord) joined to it."""
         if pos in locks:
             return int(locks[pos])
-        run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
+        meter = rules is not None and pos < len(rules.change)
+        if meter:
+            if not rules.change[pos]:
+                return dec.tokens[-1]                       # no bar line or cut here: hold
+            if 0 <= rules.copy[pos] < pos:
+                return dec.tokens[rules.copy[pos]]          # the phrase repeats
+            run_out = rules.fresh[pos] or (rules.max_hold and slots_held() >= rules.max_hold)
+        else:
+            run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
         logp = _filtered_logprobs(logits, opts, [dec.tokens[-1]] if run_out else [],
                                   None if steer is None else steer[pos], prior)
+        if meter and rules.cadence[pos]:
+            allowed = _cadence_mask(int(rules.cadence[pos]), mode)
+            if torch.isfinite(logp[allowed]).any():
+                logp = torch.log_softmax(logp.masked_fill(~allowed, -torch.inf), -1)
         nxt = join_to if pos == length - 1 else locks.get(pos + 1)
         if nxt is None:
             return int(torch.multinomial(logp.exp(), 1, generator=gen))
         cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices if logp[c] > -torch.inf]
-        if opts.max_repeat:       # joining on the same chord lengthens its run
+        if opts.max_repeat and not meter:       # joining on the same chord lengthens its run
             cands = [c for c in cands
                      if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
         joint = logp[cands] + dec.lookahead(cands, int(nxt))
         return cands[int(torch.multinomial(torch.softmax(joint, -1), 1, generator=gen))]
 
-    logits = dec.feed(prefix)
+    # guidance: a second decoder reads the same chords over a neutral video; the logits move
+    # away from its by `guidance` times the difference (classifier-free guidance's form)
+    plain = _Decoder(model, neutral(features), mode, False, device, recompute, half and not recompute) \
+        if opts.guidance else None
+
+    def feed(tokens: list[int]) -> torch.Tensor:
+        z = dec.feed(tokens)
+        if plain is None:
+            return z
+        return z + opts.guidance * (z - plain.feed(tokens))
+
+    logits = feed(prefix)
     report(len(prefix))
     for pos in range(len(prefix), length):
         token = pick(pos, logits)
         if pos < length - 1:
-            logits = dec.feed([token])
+            logits = feed([token])
         else:
             dec.tokens.append(token)
         report(pos + 1)
@@ -303,7 +372,8 @@ OVERLAP = 60     # seconds of earlier chords a new window continues from
 
 
 def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), locks=None,
-                  callback: Callable[[int, int], bool | None] | None = None, **kwargs) -> np.ndarray:
+                  callback: Callable[[int, int], bool | None] | None = None,
+                  rules: ChordRules | None = None, **kwargs) -> np.ndarray:
     """Chords for a video of any length: windows of the model's span that overlap by OVERLAP
     seconds, each primed with the previous window's last chords, so nothing is cut off."""
     total, span = len(features), model.cfg.max_len
@@ -321,7 +391,8 @@ def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), 
             return None if callback is None else callback(max(base + done, before), total)
 
         chords = generate(model, features.window(start, stop), mode, primer=prime, locks=win_locks,
-                          callback=win_callback, **kwargs)
+                          callback=win_callback, rules=None if rules is None else rules.window(start, stop),
+                          **kwargs)
         out = np.concatenate([out[:start], chords])
         if stop >= total:
             return out

@@ -74,7 +74,8 @@ def _draw_frame(bg: np.ndarray, hsv: tuple[int, int, int], speed: float, j: int,
 def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tuple[int, int] = (160, 120),
                     cuts: Sequence[float] = (), motion_levels: float | Sequence[float] | None = None,
                     with_audio: bool = False, title: str | None = None, codec: str = "auto",
-                    texture: bool = False) -> list[int]:
+                    texture: bool = False, palette: Sequence[tuple[int, int, int]] | None = None
+                    ) -> list[int]:
     """Write a video of `seconds` s at `fps` and `size` = (width, height) with hard cuts at the
     times in `cuts` (seconds) and return the cut frame indices (first frame of each new shot,
     round(t * fps)).
@@ -85,6 +86,8 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     `texture` lays a grainy texture that moves with the shot over the picture, so the clip costs
     what real footage costs to encode and decode (for benchmarks; flat pictures decode at
     thousands of frames a second).
+    `palette`: (hue 0-179, saturation, value) of each shot, cycled (default: a fixed palette whose
+    neighbours differ in hue and brightness).
     `with_audio` adds a quiet stereo AAC tone (needs ffmpeg). `codec`: "auto" (H.264 through ffmpeg
     if it can, else mp4v), "h264" or "mp4v".
 
@@ -115,10 +118,11 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     path.parent.mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(0)
+    colours = list(palette) if palette else _PALETTE
 
     def frames():
         for k, (a, b) in enumerate(shots):
-            hsv = _PALETTE[k % len(_PALETTE)]
+            hsv = tuple(colours[k % len(colours)])
             bg = _background(w, h, hsv)
             grain = rng.integers(-40, 41, (h, 2 * w, 3), dtype=np.int16) if texture else None
             for j in range(b - a):
@@ -161,3 +165,45 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     finally:
         writer.release()
     return cut_frames
+
+
+# The mood clips of the music benchmark and tests: calm = dark, cool, slow, long shots; energetic
+# = bright, warm, fast, a cut every 2-3 s (irregular, so no single tempo fits them all).
+_CALM = dict(palette=[(112, 150, 70), (100, 130, 55), (120, 110, 80)], shot=(12.0, 10.5, 13.0), speed=0.5)
+_ENERGETIC = dict(palette=[(12, 230, 250), (25, 210, 235), (170, 220, 245), (5, 180, 220)],
+                  shot=(2.4, 2.9, 2.2, 2.7, 3.1, 2.5), speed=12.0)
+MOODS = ("calm", "energetic", "alternating")
+ALTERNATING_SCENE = 12.0      # seconds of each calm or energetic scene of the alternating clip
+
+
+def _shots(kind: dict, start: float, stop: float) -> list[tuple[float, tuple, float]]:
+    """(start s, hsv, speed) of the shots of one mood from `start` to `stop`."""
+    out, t, k = [], start, 0
+    while t < stop - 0.5:
+        out.append((t, kind["palette"][k % len(kind["palette"])], kind["speed"]))
+        t += kind["shot"][k % len(kind["shot"])]
+        k += 1
+    return out
+
+
+def mood_scenes(mood: str, seconds: float) -> list[tuple[float, float, float]]:
+    """(start, end, energy 0 calm / 1 energetic) of the scenes of a mood clip."""
+    if mood not in MOODS:
+        raise ValueError(f"unknown mood {mood!r} (choose from {', '.join(MOODS)})")
+    if mood != "alternating":
+        return [(0.0, float(seconds), float(mood == "energetic"))]
+    edges = list(np.arange(0.0, seconds, ALTERNATING_SCENE)) + [float(seconds)]
+    return [(float(a), float(b), float(i % 2)) for i, (a, b) in enumerate(zip(edges, edges[1:]))]
+
+
+def make_mood_video(path: str | Path, mood: str, seconds: float = 48.0, fps: float = 24,
+                    size: tuple[int, int] = (320, 180)) -> list[float]:
+    """A calm, energetic or alternating (calm and energetic scenes of ALTERNATING_SCENE s) clip;
+    returns its cut times (seconds)."""
+    shots = []
+    for a, b, energy in mood_scenes(mood, seconds):
+        shots += _shots(_ENERGETIC if energy else _CALM, a, b)
+    cuts = [s[0] for s in shots[1:]]
+    make_test_video(path, seconds, fps=fps, size=size, cuts=cuts,
+                    motion_levels=[s[2] for s in shots], palette=[s[1] for s in shots])
+    return [round(round(c * fps) / fps, 6) for c in cuts]
