@@ -247,7 +247,10 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
-    return _run_score(video, outputs, settings, args.quiet)
+    if args.project is not None:
+        from v2m_desktop.core.files import check_writable
+        check_writable(Path(args.project), video)
+    return _run_score(video, outputs, settings, args.quiet, project=args.project)
 
 
 def _probed(video: Path) -> None:
@@ -256,7 +259,7 @@ def _probed(video: Path) -> None:
     probe(video)
 
 
-def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
+def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
     """Score `video` and write `outputs` with progress bars, then print the summary."""
     from v2m_desktop.core.pipeline import export_score, score
     _probed(video)
@@ -264,6 +267,164 @@ def _run_score(video: Path, outputs, settings, quiet: bool) -> int:
     try:
         result = score(video, settings, progress=bars)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=bars)
+    finally:
+        bars.close()
+    if project is not None:
+        from v2m_desktop.core.engine import project_from_score
+        written["project"] = project_from_score(video, result, settings).save(Path(project))
+    print(_summary(result, written))
+    return 0
+
+
+def _seconds(text: str) -> int:
+    """'75' or '1:15' -> 75."""
+    text = text.strip()
+    try:
+        if ":" in text:
+            m, sec = text.split(":", 1)
+            value = int(m) * 60 + float(sec)
+        else:
+            value = float(text)
+    except ValueError:
+        raise V2MError(f"cannot read the time {text!r} (seconds, or m:ss)") from None
+    if value < 0 or value != int(value):
+        raise V2MError(f"times are whole seconds, not {text!r}")
+    return int(value)
+
+
+def _span(text: str) -> tuple[int, int]:
+    """'12-16' or '1:05-1:20' -> (start, end), half-open."""
+    a, sep, b = text.partition("-")
+    if not sep:
+        raise V2MError(f"a range is START-END (seconds or m:ss), not {text!r}")
+    return _seconds(a), _seconds(b)
+
+
+def _span_value(text: str) -> tuple[int, int, str]:
+    span, sep, value = text.partition("=")
+    if not sep or not value:
+        raise V2MError(f"expected START-END=VALUE, not {text!r}")
+    return (*_span(span), value.strip())
+
+
+def _edits(args) -> list:
+    """The --chord/--lock/... options, in the order given, as core edits."""
+    from v2m_desktop.core import edits as E
+    out = []
+    for op, value in args.ops or []:
+        if op == "chord":
+            a, b, v = _span_value(value)
+            out.append(E.SetChords(a, b, v))
+        elif op in ("lock", "unlock", "clear_target"):
+            a, b = _span(value)
+            out.append({"lock": E.Lock, "unlock": E.Unlock, "clear_target": E.ClearEmotionTarget}[op](a, b))
+        elif op == "transpose":
+            a, b, v = _span_value(value)
+            try:
+                out.append(E.Transpose(a, b, int(v)))
+            except ValueError:
+                raise V2MError(f"--transpose takes semitones, e.g. 12-16=+2, not {value!r}") from None
+        elif op == "target":
+            a, b, v = _span_value(value)
+            emotion, _, level = v.partition(":")
+            try:
+                intensity = float(level) if level else 1.0
+            except ValueError:
+                raise V2MError("--target takes EMOTION[:INTENSITY], e.g. 30-45=sad:0.8, "
+                               f"not {value!r}") from None
+            out.append(E.SetEmotionTarget(a, b, emotion.strip().lower(), intensity))
+        elif op == "regenerate":
+            span, _, seed = value.partition(":")
+            if span.count(":"):
+                raise V2MError("--regenerate takes START-END[:SEED] in seconds")
+            a, b = _span(span)
+            out.append(E.Regenerate(a, b, int(seed) if seed.strip().isdigit() else 0))
+        elif op == "take":
+            a, b, v = _span_value(value)
+            if not v.isdigit():
+                raise V2MError(f"--take takes START-END=N, not {value!r}")
+            out.append(E.UseTake(a, b, int(v)))
+        elif op == "key":
+            out.append(E.SetKey(value))
+        elif op == "tempo":
+            out.append(E.SetTempo(None if value == "auto" else _tempo(value)))
+    return out
+
+
+def _project_new(args) -> int:
+    from v2m_desktop.core.engine import project_from_score
+    from v2m_desktop.core.pipeline import score
+    video, out = Path(args.video), Path(args.output)
+    settings = _score_settings(args)
+    _probed(video)
+    bars = _StageBars(args.quiet)
+    try:
+        result = score(video, settings, progress=bars)
+    finally:
+        bars.close()
+    path = project_from_score(video, result, settings).save(out)
+    print(f"project {path}: {result.chords.key_name}, {len(result.chords)} s")
+    return 0
+
+
+def _edit(args) -> int:
+    from v2m_desktop.core.engine import Engine
+    from v2m_desktop.core.project import open_project
+    project = open_project(Path(args.project), args.video)
+    ops = _edits(args)
+    if not ops:
+        raise V2MError("no edit given (e.g. --chord 12-16=Am, --lock 12-16, --target 30-45=sad:0.8)")
+    from v2m_desktop.core.edits import Regenerate
+    engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
+    for e in ops:       # all in memory first: a bad one leaves the file as it was
+        e.apply(project, engine)
+    project.save()
+    print(f"{len(ops)} edit{'s' if len(ops) > 1 else ''} saved in {project.path}")
+    return 0
+
+
+def _show(args) -> int:
+    from v2m_desktop.core.chords import chord_symbol
+    from v2m_desktop.core.project import open_project
+    p = open_project(Path(args.project), args.video)
+    blocks = [{"start": a, "end": b, "chord": chord_symbol(t),
+               "locked": all(s in p.locks for s in range(a, b))} for a, b, t in p.blocks()]
+    targets = [{"start": t.start, "end": t.end, "emotion": t.emotion, "intensity": t.intensity}
+               for t in p.targets]
+    takes = [{"start": t.start, "end": t.end, "count": len(t.takes), "current": t.current} for t in p.takes]
+    if args.json:
+        print(json.dumps({"video": p.video.path, "key": p.key_name, "tempo": p.settings.tempo,
+                          "blocks": blocks, "targets": targets, "takes": takes}))
+        return 0
+    print(f"{p.video.path}: {p.video.duration:.1f} s, {p.key_name}, tempo "
+          f"{'auto' if p.settings.tempo is None else f'{p.settings.tempo:g} BPM'}")
+    for b in blocks:
+        print(f"  {b['start']:4d}-{b['end']:<4d} {b['chord']:8s}{'  locked' if b['locked'] else ''}")
+    for t in targets:
+        print(f"  target {t['start']}-{t['end']}: {t['emotion']} {t['intensity']:g}")
+    for t in takes:
+        print(f"  takes {t['start']}-{t['end']}: {t['count']} (using {t['current']})")
+    return 0
+
+
+def _export(args) -> int:
+    from v2m_desktop.core.engine import Engine
+    from v2m_desktop.core.pipeline import Outputs, export_score
+    from v2m_desktop.core.project import open_project
+    project = open_project(Path(args.project), args.video)
+    video = Path(project.video.path)
+    outputs = Outputs(mp4=args.output, midi=args.midi, wav=args.wav, stems=args.stems,
+                      keep_original_audio=project.settings.original_level if args.keep_original_audio is None
+                      else args.keep_original_audio)
+    if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
+        raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
+    outputs.check(video, project.settings.instruments)
+    bars = _StageBars(args.quiet)
+    try:
+        engine = Engine(project, device=args.device, progress=bars)
+        result = engine.score()
+        soundfont = Path(project.settings.soundfont) if project.settings.soundfont else None
+        written = export_score(result, video, outputs, soundfont=soundfont, progress=bars)
     finally:
         bars.close()
     print(_summary(result, written))
@@ -399,6 +560,53 @@ def build_parser() -> argparse.ArgumentParser:
                     help="mix the video's own sound under the music at LEVEL (0..1)")
     _add_score_options(sc)
     sc.set_defaults(func=_score)
+
+    sc.add_argument("--project", type=Path, metavar="P.v2m", help="also save the project (to edit it)")
+
+    pr = sub.add_parser("project", help="v2m projects", parents=[common])
+    psub = pr.add_subparsers(dest="what", required=True, metavar="WHAT")
+    pn = psub.add_parser("new", help="make a project from a video (no export)", parents=[common])
+    pn.add_argument("video")
+    pn.add_argument("-o", "--output", required=True, metavar="P.v2m")
+    _add_score_options(pn)
+    pn.set_defaults(func=_project_new)
+
+    ed = sub.add_parser("edit", help="edit a project: the edits in order, saved all or nothing",
+                        parents=[common])
+    ed.add_argument("project", metavar="P.v2m")
+    ed.add_argument("--video", type=Path, help="the project's video at its new place (when it moved)")
+    ed.add_argument("--device", default="auto", help="for --regenerate: auto, cpu, cuda or mps")
+    for name, metavar, text in (
+            ("chord", "A-B=CHORD", "set seconds A-B (half-open; seconds or m:ss) to CHORD (N: no chord)"),
+            ("lock", "A-B", "lock the chords of A-B"), ("unlock", "A-B", "unlock A-B"),
+            ("transpose", "A-B=N", "move the chords of A-B by N semitones"),
+            ("target", "A-B=EMOTION[:I]", "ask for an emotion over A-B at intensity I (0..1)"),
+            ("clear-target", "A-B", "remove emotion targets from A-B"),
+            ("regenerate", "A-B[:SEED]", "new chords for A-B (a new take)"),
+            ("take", "A-B=N", "use take N of the regenerated range A-B"),
+            ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
+            ("tempo", "BPM|auto", "a fixed tempo, or auto")):
+        ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
+                        type=lambda v, op=name.replace("-", "_"): (op, v))
+    ed.set_defaults(func=_edit)
+
+    sh = sub.add_parser("show", help="a project's chord blocks, locks, targets and takes", parents=[common])
+    sh.add_argument("project", metavar="P.v2m")
+    sh.add_argument("--video", type=Path, help="the project's video at its new place")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=_show)
+
+    ex = sub.add_parser("export", help="render a project as edited", parents=[common])
+    ex.add_argument("project", metavar="P.v2m")
+    ex.add_argument("-o", "--output", type=Path, help="the scored video (.mp4)")
+    ex.add_argument("--midi", type=Path)
+    ex.add_argument("--wav", type=Path)
+    ex.add_argument("--stems", type=Path)
+    ex.add_argument("--keep-original-audio", type=float, metavar="LEVEL")
+    ex.add_argument("--video", type=Path, help="the project's video at its new place")
+    ex.add_argument("--device", default="auto")
+    ex.add_argument("--quiet", action="store_true")
+    ex.set_defaults(func=_export)
 
     ba = sub.add_parser("batch", help="score many videos (files, folders, lists) into a folder; resumable",
                         parents=[common])

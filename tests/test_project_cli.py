@@ -1,0 +1,64 @@
+"""The project commands end to end: score --project, project new, edit (all or nothing), show
+--json, export."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from v2m_desktop.cli import main
+from v2m_desktop.core.video.synthetic import make_test_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pclip") / "clip.mp4"
+    make_test_video(path, 12, fps=24, size=(192, 108), cuts=[4.0, 8.0])
+    return path
+
+
+def _show(capsys, project):
+    capsys.readouterr()
+    assert main(["show", str(project), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_score_with_project_then_edit_show_and_export(clip, tmp_path, capsys):
+    proj = tmp_path / "p.v2m"
+    assert main(["score", str(clip), "-o", str(tmp_path / "s.mp4"), "--project", str(proj), "--seed", "4",
+                 "--vision", "basic", "--quiet"]) == 0
+    shown = _show(capsys, proj)
+    assert sum(b["end"] - b["start"] for b in shown["blocks"]) == 12 and shown["targets"] == []
+    from v2m_desktop.core.chords import chord_id, chord_symbol, parse_key, transpose
+    shift = parse_key("D minor")[0] - parse_key(shown["key"])[0]
+    moved = chord_symbol(transpose(chord_id(9, "min"), shift))            # Am, moved with the key
+    assert main(["edit", str(proj), "--chord", "2-5=Am", "--lock", "2-5", "--target", "0:06-0:10=sad:0.8",
+                 "--regenerate", "6-10:3", "--key", "D minor"]) == 0
+    shown = _show(capsys, proj)
+    assert shown["key"] == "D minor"
+    am = [b for b in shown["blocks"] if b["start"] <= 2 and b["end"] >= 5]
+    assert am and am[0]["chord"] == moved and am[0]["locked"]
+    assert shown["targets"] == [{"start": 6, "end": 10, "emotion": "sad", "intensity": 0.8}]
+    assert shown["takes"] == [{"start": 6, "end": 10, "count": 2, "current": 1}]
+    out = tmp_path / "e.mp4"
+    assert main(["export", str(proj), "-o", str(out), "--midi", str(tmp_path / "e.mid"), "--quiet"]) == 0
+    assert out.stat().st_size > 1000
+    import pretty_midi
+    lyrics = [(round(ly.time, 2), ly.text) for ly in pretty_midi.PrettyMIDI(str(tmp_path / "e.mid")).lyrics]
+    assert any(t.replace(":min", "m") == moved for _, t in lyrics)
+
+
+def test_a_bad_edit_anywhere_leaves_the_file_unchanged(clip, tmp_path, capsys):
+    proj = tmp_path / "p.v2m"
+    assert main(["project", "new", str(clip), "-o", str(proj), "--seed", "1", "--vision", "basic",
+                 "--quiet"]) == 0
+    before = proj.read_bytes()
+    for bad in (["--chord", "2-5=Am", "--chord", "3-99=C"], ["--lock", "2-5", "--target", "1-3=angry"],
+                ["--target", "1-3=sad:1.4"], ["--chord", "1-2=Hmaj"], ["--take", "1-3=2"],
+                ["--tempo", "fast"]):
+        assert main(["edit", str(proj), *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("v2m: ") and err.count("\n") == 1, err
+        assert proj.read_bytes() == before
+    (tmp_path / "damaged.v2m").write_text("{")
+    assert main(["show", str(tmp_path / "damaged.v2m")]) == 2

@@ -1,0 +1,364 @@
+"""Edits of a Project: each is a value that applies itself and returns its inverse, so undo and
+redo are exact (apply, inverse, apply gives the same project).  The app wraps each in a
+QUndoCommand; the command line applies them in order.  Every edit tells the project's listeners
+which seconds it changed.
+
+Only the few "set the whole field" edits (SetTokens, SetLocks, SetTargets, SetDynamicsMap,
+SetTakes, SetSettings) touch the project directly; every other edit is made of them, so each
+inverse is one of those with the old value."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.project import Project, Takes, Target
+
+
+class Edit:
+    def apply(self, p: Project, engine=None) -> Edit:
+        """Change `p`; return the edit that undoes this one.  `engine` (core.engine.Engine) is
+        needed only by edits that run the models."""
+        raise NotImplementedError
+
+
+def chord_token(symbol: str) -> int:
+    """A chord symbol as musicians type it ('F#m7', 'Bbmaj7', 'N'); one the vocabulary lacks is
+    refused with the nearest it has."""
+    s = symbol.strip()
+    if s.upper() in ("N", "NC", "N.C."):
+        return 0
+    try:
+        root, quality = parse_chord_symbol(s)
+    except V2MError:
+        raise V2MError(f"unknown chord {symbol!r}{_nearest(s)}") from None
+    return chord_id(root, quality)
+
+
+def _nearest(s: str) -> str:
+    """' (nearest: Am7)' for a symbol with extensions the vocabulary lacks, e.g. 'Am9'."""
+    for cut in range(len(s) - 1, 0, -1):
+        try:
+            root, quality = parse_chord_symbol(s[:cut])
+        except V2MError:
+            continue
+        from v2m_desktop.core.chords import chord_symbol
+        return f"; the nearest chord there is {chord_symbol(chord_id(root, quality))}"
+    return " (try e.g. C, Am, F#m7, Bb, G7, Csus4, N)"
+
+
+# --------------------------------------------------------------------------------------------- #
+# the primitive edits
+
+@dataclass
+class SetTokens(Edit):
+    start: int
+    tokens: list[int]
+
+    def apply(self, p, engine=None):
+        end = self.start + len(self.tokens)
+        p.check_range(self.start, end)
+        old = p.tokens[self.start:end].tolist()
+        p.tokens[self.start:end] = np.asarray(self.tokens, dtype=np.int64)
+        p.changed("chords", self.start, end)
+        return SetTokens(self.start, old)
+
+
+@dataclass
+class SetLocks(Edit):
+    locks: frozenset
+
+    def apply(self, p, engine=None):
+        old = frozenset(p.locks)
+        p.locks = set(self.locks)
+        diff = old ^ self.locks
+        p.changed("locks", min(diff, default=0), max(diff, default=-1) + 1)
+        return SetLocks(old)
+
+
+@dataclass
+class SetTargets(Edit):
+    targets: tuple
+
+    def apply(self, p, engine=None):
+        old = tuple(dataclasses.replace(t) for t in p.targets)
+        p.targets = [dataclasses.replace(t) for t in self.targets]
+        spans = [(t.start, t.end) for t in (*old, *self.targets)]
+        p.changed("targets", min((a for a, _ in spans), default=0), max((b for _, b in spans), default=0))
+        return SetTargets(old)
+
+
+@dataclass
+class SetDynamicsMap(Edit):
+    kind: str
+    values: dict
+
+    def apply(self, p, engine=None):
+        if self.kind not in p.dynamics:
+            raise V2MError(f"unknown dynamics curve {self.kind!r} (density or loudness)")
+        old = dict(p.dynamics[self.kind])
+        p.dynamics[self.kind] = dict(self.values)
+        keys = set(old) | set(self.values)
+        p.changed("dynamics", min(keys, default=0), max(keys, default=-1) + 1)
+        return SetDynamicsMap(self.kind, old)
+
+
+@dataclass
+class SetTakes(Edit):
+    takes: tuple
+
+    def apply(self, p, engine=None):
+        old = tuple(_copy_takes(t) for t in p.takes)
+        p.takes = [_copy_takes(t) for t in self.takes]
+        p.changed("takes", 0, p.seconds)
+        return SetTakes(old)
+
+
+def _copy_takes(t: Takes) -> Takes:
+    return Takes(t.start, t.end, [list(x) for x in t.takes], t.current)
+
+
+@dataclass
+class SetSettings(Edit):
+    """Settings fields and the key (key_root, mode) by name."""
+    values: dict
+
+    def apply(self, p, engine=None):
+        old = {}
+        for k, v in self.values.items():
+            if k in ("key_root", "mode"):
+                old[k] = getattr(p, k)
+                setattr(p, k, v)
+            else:
+                old[k] = getattr(p.settings, k)
+                setattr(p.settings, k, v)
+        p.changed("settings", 0, p.seconds)
+        return SetSettings(old)
+
+
+@dataclass
+class Batch(Edit):
+    """Several edits as one (undone in reverse order)."""
+    edits: list = field(default_factory=list)
+
+    def apply(self, p, engine=None):
+        inverses = [e.apply(p, engine) for e in self.edits]
+        return Batch(inverses[::-1])
+
+
+# --------------------------------------------------------------------------------------------- #
+# what users do
+
+@dataclass
+class SetChords(Edit):
+    """The chord of seconds [start, end): a block's chord, a split, a merge, a moved boundary
+    (each is setting a range to one chord); 'N' rests there."""
+    start: int
+    end: int
+    chord: str
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        return SetTokens(start, [chord_token(self.chord)] * (end - start)).apply(p)
+
+
+@dataclass
+class CopyChords(Edit):
+    """The chords of [start, end) also at [to, to + end - start)."""
+    start: int
+    end: int
+    to: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        p.check_range(self.to, self.to + end - start)
+        return SetTokens(self.to, p.tokens[start:end].tolist()).apply(p)
+
+
+@dataclass
+class Transpose(Edit):
+    start: int
+    end: int
+    semitones: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        return SetTokens(start, [transpose(int(t), self.semitones) for t in p.tokens[start:end]]).apply(p)
+
+
+@dataclass
+class Lock(Edit):
+    start: int
+    end: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        return SetLocks(frozenset(p.locks | set(range(start, end)))).apply(p)
+
+
+@dataclass
+class Unlock(Edit):
+    start: int
+    end: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        return SetLocks(frozenset(p.locks - set(range(start, end)))).apply(p)
+
+
+def _without(targets, start: int, end: int) -> list[Target]:
+    """The targets with [start, end) cut out of them."""
+    out = []
+    for t in targets:
+        if t.end <= start or t.start >= end:
+            out.append(dataclasses.replace(t))
+            continue
+        if t.start < start:
+            out.append(dataclasses.replace(t, end=start))
+        if t.end > end:
+            out.append(dataclasses.replace(t, start=end))
+    return out
+
+
+@dataclass
+class SetEmotionTarget(Edit):
+    start: int
+    end: int
+    emotion: str
+    intensity: float = 1.0
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        if self.emotion not in EMOTIONS:
+            raise V2MError(f"unknown emotion {self.emotion!r} (choose from {', '.join(EMOTIONS)})")
+        if not 0.0 <= float(self.intensity) <= 1.0:
+            raise V2MError(f"the intensity must be between 0 and 1, not {self.intensity:g}")
+        new = _without(p.targets, start, end) + [Target(start, end, self.emotion, float(self.intensity))]
+        return SetTargets(tuple(sorted(new, key=lambda t: t.start))).apply(p)
+
+
+@dataclass
+class ClearEmotionTarget(Edit):
+    start: int
+    end: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        return SetTargets(tuple(_without(p.targets, start, end))).apply(p)
+
+
+@dataclass
+class SetDynamics(Edit):
+    """Note density (notes a second) or loudness (linear RMS) over [start, end): one value, or
+    one per second."""
+    start: int
+    end: int
+    kind: str
+    values: list | float
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        vals = self.values if isinstance(self.values, list) else [float(self.values)] * (end - start)
+        if len(vals) != end - start:
+            raise V2MError(f"{end - start} values are needed for {start}-{end} s, not {len(vals)}")
+        top = {"density": 40.0, "loudness": 1.0}.get(self.kind)
+        if top is None:
+            raise V2MError(f"unknown dynamics curve {self.kind!r} (density or loudness)")
+        if any(not 0.0 <= float(v) <= top for v in vals):
+            raise V2MError(f"{self.kind} values must be between 0 and {top:g}")
+        new = dict(p.dynamics[self.kind])
+        new.update({s: float(v) for s, v in zip(range(start, end), vals)})
+        return SetDynamicsMap(self.kind, new).apply(p)
+
+
+@dataclass
+class ClearDynamics(Edit):
+    start: int
+    end: int
+    kind: str
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        if self.kind not in p.dynamics:
+            raise V2MError(f"unknown dynamics curve {self.kind!r} (density or loudness)")
+        new = {s: v for s, v in p.dynamics[self.kind].items() if not start <= s < end}
+        return SetDynamicsMap(self.kind, new).apply(p)
+
+
+@dataclass
+class Regenerate(Edit):
+    """New chords for [start, end) from the model; each regeneration adds a take of the range."""
+    start: int
+    end: int
+    seed: int = 0
+
+    def apply(self, p, engine=None):
+        if engine is None:
+            raise V2MError("regenerating needs the models (an Engine)")
+        start, end = p.check_range(self.start, self.end)
+        new = engine.regenerate(start, end, self.seed).tolist()
+        takes = [_copy_takes(t) for t in p.takes]
+        mine = next((t for t in takes if (t.start, t.end) == (start, end)), None)
+        if mine is None:
+            mine = Takes(start, end, [p.tokens[start:end].tolist()], 0)
+            takes.append(mine)
+        mine.takes.append(new)
+        mine.current = len(mine.takes) - 1
+        return Batch([SetTakes(tuple(takes)), SetTokens(start, new)]).apply(p)
+
+
+@dataclass
+class UseTake(Edit):
+    """Go back (or forward) to take `n` of a regenerated range."""
+    start: int
+    end: int
+    n: int
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.end)
+        takes = [_copy_takes(t) for t in p.takes]
+        mine = next((t for t in takes if (t.start, t.end) == (start, end)), None)
+        if mine is None:
+            raise V2MError(f"no takes of {start}-{end} s (regenerate that range first)")
+        if not 0 <= self.n < len(mine.takes):
+            raise V2MError(f"{start}-{end} s has takes 0 to {len(mine.takes) - 1}, not {self.n}")
+        mine.current = self.n
+        return Batch([SetTakes(tuple(takes)), SetTokens(start, list(mine.takes[self.n]))]).apply(p)
+
+
+@dataclass
+class SetKey(Edit):
+    """Move the piece to another key: the chords (and their takes) move with it."""
+    key: str
+
+    def apply(self, p, engine=None):
+        root, mode = parse_key(self.key)
+        shift = root - p.key_root
+        takes = tuple(Takes(t.start, t.end, [[transpose(x, shift) for x in tk] for tk in t.takes], t.current)
+                      for t in p.takes)
+        return Batch([SetTokens(0, [transpose(int(t), shift) for t in p.tokens]), SetTakes(takes),
+                      SetSettings({"key_root": root, "mode": mode})]).apply(p)
+
+
+@dataclass
+class SetTempo(Edit):
+    """A fixed tempo in BPM, or None for the automatic one (beats on the cuts)."""
+    bpm: float | None
+
+    def apply(self, p, engine=None):
+        if self.bpm is not None:
+            from v2m_desktop.core.arrange.arranger import check_tempo
+            check_tempo(self.bpm)
+        return SetSettings({"tempo": None if self.bpm is None else float(self.bpm)}).apply(p)
+
+
+@dataclass
+class SetInstruments(Edit):
+    instruments: tuple
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.arrange import parse_instruments
+        return SetSettings({"instruments": parse_instruments(self.instruments)}).apply(p)

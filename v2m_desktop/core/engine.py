@@ -1,0 +1,153 @@
+"""The project engine: a Project made from a video by the scorer's own stages, and everything
+derived from a project (the features with the user's emotion targets, the meter, the dynamics
+with the user's edits, the arrangement, the audio), recomputed from it on demand."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from v2m_desktop.core.chords import EMOTIONS, transpose
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.project import Project, Settings, VideoRef, fingerprint
+from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+
+class Engine:
+    """A project with its analysis and models: what edits that need the models (regenerate)
+    and every output read.  The analysis comes from the cache (or is made again)."""
+
+    def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
+                 progress=None, cancel: Callable[[], bool] | None = None):
+        from v2m_desktop.core.device import pick_device
+        self.project = project
+        self.device = pick_device(device)
+        self._analysis = analysis
+        self._models = models
+        self._meter = None
+        self._meter_key = None
+        self.progress, self.cancel = progress, cancel
+
+    # -- inputs
+    @property
+    def analysis(self):
+        if self._analysis is None:
+            from v2m_desktop.core.video.analysis import analyse
+            s = self.project.settings
+            self._analysis = analyse(Path(self.project.video.path), s.vision, clip_model=s.clip_model,
+                                     progress=self.progress, cancel=self.cancel, device=str(self.device))
+            if self._analysis.seconds != self.project.seconds:
+                raise V2MError("the video's analysis does not match the project (a different analysis "
+                               "version?); make the project again")
+        return self._analysis
+
+    @property
+    def models(self):
+        if self._models is None:
+            from v2m_desktop.core.model.checkpoint import load_models
+            self._models = load_models(device=self.device)
+        return self._models
+
+    def features(self):
+        """The video's features with every emotion target blended in by its intensity."""
+        return target_features(self.analysis.features(), self.project)
+
+    def meter(self):
+        """The tempo grid and bars: from the detected cuts and emotion and the tempo setting only,
+        so chord and emotion edits never move it."""
+        from v2m_desktop.core.arrange.meter import plan_meter
+        key = self.project.settings.tempo
+        if self._meter is None or self._meter_key != key:
+            a = self.analysis
+            self._meter = plan_meter(a.shot_changes, a.info.duration, a.emotion, key)
+            self._meter_key = key
+        return self._meter
+
+    # -- derived
+    def chord_track(self) -> ChordTrack:
+        p = self.project
+        return ChordTrack(p.tokens.copy(), p.key_root, p.mode, set(p.locks))
+
+    def dynamics(self) -> Dynamics:
+        from v2m_desktop.core.compose import predict_dynamics
+        d = predict_dynamics(self.models[1], self.features(), device=self.device)
+        for kind, arr in (("density", d.note_density), ("loudness", d.loudness)):
+            for s, v in self.project.dynamics[kind].items():
+                arr[s] = v
+        return d
+
+    def arrangement(self):
+        from v2m_desktop.core.arrange import ArrangeOptions, arrange
+        a, s = self.analysis, self.project.settings
+        opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed)
+        return arrange(self.chord_track(), self.dynamics(), duration=a.info.duration, cuts=a.shot_changes,
+                       motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+
+    def score(self):
+        """The project as a pipeline Score (what export_score writes)."""
+        from v2m_desktop.core.pipeline import Score
+        from v2m_desktop.core.render import render
+        arr = self.arrangement()
+        sr = 44100
+        sf = Path(self.project.settings.soundfont) if self.project.settings.soundfont else None
+        audio = render(arr.midi, soundfont=sf, sample_rate=sr, duration=self.analysis.info.duration)
+        return Score(self.analysis, self.chord_track(), self.dynamics(), arr, audio, sr)
+
+    # -- generation
+    def regenerate(self, start: int, end: int, seed: int) -> np.ndarray:
+        """New chords for seconds [start, end) in the piece's key: the chords before `start` lead
+        in, the chord at `end` is joined, locked seconds keep their chords, the meter's rules hold.
+        Works anywhere in a video of any length (a model-length window around the range)."""
+        from v2m_desktop.core.model.generate import SamplingOptions, regenerate_span
+        p = self.project
+        start, end = p.check_range(start, end)
+        amt = self.models[0]
+        span = amt.cfg.max_len
+        if end - start > span:
+            raise V2MError(f"regenerate at most {span} s at a time ({start}-{end} s is {end - start} s)")
+        shift = ChordTrack.shift_for(p.key_root, p.mode)
+        norm = np.array([transpose(int(t), -shift) for t in p.tokens], dtype=np.int64)
+        w0 = max(0, end - span)
+        w1 = min(p.seconds, w0 + span)
+        locks = {s - w0: int(norm[s]) for s in p.locks if start <= s < end}
+        rules = self.meter().rules(p.seconds).window(w0, w1)
+        opts = SamplingOptions(seed=int(seed), guidance=p.settings.follow_picture)
+        out = regenerate_span(amt, self.features().window(w0, w1), p.mode, norm[w0:w1], start - w0, end - w0,
+                              locks=locks, rules=rules, options=opts, device=self.device)
+        new = out[start - w0:end - w0]
+        return np.array([transpose(int(t), shift) for t in new], dtype=np.int64)
+
+
+def target_features(feats, project: Project):
+    """`feats` with each target's emotion blended over its seconds: (1 - i) detected + i target."""
+    if not project.targets:
+        return feats
+    from dataclasses import replace
+    emotion = feats.emotion.copy()
+    for t in project.targets:
+        one = np.zeros(len(EMOTIONS), dtype=emotion.dtype)
+        one[EMOTIONS.index(t.emotion)] = 1.0
+        emotion[t.start:t.end] = (1 - t.intensity) * emotion[t.start:t.end] + t.intensity * one
+    return replace(feats, emotion=emotion)
+
+
+def settings_of(score_settings) -> Settings:
+    """A project's settings from the scorer's (the command line's options)."""
+    a, c = score_settings.arrange, score_settings.compose
+    return Settings(vision=score_settings.vision, clip_model=score_settings.clip_model, tempo=a.tempo,
+                    instruments=tuple(a.instruments), soundfont=str(score_settings.soundfont)
+                    if score_settings.soundfont else None, seed=int(a.seed),
+                    follow_picture=float(c.follow_picture))
+
+
+def project_from_score(video: Path, score, score_settings) -> Project:
+    """The Project of a scoring run (`v2m score --project`, `v2m project new`)."""
+    info = score.analysis.info
+    ch = score.chords
+    ref = VideoRef(str(Path(video).resolve()), fingerprint(video), float(info.duration),
+                   int(score.analysis.seconds))
+    p = Project(ref, settings_of(score_settings), ch.tokens.copy(), ch.key_root, ch.mode, set(ch.locks))
+    if score.analysis.vision != p.settings.vision:
+        p.settings.vision = score.analysis.vision       # "auto" resolved: the analysis it made
+    return p

@@ -1,0 +1,374 @@
+"""The Project: everything a user made for one video, and the `.v2m` file that keeps it.
+
+A project holds the video (path and a fingerprint that survives a copy), the analysis settings
+(the analysis itself comes back from the cache, or is made again), the chord track (tokens in
+the piece's key, locks), the emotion targets, the dynamics edits, the arrangement settings and
+the takes of every regenerated range.  Everything derived (dynamics where not edited, the meter,
+the arrangement, the audio) is recomputed from it, never stored as the truth.
+
+Edits (core.edits) change a project and return their inverse; the project tells its listeners
+which seconds changed (a plain callback list, no Qt)."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, ROOTS, chord_symbol, parse_chord_symbol
+from v2m_desktop.core.errors import V2MError
+
+FORMAT = 1                      # the .v2m format this version writes
+SUFFIX = ".v2m"
+
+
+# --------------------------------------------------------------------------------------------- #
+# parts of a project
+
+def fingerprint(path: Path) -> str:
+    """Size and a hash of the first and last MiB: the same for a copy or a moved file, different
+    for another video (reads 2 MiB, whatever the file's size)."""
+    p = Path(path)
+    size = p.stat().st_size
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(size).encode())
+    mib = 1 << 20
+    with open(p, "rb") as f:
+        h.update(f.read(mib))
+        if size > mib:
+            f.seek(max(mib, size - mib))
+            h.update(f.read(mib))
+    return f"{size}:{h.hexdigest()}"
+
+
+@dataclass
+class VideoRef:
+    path: str
+    fingerprint: str
+    duration: float
+    seconds: int
+
+
+@dataclass
+class Target:
+    """An emotion the user asks for over seconds [start, end), blended with the detected one."""
+    start: int
+    end: int
+    emotion: str
+    intensity: float
+
+
+@dataclass
+class Takes:
+    """The versions of one regenerated range: takes[0] is what it was before the first one."""
+    start: int
+    end: int
+    takes: list[list[int]]
+    current: int
+
+
+@dataclass
+class Settings:
+    """What the arrangement and rendering read (and how the analysis was made)."""
+    vision: str = "basic"
+    clip_model: str | None = None
+    tempo: float | None = None            # None: auto (beats on the cuts)
+    instruments: tuple = ("piano", "bass", "pad", "drums")
+    soundfont: str | None = None
+    seed: int = 0
+    original_level: float = 0.0
+    follow_picture: float = 1.5
+
+
+@dataclass
+class Change:
+    """What an edit changed: seconds [start, end) of `what` ('chords', 'locks', 'targets',
+    'dynamics', 'takes', 'key', 'settings'); a whole-piece change spans the whole video."""
+    what: str
+    start: int
+    end: int
+
+
+# --------------------------------------------------------------------------------------------- #
+# the project
+
+@dataclass
+class Project:
+    video: VideoRef
+    settings: Settings
+    tokens: np.ndarray                     # [T] chord token per second, in the piece's key
+    key_root: int
+    mode: int
+    locks: set[int] = field(default_factory=set)
+    targets: list[Target] = field(default_factory=list)
+    dynamics: dict[str, dict[int, float]] = field(default_factory=lambda: {"density": {}, "loudness": {}})
+    takes: list[Takes] = field(default_factory=list)
+    path: Path | None = None               # where it was last saved or opened
+    listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False, compare=False)
+
+    # -- queries
+    @property
+    def seconds(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def key_name(self) -> str:
+        return f"{ROOTS[self.key_root]} {'minor' if self.mode else 'major'}"
+
+    def blocks(self) -> list[tuple[int, int, int]]:
+        """Runs of one chord: (start, end, token), end exclusive."""
+        out: list[tuple[int, int, int]] = []
+        for s, t in enumerate(self.tokens.tolist()):
+            if out and out[-1][2] == t:
+                out[-1] = (out[-1][0], s + 1, t)
+            else:
+                out.append((s, s + 1, t))
+        return out
+
+    def check_range(self, start: int, end: int) -> tuple[int, int]:
+        start, end = int(start), int(end)
+        if not 0 <= start < end <= self.seconds:
+            raise V2MError(f"the range {start}-{end} s is outside the video's {self.seconds} s")
+        return start, end
+
+    def takes_of(self, start: int, end: int) -> Takes | None:
+        return next((t for t in self.takes if (t.start, t.end) == (start, end)), None)
+
+    # -- change notification
+    def changed(self, what: str, start: int = 0, end: int | None = None) -> None:
+        change = Change(what, int(start), self.seconds if end is None else int(end))
+        for fn in list(self.listeners):
+            fn(change)
+
+    # -- comparison (undo exactness is checked with it)
+    def state(self) -> dict:
+        """Everything the file keeps, as plain data."""
+        return to_dict(self)
+
+    # -- files
+    def save(self, path: Path | None = None) -> Path:
+        """Write the .v2m atomically (temporary file in the same folder, flush, fsync, rename);
+        never touches the video."""
+        from v2m_desktop.core.files import atomic_output, check_output
+        path = Path(path or self.path or "")
+        if not path.name:
+            raise V2MError("give the project a file name")
+        if path.suffix.lower() != SUFFIX:
+            raise V2MError(f"a project file ends in {SUFFIX}, not {path.name!r}")
+        check_output(path, Path(self.video.path))
+        data = json.dumps(to_dict(self), indent=1, ensure_ascii=False).encode("utf-8")
+        with atomic_output(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        self.path = path
+        return path
+
+
+# --------------------------------------------------------------------------------------------- #
+# the file format
+
+def to_dict(p: Project) -> dict:
+    from v2m_desktop import __version__
+    return {
+        "format": FORMAT, "program": f"v2m-desktop {__version__}",
+        "video": dataclasses.asdict(p.video),
+        "settings": {**dataclasses.asdict(p.settings), "instruments": list(p.settings.instruments)},
+        "key": p.key_name,
+        "chords": [chord_symbol(int(t)) for t in p.tokens],
+        "locks": _ranges(sorted(p.locks)),
+        "targets": [dataclasses.asdict(t) for t in p.targets],
+        "dynamics": {k: {str(s): float(v) for s, v in sorted(d.items())} for k, d in p.dynamics.items()},
+        "takes": [{"start": t.start, "end": t.end, "current": t.current,
+                   "takes": [[chord_symbol(int(x)) for x in take] for take in t.takes]} for t in p.takes],
+    }
+
+
+def _ranges(seconds: list[int]) -> list[list[int]]:
+    """[1, 2, 3, 7] -> [[1, 4], [7, 8]] (half-open)."""
+    out: list[list[int]] = []
+    for s in seconds:
+        if out and out[-1][1] == s:
+            out[-1][1] = s + 1
+        else:
+            out.append([s, s + 1])
+    return out
+
+
+# One step per format number: MIGRATIONS[n] turns a format-n dict into a format-(n+1) one, so files
+# of every earlier format keep opening.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def migrate(d: dict) -> dict:
+    fmt = d.get("format")
+    if not isinstance(fmt, int) or fmt < 1:
+        raise V2MError("not a v2m project (no format number)")
+    if fmt > FORMAT:
+        raise V2MError(f"this project was written by a newer v2m-desktop (format {fmt}; this version "
+                       f"reads up to {FORMAT}): update v2m-desktop to open it")
+    while fmt < FORMAT:
+        d = MIGRATIONS[fmt](d)
+        fmt = d["format"] = fmt + 1
+    return d
+
+
+def from_dict(d: dict, path: Path | None = None) -> Project:
+    """A project from its file's data, every value checked; V2MError names the first bad one."""
+    d = migrate(d)
+    try:
+        v = d["video"]
+        video = VideoRef(str(v["path"]), str(v["fingerprint"]), float(v["duration"]), int(v["seconds"]))
+        s = d.get("settings", {})
+        known = {f.name for f in dataclasses.fields(Settings)}
+        settings = Settings(**{k: s[k] for k in s if k in known})
+        settings.instruments = tuple(settings.instruments)
+        key_root, mode = _key(d["key"])
+        tokens = np.array([_token(c) for c in d["chords"]], dtype=np.int64)
+        locks = {sec for a, b in d.get("locks", []) for sec in range(int(a), int(b))}
+        targets = [Target(int(t["start"]), int(t["end"]), str(t["emotion"]), float(t["intensity"]))
+                   for t in d.get("targets", [])]
+        dyn = {k: {int(s): float(x) for s, x in d.get("dynamics", {}).get(k, {}).items()}
+               for k in ("density", "loudness")}
+        takes = [Takes(int(t["start"]), int(t["end"]), [[_token(c) for c in take] for take in t["takes"]],
+                       int(t["current"])) for t in d.get("takes", [])]
+    except V2MError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise V2MError(f"the project file is damaged ({e.__class__.__name__}: {e})") from None
+    p = Project(video, settings, tokens, key_root, mode, locks, targets, dyn, takes, path)
+    validate(p)
+    return p
+
+
+def _token(symbol) -> int:
+    from v2m_desktop.core.chords import chord_id
+    if symbol == "N":
+        return 0
+    root, quality = parse_chord_symbol(str(symbol))
+    return chord_id(root, quality)
+
+
+def _key(text: str) -> tuple[int, int]:
+    from v2m_desktop.core.chords import parse_key
+    return parse_key(str(text))
+
+
+def validate(p: Project) -> None:
+    """Values in range: chords, seconds inside the video, known emotions, intensities 0..1."""
+    T = p.seconds
+    if T != p.video.seconds or T < 1:
+        raise V2MError(f"the project has {T} chords for a {p.video.seconds}-s video")
+    if ((p.tokens < 0) | (p.tokens >= N_CHORDS)).any():
+        raise V2MError("the project has a chord outside the vocabulary")
+    if any(not 0 <= s < T for s in p.locks):
+        raise V2MError("the project locks a second past the video's end")
+    for t in p.targets:
+        if not 0 <= t.start < t.end <= T:
+            raise V2MError(f"an emotion target ({t.start}-{t.end} s) lies outside the video")
+        if t.emotion not in EMOTIONS:
+            raise V2MError(f"unknown emotion {t.emotion!r} (choose from {', '.join(EMOTIONS)})")
+        if not 0.0 <= t.intensity <= 1.0:
+            raise V2MError(f"an intensity must be between 0 and 1, not {t.intensity:g}")
+    for kind, values in p.dynamics.items():
+        if any(not 0 <= s < T for s in values):
+            raise V2MError(f"a {kind} edit lies past the video's end")
+    for tk in p.takes:
+        if not 0 <= tk.start < tk.end <= T or not 0 <= tk.current < len(tk.takes) \
+                or any(len(x) != tk.end - tk.start for x in tk.takes):
+            raise V2MError(f"the takes of {tk.start}-{tk.end} s are damaged")
+    if p.settings.tempo is not None:
+        from v2m_desktop.core.arrange.arranger import check_tempo
+        check_tempo(p.settings.tempo)
+    from v2m_desktop.core.arrange import parse_instruments
+    from v2m_desktop.core.export import check_original_level
+    parse_instruments(p.settings.instruments)
+    check_original_level(p.settings.original_level)
+
+
+def open_project(path: Path, video: Path | None = None) -> Project:
+    """Read a .v2m file.  A corrupt, newer or out-of-range file fails with one line and changes
+    nothing.  When the video is no longer where the project says, `video` points at its new
+    place: accepted when its fingerprint matches (a different video is refused)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise V2MError(f"project not found: {path}") from None
+    except OSError as e:
+        raise V2MError(f"cannot read the project {path}: {e.strerror or e}") from None
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise V2MError(f"{path.name} is not a v2m project (not JSON) or is damaged") from None
+    if not isinstance(d, dict):
+        raise V2MError(f"{path.name} is not a v2m project")
+    p = from_dict(d, path)
+    relink(p, video)
+    return p
+
+
+def relink(p: Project, video: Path | None = None) -> None:
+    """Check the project's video is there and is the same video; `video`: its new place."""
+    where = Path(video) if video is not None else Path(p.video.path)
+    if not where.is_file():
+        raise V2MError(f"the project's video is missing: {p.video.path} (moved? give its new place "
+                       "with --video)")
+    if fingerprint(where) != p.video.fingerprint:
+        raise V2MError(f"{where} is not the project's video (its content differs)")
+    p.video.path = str(where)
+
+
+# --------------------------------------------------------------------------------------------- #
+# recovery
+
+def recovery_dir() -> Path:
+    env = os.environ.get("V2M_RECOVERY_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "v2m-desktop" / "recovery"
+
+
+def _recovery_file(p: Project) -> Path:
+    ident = str(p.path.resolve()) if p.path else f"unsaved:{p.video.fingerprint}"
+    return recovery_dir() / (hashlib.sha1(ident.encode()).hexdigest()[:16] + SUFFIX)
+
+
+def autosave(p: Project) -> Path:
+    """A recovery copy beside the user's data (never over the project itself)."""
+    from v2m_desktop.core.files import atomic_output
+    f = _recovery_file(p)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    d = to_dict(p)
+    d["recovery_of"] = str(p.path) if p.path else None
+    with atomic_output(f) as tmp:
+        tmp.write_text(json.dumps(d), encoding="utf-8")
+    return f
+
+
+def recoverable() -> list[tuple[Path, str | None]]:
+    """Recovery copies newer than their saved project: (copy, the project it belongs to)."""
+    out = []
+    folder = recovery_dir()
+    for f in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+        try:
+            of = json.loads(f.read_text(encoding="utf-8")).get("recovery_of")
+        except (OSError, ValueError):
+            continue
+        if of is None or not Path(of).is_file() or Path(of).stat().st_mtime < f.stat().st_mtime:
+            out.append((f, of))
+    return out
+
+
+def saved_cleanly(p: Project) -> None:
+    """After a clean save: its recovery copies are not needed any more."""
+    for f in {_recovery_file(p), recovery_dir() / (hashlib.sha1(
+            f"unsaved:{p.video.fingerprint}".encode()).hexdigest()[:16] + SUFFIX)}:
+        f.unlink(missing_ok=True)
