@@ -14,6 +14,7 @@ import pytest
 from v2m_desktop.cli import main
 from v2m_desktop.core.batch import MANIFEST, collect
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.project import open_project
 from v2m_desktop.core.video.synthetic import make_test_video
 
 
@@ -51,13 +52,14 @@ def _manifest(outdir):
 
 def test_batch_scores_resumes_and_reports_failures(library, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["batch", str(library / "in"), "-o", str(out), "--midi", "--seed", "2", "--vision", "basic",
-            "--quiet", "--jobs", "1"]
+    args = ["batch", str(library / "in"), "-o", str(out), "--midi", "--project", "--seed", "2",
+            "--vision", "basic", "--quiet", "--jobs", "1"]
     assert main(args) == 1                                      # one video failed, the rest done
     text = capsys.readouterr()
     assert "3 done, 0 skipped, 1 failed" in text.out and "broken.mp4" in text.out
     for rel in ("in/a", "in/trip/b", "in/trip/c"):
         assert (out / f"{rel}.mp4").is_file() and (out / f"{rel}.mid").is_file()
+        assert open_project(out / f"{rel}.v2m").seconds == 5                   # an editable project
     assert not (out / "in" / "trip" / "broken.mp4").exists()
     recs = {os.path.basename(r["input"]): r for r in _manifest(out)}
     assert recs["broken.mp4"]["status"] == "failed" and recs["broken.mp4"]["error"]

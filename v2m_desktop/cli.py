@@ -442,7 +442,7 @@ def _batch(args) -> int:
     check_settings(settings)
     items = collect(args.inputs)
     request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
-                      keep_original_audio=args.keep_original_audio)
+                      project=args.project, keep_original_audio=args.keep_original_audio)
     bar = None
 
     def planned(todo: int, skipped: int) -> None:
@@ -617,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--midi", action="store_true", help="also write each video's MIDI")
     ba.add_argument("--wav", action="store_true", help="also write each soundtrack as WAV")
     ba.add_argument("--stems", action="store_true", help="also write each video's stems (a folder each)")
+    ba.add_argument("--project", action="store_true", help="also save each video's .v2m project")
     ba.add_argument("--keep-original-audio", type=float, default=0.0, metavar="LEVEL",
                     help="mix each video's own sound under the music at LEVEL (0..1)")
     ba.add_argument("--jobs", type=_at_least(1), help="worker processes (default: one per two cores)")

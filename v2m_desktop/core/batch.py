@@ -37,7 +37,12 @@ class Request:
     midi: bool = False
     wav: bool = False
     stems: bool = False
+    project: bool = False                # also a .v2m project per video (to edit it later)
     keep_original_audio: float = 0.0
+
+    def project_path(self, item: Item) -> Path | None:
+        base = self.outdir / item.rel
+        return base.with_name(base.name + ".v2m") if self.project else None
 
     def outputs(self, item: Item):
         from v2m_desktop.core.pipeline import Outputs
@@ -53,7 +58,7 @@ class Request:
         d = dataclasses.asdict(self.settings)
         d.pop("device", None)
         d.pop("cache_dir", None)
-        d["outputs"] = (self.midi, self.wav, self.stems, self.keep_original_audio)
+        d["outputs"] = (self.midi, self.wav, self.stems, self.project, self.keep_original_audio)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -181,9 +186,11 @@ def fingerprint(video: Path) -> str:
 # --------------------------------------------------------------------------------------------- #
 # one video: the same in a worker process, in the calling process and in a Ray task
 
-def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], bool] | None = None) -> dict:
-    """Score `video` into `outputs` with preloaded `models` (amt, dynamics); returns
-    {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that cannot be scored."""
+def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], bool] | None = None,
+              project: Path | None = None) -> dict:
+    """Score `video` into `outputs` (and its .v2m `project`) with preloaded `models` (amt,
+    dynamics); returns {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that
+    cannot be scored."""
     from v2m_desktop.core.pipeline import export_score, score
     t0 = time.perf_counter()
     made = _make_folders(Path(outputs.mp4).parent)
@@ -191,6 +198,9 @@ def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], 
         outputs.check(video, settings.arrange.instruments)
         result = score(video, settings, models=models, cancel=cancel)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, cancel=cancel)
+        if project is not None:
+            from v2m_desktop.core.engine import project_from_score
+            written["project"] = project_from_score(video, result, settings).save(project)
     except BaseException:
         for folder in reversed(made):       # a failed video leaves no empty folders behind
             try:
@@ -252,14 +262,14 @@ def _worker_init(chords_model, dynamics_model, device: str, threads: int) -> Non
     _MODELS = load_models(chords_model, dynamics_model, pick_device(device))
 
 
-def _worker_score(video: str, outputs, settings) -> dict:
+def _worker_score(video: str, outputs, settings, project: Path | None = None) -> dict:
     from v2m_desktop.core.cleanup import Terminated, handling_signals
     global _STOPPING
     if _STOPPING:
         raise Cancelled()
     try:
         with handling_signals():        # SIGTERM from the parent: temporary files removed
-            return score_one(Path(video), outputs, settings, models=_MODELS)
+            return score_one(Path(video), outputs, settings, models=_MODELS, project=project)
     except Terminated:
         _STOPPING = True
         raise Cancelled() from None
@@ -302,7 +312,8 @@ def run_local(todo: list[Item], request: Request, jobs: int,
 
     try:
         for item in todo:
-            f = pool.submit(_worker_score, str(item.video), request.outputs(item), s)
+            f = pool.submit(_worker_score, str(item.video), request.outputs(item), s,
+                            request.project_path(item))
             pending[f] = item
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -22,7 +22,7 @@ def _ray():
     return ray
 
 
-def _score_task(models, video: str, outputs, settings) -> dict:
+def _score_task(models, video: str, outputs, settings, project: Path | None = None) -> dict:
     """One video in a Ray worker; a video that cannot be scored is a result, not a retry."""
     import dataclasses
 
@@ -32,7 +32,7 @@ def _score_task(models, video: str, outputs, settings) -> dict:
         amt, dyn = amt.to("cuda"), dyn.to("cuda")
         settings = dataclasses.replace(settings, device="cuda")
     try:
-        return score_one(Path(video), outputs, settings, models=(amt, dyn))
+        return score_one(Path(video), outputs, settings, models=(amt, dyn), project=project)
     except Exception as err:  # noqa: BLE001 - reported in the manifest; the batch goes on
         return {"error": error_line(err)}
 
@@ -57,7 +57,8 @@ def run_ray(todo: list[Item], request: Request, address: str,
         task = ray.remote(_score_task).options(max_retries=RETRIES, retry_exceptions=False,
                                                num_gpus=1 if gpu else 0, num_cpus=1)
         key = request.settings_key()
-        refs = {task.remote(models, str(item.video), request.outputs(item), s): item for item in todo}
+        refs = {task.remote(models, str(item.video), request.outputs(item), s,
+                            request.project_path(item)): item for item in todo}
         try:
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1)
