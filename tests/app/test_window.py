@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent
 
-from tests.app.conftest import open_and_generate
+from tests.app.conftest import FakeClock, open_and_generate
 from v2m_desktop.app.timeline.lanes import PART_COLOURS, QUALITY_COLOURS
 
 
@@ -334,3 +334,25 @@ def test_cancelled_export_leaves_nothing(qtbot, window, bbb, tmp_path):
     assert list(folder.iterdir()) == []
     assert "nothing was written" in dlg.status.text()
     assert dlg.isVisible() and dlg.export_button.isEnabled()
+
+
+def test_save_the_project_and_open_it_again(qtbot, window, bbb, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    res = open_and_generate(qtbot, window, bbb)
+    target = tmp_path / "bunny.v2m"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert target.is_file() and window.windowTitle().startswith("bunny.v2m")
+    chords = [(b.start, b.end, b.symbol) for b in window.session.lanes.chords.rows]
+    # a new window opens the project: the same chords, the video beside them
+    from v2m_desktop.app.window import MainWindow
+    w2 = MainWindow(log_path=tmp_path / "log2", output_factory=lambda s: (FakeClock(s), None))
+    qtbot.addWidget(w2)
+    w2.show()
+    with qtbot.waitSignal(w2.session.scored, timeout=120000):
+        w2.open_path(target)
+    qtbot.waitUntil(lambda: not w2.session.busy, timeout=10000)
+    assert [(b.start, b.end, b.symbol) for b in w2.session.lanes.chords.rows] == chords
+    assert w2.session.video == bbb.resolve()
+    assert w2.player.duration == pytest.approx(res.score.analysis.info.duration)
+    assert w2.windowTitle().startswith("bunny.v2m") and w2.export_action.isEnabled()

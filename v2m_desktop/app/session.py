@@ -24,11 +24,22 @@ STABLE = ("empty", "ready", "scored")     # states a finished or cancelled job r
 
 @dataclass
 class Scored:
-    """What a generation hands the window."""
+    """What a generation (or an opened project) hands the window."""
     score: object           # core.pipeline.Score
     timeline: object        # core.timeline.TimelineData
     soundtrack: object      # core.playback.Soundtrack
     seed: int
+    project: object = None  # core.project.Project: what Save keeps
+
+
+def _scored(result, project, video: Path, level: float, seed: int, progress) -> Scored:
+    """A score ready for the window: its timeline data and the sound for playback."""
+    from v2m_desktop.core.playback import Soundtrack
+    from v2m_desktop.core.timeline import from_score
+    progress("prepare playback", 0.0)
+    sound = Soundtrack.for_video(result.audio, result.sample_rate, video, result.analysis.info.duration,
+                                 result.analysis.info.has_audio, level)
+    return Scored(result, from_score(result), sound, seed, project)
 
 
 class Session(QObject):
@@ -180,28 +191,70 @@ class Session(QObject):
             return
         if self.video is None:
             return
-        video, info = self.video, self.info
+        video = self.video
         seed = random.randrange(1 << 20) if seed is None else int(seed)
         level = self.settings.original_level
 
         def job(progress, cancel):
+            from v2m_desktop.core.engine import project_from_score
             from v2m_desktop.core.pipeline import score
-            from v2m_desktop.core.playback import Soundtrack
-            from v2m_desktop.core.timeline import from_score
-            result = score(video, self._score_settings(seed), progress=progress, cancel=cancel)
-            progress("prepare playback", 0.0)
-            sound = Soundtrack.for_video(result.audio, result.sample_rate, video, info.duration,
-                                         result.analysis.info.has_audio, level)
-            return Scored(result, from_score(result), sound, seed)
+            settings = self._score_settings(seed)
+            result = score(video, settings, progress=progress, cancel=cancel)
+            project = project_from_score(video, result, settings)
+            project.settings.original_level = level
+            return _scored(result, project, video, level, seed, progress)
 
         def done(res: Scored):
             if video != self.video:
                 return
-            self.result, self.analysis = res, res.score.analysis
-            self._stable = "scored"
-            self.lanes.show(res.timeline)
-            self.scored.emit(res)
+            self._show(res)
         self._run(job, "generate", "generating", done)
+
+    def _show(self, res: Scored) -> None:
+        self.result, self.analysis = res, res.score.analysis
+        self._stable = "scored"
+        self.lanes.show(res.timeline)
+        self.scored.emit(res)
+
+    @property
+    def project(self):
+        return None if self.result is None else self.result.project
+
+    def open_project(self, path) -> None:
+        """Open a .v2m project: its video, and its music as edited (the analysis from the cache,
+        or made again)."""
+        path = Path(path)
+
+        def job(progress, cancel):
+            from v2m_desktop.core.engine import Engine
+            from v2m_desktop.core.project import open_project
+            from v2m_desktop.core.video.probe import probe
+            progress("open", 0.0)
+            project = open_project(path)
+            video = Path(project.video.path)
+            info = probe(video)
+            engine = Engine(project, device=self.settings.device, progress=progress, cancel=cancel)
+            result = engine.score()
+            level = project.settings.original_level
+            return info, _scored(result, project, video, level, project.settings.seed, progress)
+
+        def opened(res):
+            info, scored = res
+            self.video, self.info = Path(scored.project.video.path), info
+            self.videoOpened.emit(info)
+            self._show(scored)
+        self._run(job, "open", "opening", opened)
+
+    def save_project(self, path=None) -> Path | None:
+        """Save the project (atomically; the video is never touched).  Fast: on the GUI thread."""
+        if self.project is None:
+            return None
+        from v2m_desktop.core.errors import V2MError
+        try:
+            return self.project.save(path)
+        except V2MError as err:
+            self.failed.emit("Cannot save the project", str(err), False)
+            return None
 
     def export(self, outputs) -> None:
         """Write a core.pipeline.Outputs for the current score."""

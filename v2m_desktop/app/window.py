@@ -34,7 +34,8 @@ from v2m_desktop.app.timeline.view import TimelineView
 
 log = logging.getLogger("v2m_desktop.app")
 
-VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+VIDEO_FILTER = ("Videos and projects (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mpg *.mpeg *.wmv *.v2m);;"
+                "All files (*)")
 STATE_TEXT = {"opening": "Opening", "analysing": "Analysing the video", "generating": "Generating",
               "exporting": "Exporting", "cancelling": "Cancelling"}
 
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
                              **({"output_factory": output_factory} if output_factory else {}))
         self.timeline = TimelineView(self.axis, self.session.lanes)
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
+        self.project_path: Path | None = None       # the .v2m the window shows, once saved or opened
         self.export_dialog = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
@@ -80,6 +82,10 @@ class MainWindow(QMainWindow):
         A = self._action  # noqa: N806
         self.open_action = A("&Open Video…", self.open_dialog, QKeySequence.StandardKey.Open, "Open a video")
         self.export_action = A("&Export…", self.export, "Ctrl+E", "Export the video with its music")
+        self.save_action = A("&Save Project", self.save_project, QKeySequence.StandardKey.Save,
+                             "Keep the music to edit or export later (.v2m)")
+        self.save_as_action = A("Save Project &As…", lambda: self.save_project(ask=True),
+                                QKeySequence.StandardKey.SaveAs)
         self.quit_action = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.generate_action = A("&Generate", lambda: self.session.generate(), "Ctrl+G",
                                  "Write music for the whole video")
@@ -110,6 +116,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
         f.addSeparator()
+        f.addAction(self.save_action)
+        f.addAction(self.save_as_action)
         f.addAction(self.export_action)
         f.addSeparator()
         f.addAction(self.settings_action)
@@ -231,6 +239,8 @@ class MainWindow(QMainWindow):
         has_video = self.session.video is not None
         self.generate_action.setEnabled(has_video and state not in ("opening", "exporting", "cancelling"))
         self.export_action.setEnabled(self.session.result is not None and not busy)
+        for a in (self.save_action, self.save_as_action):
+            a.setEnabled(self.session.project is not None and not busy)
         self.cancel_action.setEnabled(busy and state != "cancelling")
         for w in (self.stage_label, self.progress_bar, self.cancel_button):
             w.setVisible(busy)
@@ -247,8 +257,9 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(round(100 * min(max(fraction, 0.0), 1.0)))
 
     def _update_title(self) -> None:
-        v = self.session.video
-        self.setWindowTitle(f"{v.name} — v2m-desktop" if v else "v2m-desktop")
+        p, v = getattr(self, "project_path", None), self.session.video
+        name = p.name if p else v.name if v else None
+        self.setWindowTitle(f"{name} — v2m-desktop" if name else "v2m-desktop")
 
     # ------------------------------------------------------------------ files
     def open_dialog(self) -> None:
@@ -259,10 +270,11 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path) -> None:
         if Path(path).suffix.lower() == ".v2m":
-            self.message("Cannot open the project", f"{Path(path).name}: v2m projects open in a later "
-                         "version of v2m-desktop (the project engine is not built yet); open a video.",
-                         QMessageBox.Icon.Warning)
+            self.show_message(f"Opening the project {Path(path).name}…")
+            self.project_path = Path(path)
+            self.session.open_project(Path(path))
             return
+        self.project_path = None
         self.show_message(f"Opening {Path(path).name}…")
         self.session.open_video(Path(path))
 
@@ -279,7 +291,7 @@ class MainWindow(QMainWindow):
 
     def _opened(self, info) -> None:
         path = str(self.session.video)
-        self.settings.add_recent(path)
+        self.settings.add_recent(str(self.project_path or path))
         self._fill_recent()
         self._update_title()
         self.axis.set_duration(info.duration)
@@ -315,6 +327,24 @@ class MainWindow(QMainWindow):
         box.open()
         self.dialog = box
         return box
+
+    def save_project(self, ask: bool = False) -> None:
+        p = self.session.project
+        if p is None:
+            return
+        path = p.path
+        if ask or path is None:
+            start = str(p.path or Path(p.video.path).with_suffix(".v2m"))
+            name, _ = QFileDialog.getSaveFileName(self, "Save Project", start, "v2m project (*.v2m)")
+            if not name:
+                return
+            path = Path(name if name.lower().endswith(".v2m") else name + ".v2m")
+        saved = self.session.save_project(path)
+        if saved is not None:
+            self.project_path = saved
+            self.settings.add_recent(str(saved))
+            self._update_title()
+            self.show_message(f"Saved {saved}")
 
     def export(self) -> None:
         if self.session.result is None:
