@@ -236,7 +236,7 @@ def test_a_bad_file_gets_a_dialog_and_the_app_keeps_running(qtbot, window, tmp_p
 def test_an_unexpected_error_shows_the_log_file(qtbot, window, bbb, monkeypatch):
     import v2m_desktop.core.timeline as timeline
 
-    def broken(score):
+    def broken(*args):
         raise RuntimeError("lane data exploded")
     monkeypatch.setattr(timeline, "from_score", broken)
     with qtbot.waitSignal(window.session.analysed, timeout=60000):

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
 
 from v2m_desktop.app.settings import AppSettings
 from v2m_desktop.app.timeline.models import LaneModels
@@ -39,7 +40,7 @@ def _scored(result, project, video: Path, level: float, seed: int, progress) -> 
     progress("prepare playback", 0.0)
     sound = Soundtrack.for_video(result.audio, result.sample_rate, video, result.analysis.info.duration,
                                  result.analysis.info.has_audio, level)
-    return Scored(result, from_score(result), sound, seed, project)
+    return Scored(result, from_score(result, project), sound, seed, project)
 
 
 class Session(QObject):
@@ -51,6 +52,10 @@ class Session(QObject):
     exported = Signal(dict)             # {kind: path or [paths]}
     failed = Signal(str, str, bool)     # title, message, unexpected
     cancelled = Signal()
+    rendered = Signal(object)           # Scored: the edited project's new music
+    projectChanged = Signal(str, int, int)   # what, start, end (seconds) of an edit
+
+    RERENDER_MS = 120                   # edits within this time re-render once
 
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
@@ -66,6 +71,14 @@ class Session(QObject):
         self._queued = None             # a job asked for while another was being cancelled
         self._generate_after_analysis = False
         self._pending_seed: int | None = None
+        self.undo_stack = QUndoStack(self)
+        self._models = None             # loaded by the first re-render or regeneration
+        self._render_worker: Worker | None = None
+        self._render_again = False
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(self.RERENDER_MS)
+        self._render_timer.timeout.connect(self._rerender)
 
     # -- start-up
     @staticmethod
@@ -127,7 +140,8 @@ class Session(QObject):
     def _failed(self, name: str, message: str, unexpected: bool) -> None:
         self._generate_after_analysis = False
         titles = {"open": "Cannot open the video", "analyse": "Cannot analyse the video",
-                  "generate": "Generation failed", "export": "Export failed"}
+                  "generate": "Generation failed", "export": "Export failed",
+                  "regenerate": "Regeneration failed", "render": "Cannot render the edited music"}
         self.failed.emit(titles.get(name, "Error"), message, unexpected)
 
     def cancel(self) -> None:
@@ -213,8 +227,111 @@ class Session(QObject):
     def _show(self, res: Scored) -> None:
         self.result, self.analysis = res, res.score.analysis
         self._stable = "scored"
+        self.undo_stack.clear()
+        if res.project is not None:
+            res.project.listeners.append(self._project_changed)
         self.lanes.show(res.timeline)
         self.scored.emit(res)
+
+    # -- editing: every edit an undoable command; the music re-rendered in the background
+    def apply(self, edit, text: str, engine=None) -> bool:
+        """Push a core edit as one undoable command; a refused edit shows its one line."""
+        from v2m_desktop.app.commands import EditCommand
+        from v2m_desktop.core.errors import V2MError
+        if self.project is None:
+            return False
+        try:
+            self.undo_stack.push(EditCommand(self.project, edit, text, engine))
+        except V2MError as err:
+            self.failed.emit("Cannot edit", str(err), False)
+            return False
+        return True
+
+    def _project_changed(self, change) -> None:
+        self.projectChanged.emit(change.what, change.start, change.end)
+        self._render_timer.start()
+
+    def _snapshot(self):
+        from v2m_desktop.core.project import from_dict, to_dict
+        p = self.project
+        return from_dict(to_dict(p), p.path)
+
+    def _engine(self, project, progress=None, cancel=None):
+        """An Engine over a snapshot of the project, sharing the analysis and the models (the GUI
+        thread keeps editing the project itself while a worker reads the snapshot)."""
+        from v2m_desktop.core.engine import Engine
+        engine = Engine(project, analysis=self.analysis, models=self._models, device=self.settings.device,
+                        progress=progress, cancel=cancel)
+        return engine
+
+    def _rerender(self) -> None:
+        if self.project is None:
+            return
+        if self._render_worker is not None:
+            self._render_again = True
+            return
+        snapshot, level = self._snapshot(), self.settings.original_level
+        seed = self.result.seed
+
+        def job(progress, cancel):
+            engine = self._engine(snapshot, cancel=cancel)
+            result = engine.score()
+            self._models = engine.models
+            return _scored(result, snapshot, Path(snapshot.video.path), level, seed, progress)
+
+        def done(res: Scored):
+            res.project = self.project          # the live project, not the snapshot
+            self.result = res
+            self.lanes.show(res.timeline)
+            self.rendered.emit(res)
+
+        def finished():
+            self._render_worker = None
+            if self._render_again:
+                self._render_again = False
+                self._rerender()
+        w = Worker(job, "re-render", self)
+        w.succeeded.connect(done)
+        w.failed.connect(lambda msg, bug: self._failed("render", msg, bug))
+        w.finished.connect(finished)
+        self._render_worker = w
+        w.start()
+
+    def regenerate(self, start: int, end: int, seed: int | None = None) -> None:
+        """New chords for seconds [start, end) from the model (on the worker), then one undoable
+        Regenerate edit with them: a new take of that range."""
+        from v2m_desktop.core.edits import Regenerate
+        if self.project is None:
+            return
+        seed = random.randrange(1 << 20) if seed is None else int(seed)
+        snapshot = self._snapshot()
+
+        def job(progress, cancel):
+            progress("regenerate", 0.0)
+            engine = self._engine(snapshot, cancel=cancel)
+            tokens = engine.regenerate(start, end, seed)
+            self._models = engine.models
+            return tokens
+
+        def done(tokens):
+            from v2m_desktop.app.commands import Precomputed
+            from v2m_desktop.app.timeline.lanes import format_time
+            self.apply(Regenerate(start, end, seed), f"Regenerate {format_time(start)}-{format_time(end)}",
+                       engine=Precomputed(tokens))
+        self._run(job, "regenerate", "generating", done)
+
+    def wait_rendered(self, timeout_ms: int = 30000) -> bool:
+        """Block until no re-render is pending or running (tests, closing)."""
+        import time
+
+        from PySide6.QtCore import QCoreApplication
+        end = time.monotonic() + timeout_ms / 1000
+        while self._render_timer.isActive() or self._render_worker is not None:
+            if time.monotonic() > end:
+                return False
+            QCoreApplication.processEvents()
+            time.sleep(0.005)
+        return True
 
     @property
     def project(self):
@@ -251,7 +368,9 @@ class Session(QObject):
             return None
         from v2m_desktop.core.errors import V2MError
         try:
-            return self.project.save(path)
+            saved = self.project.save(path)
+            self.undo_stack.setClean()
+            return saved
         except V2MError as err:
             self.failed.emit("Cannot save the project", str(err), False)
             return None

@@ -106,6 +106,29 @@ class MainWindow(QMainWindow):
         self.zoom_out_action.setShortcuts([QKeySequence("-"), QKeySequence.StandardKey.ZoomOut])
         self.fit_action = A("&Fit to Window", self.timeline.fit, "Ctrl+0")
         self.settings_action = A("&Preferences…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        # editing: each action one core edit on the selection, one undoable command
+        self.undo_action = self.session.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.session.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(a)
+        self.chord_action = A("Set &Chord…", self.pick_chord, "Return", "Set the chord of the selection")
+        self.no_chord_action = A("&No Chord", lambda: self.set_chord("N"), "Del", "Rest over the selection")
+        self.lock_action = A("&Lock / Unlock", self.toggle_lock, "K", "Keep the selected chords")
+        self.up_action = A("Transpose &Up", lambda: self.transpose(1), "Ctrl+Up")
+        self.down_action = A("Transpose &Down", lambda: self.transpose(-1), "Ctrl+Down")
+        self.regenerate_action = A("&Regenerate Selection", self.regenerate, "Ctrl+R",
+                                   "New chords for the selection only (a new take)")
+        self.prev_take_action = A("Previous Take", lambda: self.step_take(-1), "Alt+Left")
+        self.next_take_action = A("Next Take", lambda: self.step_take(1), "Alt+Right")
+        self.target_action = A("Set Emotion &Target…", self.pick_target, "E",
+                               "Ask for an emotion over the selection")
+        self.clear_target_action = A("Clear Emotion Target", self.clear_target, "Shift+E")
+        self.edit_actions = [self.chord_action, self.no_chord_action, self.lock_action, self.up_action,
+                             self.down_action, self.regenerate_action, self.prev_take_action,
+                             self.next_take_action, self.target_action, self.clear_target_action]
         self.about_action = A("&About v2m-desktop", self.about)
 
     def _build_menus(self) -> None:
@@ -123,6 +146,12 @@ class MainWindow(QMainWindow):
         f.addAction(self.settings_action)
         f.addSeparator()
         f.addAction(self.quit_action)
+        e = mb.addMenu("&Edit")
+        e.addAction(self.undo_action)
+        e.addAction(self.redo_action)
+        e.addSeparator()
+        for a in self.edit_actions:
+            e.addAction(a)
         m = mb.addMenu("&Music")
         m.addAction(self.generate_action)
         m.addAction(self.cancel_action)
@@ -228,6 +257,10 @@ class MainWindow(QMainWindow):
         self.player.playingChanged.connect(self._playing_changed)
         self.player.notice.connect(self.show_message)
         self.timeline.seekRequested.connect(self.player.seek)
+        self.timeline.chords.blockActivated.connect(lambda _b: self.pick_chord())
+        self.timeline.chords.boundaryMoved.connect(self.move_boundary)
+        s.rendered.connect(self._rendered)
+        s.undo_stack.cleanChanged.connect(self._clean_changed)
         self.axis.selectionChanged.connect(self._selection_changed)
 
     # ------------------------------------------------------------------ state
@@ -239,7 +272,7 @@ class MainWindow(QMainWindow):
         has_video = self.session.video is not None
         self.generate_action.setEnabled(has_video and state not in ("opening", "exporting", "cancelling"))
         self.export_action.setEnabled(self.session.result is not None and not busy)
-        for a in (self.save_action, self.save_as_action):
+        for a in (self.save_action, self.save_as_action, *self.edit_actions):
             a.setEnabled(self.session.project is not None and not busy)
         self.cancel_action.setEnabled(busy and state != "cancelling")
         for w in (self.stage_label, self.progress_bar, self.cancel_button):
@@ -256,10 +289,128 @@ class MainWindow(QMainWindow):
         self.stage_label.setText(stage.capitalize())
         self.progress_bar.setValue(round(100 * min(max(fraction, 0.0), 1.0)))
 
+    def _clean_changed(self, clean: bool) -> None:
+        self._modified = not clean
+        self._update_title()
+
     def _update_title(self) -> None:
         p, v = getattr(self, "project_path", None), self.session.video
         name = p.name if p else v.name if v else None
-        self.setWindowTitle(f"{name} — v2m-desktop" if name else "v2m-desktop")
+        modified = "*" if getattr(self, "_modified", False) else ""
+        self.setWindowTitle(f"{name}{modified} — v2m-desktop" if name else "v2m-desktop")
+
+    # ------------------------------------------------------------------ editing
+    def selected_seconds(self) -> tuple[int, int] | None:
+        """The selection in whole seconds (the chords' grid), or the block under the playhead."""
+        sel = self.axis.selection
+        if sel is None:
+            b = self.timeline.chords.block_at(self.axis.playhead)
+            if b is None:
+                return None
+            sel = (b.start, b.end)
+        a, b = int(round(sel[0])), int(round(sel[1]))
+        n = self.session.project.seconds if self.session.project else 0
+        a, b = min(max(a, 0), n), min(max(b, 0), n)
+        return (a, b) if b > a else ((a, a + 1) if a < n else None)
+
+    def _span_text(self, span) -> str:
+        return f"{format_time(span[0])}-{format_time(span[1])}"
+
+    def _edit(self, edit, text: str) -> None:
+        if self.session.apply(edit, text):
+            self.show_message(text)
+
+    def pick_chord(self) -> None:
+        span = self.selected_seconds()
+        if span is None or self.session.project is None:
+            return
+        from v2m_desktop.app.dialogs.edit import ChordDialog
+        from v2m_desktop.core.chords import chord_symbol
+        current = chord_symbol(int(self.session.project.tokens[span[0]]))
+        self.chord_dialog = ChordDialog(current, f"Seconds {self._span_text(span)}", self)
+        self.chord_dialog.chosen.connect(lambda text, span=span: self.set_chord(text, span))
+        self.chord_dialog.finished.connect(self.activateWindow)     # its keys are the window's again
+        self.chord_dialog.open()
+
+    def set_chord(self, symbol: str, span=None) -> None:
+        from v2m_desktop.core.edits import SetChords
+        span = span or self.selected_seconds()
+        if span:
+            self._edit(SetChords(*span, symbol), f"Set chord {symbol} at {format_time(span[0])}")
+
+    def move_boundary(self, old: float, new: float) -> None:
+        from v2m_desktop.core.chords import chord_symbol
+        from v2m_desktop.core.edits import SetChords
+        p = self.session.project
+        if p is None:
+            return
+        o, n = int(round(old)), int(round(min(max(new, 0), p.seconds)))
+        if n == o:
+            return
+        # the block on the side the boundary moves into takes the other block's chord
+        a, b, src = (o, n, o - 1) if n > o else (n, o, o)
+        symbol = chord_symbol(int(p.tokens[min(max(src, 0), p.seconds - 1)]))
+        self._edit(SetChords(a, b, symbol), f"Move chord boundary {format_time(o)} to {format_time(n)}")
+
+    def toggle_lock(self) -> None:
+        from v2m_desktop.core.edits import Lock, Unlock
+        span = self.selected_seconds()
+        if span is None:
+            return
+        locked = all(s in self.session.project.locks for s in range(*span))
+        edit = (Unlock if locked else Lock)(*span)
+        self._edit(edit, f"{'Unlock' if locked else 'Lock'} {self._span_text(span)}")
+
+    def transpose(self, semitones: int) -> None:
+        from v2m_desktop.core.edits import Transpose
+        span = self.selected_seconds()
+        if span:
+            self._edit(Transpose(*span, semitones), f"Transpose {self._span_text(span)} {semitones:+d}")
+
+    def regenerate(self) -> None:
+        span = self.selected_seconds()
+        if span:
+            self.show_message(f"Regenerating {self._span_text(span)}…")
+            self.session.regenerate(*span)
+
+    def step_take(self, step: int) -> None:
+        from v2m_desktop.core.edits import UseTake
+        p = self.session.project
+        span = self.selected_seconds()
+        takes = p.takes_of(*span) if p is not None and span else None
+        if takes is None:
+            self.show_message("No takes here: select a regenerated range (Ctrl+R makes one)")
+            return
+        n = takes.current + step
+        if 0 <= n < len(takes.takes):
+            self._edit(UseTake(*span, n), f"Take {n} of {len(takes.takes) - 1} at {self._span_text(span)}")
+
+    def pick_target(self) -> None:
+        span = self.selected_seconds()
+        if span is None:
+            return
+        from v2m_desktop.app.dialogs.edit import TargetDialog
+        self.target_dialog = TargetDialog(f"Seconds {self._span_text(span)}", self)
+        self.target_dialog.chosen.connect(lambda emo, i, span=span: self.set_target(emo, i, span))
+        self.target_dialog.finished.connect(self.activateWindow)
+        self.target_dialog.open()
+
+    def set_target(self, emotion: str, intensity: float, span=None) -> None:
+        from v2m_desktop.core.edits import SetEmotionTarget
+        span = span or self.selected_seconds()
+        if span:
+            self._edit(SetEmotionTarget(*span, emotion, intensity),
+                       f"Target {emotion} {intensity:.0%} at {self._span_text(span)}")
+
+    def clear_target(self) -> None:
+        from v2m_desktop.core.edits import ClearEmotionTarget
+        span = self.selected_seconds()
+        if span:
+            self._edit(ClearEmotionTarget(*span), f"Clear target {self._span_text(span)}")
+
+    def _rendered(self, res) -> None:
+        self.player.set_soundtrack(res.soundtrack)
+        self.player.set_original_level(self.level.value() / 100)
 
     # ------------------------------------------------------------------ files
     def open_dialog(self) -> None:
@@ -414,6 +565,7 @@ class MainWindow(QMainWindow):
             self.open_path(files[0])
 
     def closeEvent(self, e) -> None:  # noqa: N802
+        self.session.undo_stack.cleanChanged.disconnect(self._clean_changed)
         self.session.shut_down()
         self.player.close()
         self.settings.sync()

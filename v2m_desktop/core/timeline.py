@@ -3,6 +3,7 @@ dynamics and thumbnails on one time axis (seconds).  Built from a pipeline Score
 draw it and never look inside the arrangement or the analysis themselves."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ class ChordBlock:
     token: int
     symbol: str             # 'Am', 'F#maj7', 'N'
     quality: str | None     # 'min', 'maj7', ... (None for N)
+    locked: bool = False    # every second it covers is locked
 
 
 @dataclass
@@ -48,6 +50,8 @@ class TimelineData:
     thumb_times: np.ndarray | None = None    # [N] seconds
     key: str = ""
     tempo: float = 0.0
+    locks: set[int] = field(default_factory=set)          # locked seconds
+    targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
 
 
 def chord_blocks(chord_times: list[tuple[float, float, int]]) -> list[ChordBlock]:
@@ -82,8 +86,8 @@ def from_analysis(analysis) -> TimelineData:
                         thumb_times=analysis.thumb_times)
 
 
-def from_score(score) -> TimelineData:
-    """Everything a pipeline Score holds, for the timeline."""
+def from_score(score, project=None) -> TimelineData:
+    """Everything a pipeline Score holds (and its project's locks and targets), for the timeline."""
     data = from_analysis(score.analysis)
     arr = score.arrangement
     data.density = score.dynamics.note_density
@@ -92,4 +96,13 @@ def from_score(score) -> TimelineData:
     data.notes = notes_of(arr.midi)
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)
+    if project is not None:
+        data.locks = set(project.locks)
+        data.targets = list(project.targets)
+        data.chords = [dataclasses.replace(b, locked=_covered(b, data.locks)) for b in data.chords]
     return data
+
+
+def _covered(b: ChordBlock, locks: set[int]) -> bool:
+    seconds = range(int(round(b.start)), max(int(round(b.end)), int(round(b.start)) + 1))
+    return bool(locks) and all(s in locks for s in seconds)

@@ -111,6 +111,8 @@ class Lane(QWidget):
             return
         if not self._dragging:
             self.seekRequested.emit(self.axis.t_of(e.position().x()))
+        else:       # the release point ends the drag
+            self.drag_to(self.axis.t_of(self._press), self.axis.t_of(e.position().x()))
         self._press = None
 
     def press_at(self, t: float) -> None:
@@ -210,10 +212,33 @@ class CutLane(Lane):
 
 
 class EmotionLane(Lane):
-    """The six detected probabilities a second, stacked, with a legend."""
+    """The six detected probabilities a second, stacked, with a legend; the user's targets drawn
+    over them (the detected curve stays visible underneath)."""
 
     title = "Emotion"
     lane_height = 64
+
+    def __init__(self, axis, model, targets=None, parent=None):
+        super().__init__(axis, model, parent)
+        self.targets = targets
+        if targets is not None:
+            targets.modelReset.connect(self.update)
+
+    def paint_targets(self, p):
+        if self.targets is None:
+            return
+        for t in self.targets.rows:
+            x0, x1 = self.axis.x_of(t.start), self.axis.x_of(t.end)
+            colour = QColor(EMOTION_COLOURS[EMOTION_NAMES.index(t.emotion)])
+            band = QColor(colour)
+            band.setAlpha(int(60 + 120 * t.intensity))
+            r = QRectF(x0, 14, x1 - x0, self.height() - 15)
+            p.setPen(QPen(colour.darker(130), 2))
+            p.setBrush(band)
+            p.drawRect(r)
+            p.setPen(QColor("white"))
+            p.drawText(r.adjusted(4, 2, -2, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                       f"target: {t.emotion} {t.intensity:.0%}")
 
     def paint(self, p, t0, t1):
         rows = self.model.rows
@@ -242,14 +267,76 @@ class EmotionLane(Lane):
             p.setBrush(QColor(EMOTION_COLOURS[e]))
             p.drawPath(path)
             below = top
+        self.paint_targets(p)
         self.legend(p, zip(EMOTION_NAMES, EMOTION_COLOURS))
 
 
 class ChordLane(Lane):
-    """A block per chord, coloured by quality, with its symbol."""
+    """A block per chord, coloured by quality, with its symbol; locked blocks framed with a lock.
+    Click selects a block (Shift extends), double-click opens the chord picker, dragging the
+    boundary between two blocks moves it."""
 
     title = "Chords"
     lane_height = 30
+    blockActivated = Signal(object)             # core.timeline.ChordBlock
+    boundaryMoved = Signal(float, float)        # from, to (seconds)
+    GRAB_PX = 4
+
+    def __init__(self, axis, model, parent=None):
+        super().__init__(axis, model, parent)
+        self._boundary: float | None = None
+        self._boundary_to: float | None = None
+        self.setMouseTracking(True)
+
+    def block_at(self, t: float):
+        return next((b for b in self.model.rows if b.start <= t < b.end), None)
+
+    def boundary_near(self, x: float) -> float | None:
+        for b in self.model.rows[1:]:
+            if abs(self.axis.x_of(b.start) - x) <= self.GRAB_PX:
+                return b.start
+        return None
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        x = e.position().x()
+        if e.button() == Qt.MouseButton.LeftButton and self.boundary_near(x) is not None:
+            self._boundary = self._boundary_to = self.boundary_near(x)
+            return
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        x = e.position().x()
+        if self._boundary is not None:
+            self._boundary_to = round(self.axis.t_of(x))        # chords change on whole seconds
+            self.update()
+            return
+        self.setCursor(Qt.CursorShape.SplitHCursor if self.boundary_near(x) is not None
+                       else Qt.CursorShape.ArrowCursor)
+        super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        if self._boundary is not None:
+            old, new = self._boundary, self._boundary_to
+            self._boundary = self._boundary_to = None
+            self.update()
+            if new is not None and abs(new - old) >= 0.5:
+                self.boundaryMoved.emit(old, float(new))
+            return
+        if self._press is not None and not self._dragging and e.button() == Qt.MouseButton.LeftButton:
+            b = self.block_at(self.axis.t_of(e.position().x()))
+            if b is not None:
+                sel = self.axis.selection
+                if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and sel:
+                    self.axis.set_selection(min(sel[0], b.start), max(sel[1], b.end))
+                else:
+                    self.axis.set_selection(b.start, b.end)
+        super().mouseReleaseEvent(e)
+
+    def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
+        b = self.block_at(self.axis.t_of(e.position().x()))
+        if b is not None:
+            self.axis.set_selection(b.start, b.end)
+            self.blockActivated.emit(b)
 
     def paint(self, p, t0, t1):
         blocks = self.model.rows
@@ -265,10 +352,28 @@ class ChordLane(Lane):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(QUALITY_COLOURS.get(b.quality, QUALITY_COLOURS[None])))
             p.drawRoundedRect(r, 3, 3)
-            text = fm.elidedText(b.symbol, Qt.TextElideMode.ElideRight, int(r.width()) - 4)
+            if b.locked:
+                p.setPen(QPen(QColor("#f5d76e"), 2))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+                self._padlock(p, r.right() - 10, r.top() + 4)
+            room = int(r.width()) - (16 if b.locked else 4)
+            text = fm.elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
             if text and r.width() > 12:
                 p.setPen(QColor("white"))
                 p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        if self._boundary_to is not None:
+            x = self.axis.x_of(self._boundary_to)
+            p.setPen(QPen(self.text_colour(), 2, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+
+    @staticmethod
+    def _padlock(p, x: float, y: float) -> None:
+        p.setPen(QPen(QColor("#f5d76e"), 1.5))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawArc(QRectF(x + 1.5, y, 5, 6), 0, 180 * 16)
+        p.setBrush(QColor("#f5d76e"))
+        p.drawRect(QRectF(x, y + 3, 8, 6))
 
 
 class PianoRollLane(Lane):

@@ -96,11 +96,12 @@ class LaneModels(QObject):
         self.chords = RowsModel(lambda b: f"{b.symbol} {b.start:.2f}-{b.end:.2f} s", self)
         self.notes = NotesModel(self)
         self.dynamics = RowsModel(lambda r: f"density {r[0]:.1f}, loudness {r[1]:.3f}", self)
+        self.targets = RowsModel(lambda t: f"{t.emotion} {t.intensity:g} {t.start}-{t.end} s", self)
 
     def show(self, data) -> None:
         """Fill every model from a core.timeline.TimelineData (None clears)."""
         if data is None:
-            for m in (self.thumbnails, self.cuts, self.emotion, self.chords, self.dynamics):
+            for m in (self.thumbnails, self.cuts, self.emotion, self.chords, self.dynamics, self.targets):
                 m.set_rows([])
             self.notes.set_notes(None)
             return
@@ -111,3 +112,4 @@ class LaneModels(QObject):
         self.notes.set_notes(data.notes)
         dyn = [] if data.density is None else list(zip(map(float, data.density), map(float, data.loudness)))
         self.dynamics.set_rows(dyn)
+        self.targets.set_rows(data.targets)

@@ -101,7 +101,7 @@ class TimelineView(QWidget):
         self.ruler = RulerLane(axis)
         self.thumbnails = ThumbnailLane(axis, models.thumbnails)
         self.cuts = CutLane(axis, models.cuts)
-        self.emotion = EmotionLane(axis, models.emotion)
+        self.emotion = EmotionLane(axis, models.emotion, models.targets)
         self.chords = ChordLane(axis, models.chords)
         self.piano_roll = PianoRollLane(axis, models.notes)
         self.dynamics = DynamicsLane(axis, models.dynamics)

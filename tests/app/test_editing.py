@@ -1,0 +1,140 @@
+"""Editing on the timeline as a user does it: double-click a chord and type, undo and redo, drag
+a boundary, lock a block, set a target on a range and regenerate only that range, step through
+its takes.  Each edit is one command on the undo stack and re-renders the music."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from tests.app.conftest import open_and_generate
+from v2m_desktop.core.chords import chord_symbol
+
+
+def _wide_block(window, after: float = 0.0):
+    lane = window.timeline.chords
+    return next(b for b in window.session.lanes.chords.rows
+                if b.start >= after and window.axis.x_of(b.end) - window.axis.x_of(b.start) > 30
+                and lane.boundary_near(window.axis.x_of((b.start + b.end) / 2)) is None)
+
+
+def _x(window, t):
+    return int(round(window.axis.x_of(t)))
+
+
+def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    lane = window.timeline.chords
+    b = _wide_block(window, after=5)
+    a, e = int(round(b.start)), int(round(b.end))
+    before = p.tokens.copy()
+    qtbot.mouseDClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + b.end) / 2), 15))
+    dlg = window.chord_dialog
+    assert dlg.isVisible()
+    dlg.symbol.clear()
+    qtbot.keyClicks(dlg.symbol, "F#m7")
+    qtbot.keyClick(dlg.symbol, Qt.Key.Key_Return)
+    assert [chord_symbol(int(t)) for t in p.tokens[a:e]] == ["F#m7"] * (e - a)
+    assert (p.tokens[:a] == before[:a]).all() and (p.tokens[e:] == before[e:]).all()
+    assert window.windowTitle().startswith(f"{bbb.name}*")
+    assert window.undo_action.text().startswith("&Undo Set chord F#m7")
+    assert window.session.wait_rendered()
+    assert any(r.symbol == "F#m7" and abs(r.start - b.start) < 1.01 for r in window.session.lanes.chords.rows)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (p.tokens == before).all()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert chord_symbol(int(p.tokens[a])) == "F#m7"
+    assert window.session.wait_rendered()
+
+
+def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    lane = window.timeline.chords
+    rows = window.session.lanes.chords.rows
+    k = next(i for i in range(1, len(rows)) if rows[i].start > 5 and rows[i].end - rows[i].start >= 3
+             and rows[i - 1].token != rows[i].token)
+    left, right = rows[k - 1], rows[k]
+    o = int(round(right.start))
+    qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, right.start), 15))
+    qtbot.mouseMove(lane, QPoint(_x(window, o + 1.2), 15))
+    qtbot.mouseMove(lane, QPoint(_x(window, o + 2), 15))
+    qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, o + 2), 15))
+    assert int(p.tokens[o]) == int(p.tokens[o - 1]) == int(p.tokens[o + 1])     # the left block grew
+    assert window.session.undo_stack.count() == 1
+    assert window.session.wait_rendered()
+    # click a block, K locks it; it is drawn locked
+    b = _wide_block(window, after=30)
+    qtbot.mouseClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + b.end) / 2), 15))
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    span = range(int(round(b.start)), int(round(b.end)))
+    assert all(s in p.locks for s in span)
+    assert window.session.wait_rendered()
+    assert any(r.locked for r in window.session.lanes.chords.rows)
+    img = lane.grab().toImage()
+    x = _x(window, b.end) - 5
+    c = img.pixelColor(x - 3, 9)
+    assert (c.red(), c.green()) > (200, 180)                   # the padlock's yellow
+    del left
+
+
+def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    lane = window.timeline.chords
+    # lock one second inside the range first
+    p_before_lock = p.tokens.copy()
+    window.axis.set_selection(24, 25)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    # drag across the chord lane from 20 s to 40 s
+    qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 20.2), 15))
+    qtbot.mouseMove(lane, QPoint(_x(window, 30), 15))
+    qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 39.8), 15))
+    assert window.selected_seconds() == (20, 40)
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    dlg = window.target_dialog
+    dlg.emotion.setCurrentText("sad")
+    qtbot.keyClick(dlg, Qt.Key.Key_Return)
+    assert [(t.start, t.end, t.emotion) for t in p.targets] == [(20, 40, "sad")]
+    assert window.session.wait_rendered()
+    assert len(window.session.lanes.targets.rows) == 1
+    before = p.tokens.copy()
+    minor = {"min", "min7", "min6", "dim", "dim7", "hdim7"}
+    from v2m_desktop.core.chords import quality_of
+    shares = []
+    for _ in range(3):
+        with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
+            qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+        outside = np.r_[0:20, 40:p.seconds]
+        assert (p.tokens[outside] == before[outside]).all()
+        assert p.tokens[24] == p_before_lock[24]                                # locked kept
+        shares.append(np.mean([quality_of(int(t)) in minor for t in p.tokens[20:40]]))
+    takes = p.takes_of(20, 40)
+    assert len(takes.takes) == 4 and takes.current == 3
+    assert np.mean(shares) >= np.mean([quality_of(int(t)) in minor for t in before[20:40]])
+    # step back through the takes
+    qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert p.takes_of(20, 40).current == 2 and p.tokens[20:40].tolist() == takes.takes[2]
+    for _ in range(5):
+        qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert p.takes_of(20, 40).current == 0 and (p.tokens == before).all()
+    assert window.session.wait_rendered()
+
+
+@pytest.mark.parametrize("dummy", [0])
+def test_undo_restores_targets_and_takes_exactly(qtbot, window, bbb, dummy):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    start = p.state()
+    window.axis.set_selection(10, 20)
+    window.set_target("exciting", 0.7)
+    with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
+        window.regenerate()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    window.transpose(2)
+    while window.session.undo_stack.canUndo():
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.state() == start
+    assert window.session.wait_rendered()
