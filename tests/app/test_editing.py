@@ -4,7 +4,6 @@ its takes.  Each edit is one command on the undo stack and re-renders the music.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from tests.app.conftest import open_and_generate
@@ -43,7 +42,8 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     assert any(r.symbol == "F#m7" and abs(r.start - b.start) < 1.01 for r in window.session.lanes.chords.rows)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (p.tokens == before).all()
-    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_Z, ctrl_shift)
     assert chord_symbol(int(p.tokens[a])) == "F#m7"
     assert window.session.wait_rendered()
 
@@ -55,7 +55,7 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     rows = window.session.lanes.chords.rows
     k = next(i for i in range(1, len(rows)) if rows[i].start > 5 and rows[i].end - rows[i].start >= 3
              and rows[i - 1].token != rows[i].token)
-    left, right = rows[k - 1], rows[k]
+    right = rows[k]
     o = int(round(right.start))
     qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, right.start), 15))
     qtbot.mouseMove(lane, QPoint(_x(window, o + 1.2), 15))
@@ -76,7 +76,6 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     x = _x(window, b.end) - 5
     c = img.pixelColor(x - 3, 9)
     assert (c.red(), c.green()) > (200, 180)                   # the padlock's yellow
-    del left
 
 
 def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
@@ -123,8 +122,7 @@ def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
     assert window.session.wait_rendered()
 
 
-@pytest.mark.parametrize("dummy", [0])
-def test_undo_restores_targets_and_takes_exactly(qtbot, window, bbb, dummy):
+def test_undo_restores_targets_and_takes_exactly(qtbot, window, bbb):
     open_and_generate(qtbot, window, bbb)
     p = window.session.project
     start = p.state()
