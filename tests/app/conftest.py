@@ -82,6 +82,13 @@ def window(qtbot, clocks, tmp_path):
     qtbot.waitExposed(w)
     w.activateWindow()
     yield w
+    w._modified = False         # no "save changes?" question at teardown
+    for box in (w.dialog, getattr(w, "recovery_box", None)):
+        try:
+            if box is not None and box.isVisible():
+                box.done(0)
+        except RuntimeError:        # already deleted
+            pass
     w.session.cancel()
     w.session.wait(10000)
 

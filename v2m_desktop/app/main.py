@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate and not args.path:
         print("v2m-desktop: --generate needs a video", file=sys.stderr)
         return 2
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from v2m_desktop import __version__
@@ -114,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     status = {"code": 0}
     if args.path:
         window.open_path(args.path)
+    elif args.screenshot is None:
+        QTimer.singleShot(0, window.offer_recovery)         # after a crash: the unsaved work
         if args.generate:
             window.session.generate(args.seed)
     if args.screenshot is not None:
@@ -142,7 +145,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         app.quit()
 
     window.session.failed.connect(failed)
-    if generate:
+    if generate or (window.project_path is not None):       # a project opens with its music
         window.session.scored.connect(lambda _res: shoot())
     elif window.session.video is not None or window.session.busy:
         window.session.analysed.connect(shoot)

@@ -65,6 +65,10 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_title()
         self._state("empty")
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(60_000)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
 
     # ------------------------------------------------------------------ construction
     def _action(self, text, slot, shortcut=None, tip=None) -> QAction:
@@ -126,9 +130,13 @@ class MainWindow(QMainWindow):
         self.target_action = A("Set Emotion &Target…", self.pick_target, "E",
                                "Ask for an emotion over the selection")
         self.clear_target_action = A("Clear Emotion Target", self.clear_target, "Shift+E")
+        self.copy_action = A("&Copy Chords", self.copy_chords, QKeySequence.StandardKey.Copy)
+        self.paste_action = A("&Paste Chords at the Playhead", self.paste_chords,
+                              QKeySequence.StandardKey.Paste)
         self.edit_actions = [self.chord_action, self.no_chord_action, self.lock_action, self.up_action,
                              self.down_action, self.regenerate_action, self.prev_take_action,
-                             self.next_take_action, self.target_action, self.clear_target_action]
+                             self.next_take_action, self.target_action, self.clear_target_action,
+                             self.copy_action, self.paste_action]
         self.about_action = A("&About v2m-desktop", self.about)
 
     def _build_menus(self) -> None:
@@ -408,6 +416,78 @@ class MainWindow(QMainWindow):
         if span:
             self._edit(ClearEmotionTarget(*span), f"Clear target {self._span_text(span)}")
 
+    def copy_chords(self) -> None:
+        self.clipboard = self.selected_seconds()
+        if self.clipboard:
+            self.show_message(f"Copied the chords of {self._span_text(self.clipboard)}")
+
+    def paste_chords(self) -> None:
+        from v2m_desktop.core.edits import CopyChords
+        src = getattr(self, "clipboard", None)
+        p = self.session.project
+        if not src or p is None:
+            return
+        to = int(round(self.axis.playhead))
+        n = min(src[1] - src[0], p.seconds - to)
+        if n > 0:
+            self._edit(CopyChords(src[0], src[0] + n, to), f"Paste chords at {format_time(to)}")
+
+    # ------------------------------------------------------------------ unsaved work
+    @property
+    def modified(self) -> bool:
+        return getattr(self, "_modified", False)
+
+    def maybe_save(self) -> bool:
+        """Ask before unsaved edits would be lost; False: the user cancelled."""
+        if not self.modified or self.session.project is None:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "The project has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            self.save_project()
+            return not self.modified
+        return True
+
+    def autosave(self) -> None:
+        """Every minute while modified: a recovery copy (never over the project itself)."""
+        from v2m_desktop.core.errors import V2MError
+        from v2m_desktop.core.project import autosave
+        if self.modified and self.session.project is not None:
+            try:
+                autosave(self.session.project)
+            except (OSError, V2MError):
+                log.warning("autosave failed", exc_info=True)
+
+    def offer_recovery(self) -> None:
+        """After a crash: offer the recovery copies newer than their saved projects."""
+        from v2m_desktop.core.project import recoverable
+        found = recoverable()
+        if not found:
+            return
+        copy, of = found[0]
+        from datetime import datetime
+        when = datetime.fromtimestamp(copy.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work?",
+                          f"v2m-desktop closed with unsaved changes to {of or 'an unsaved project'} "
+                          f"(autosaved {when}). Recover them?", QMessageBox.StandardButton.NoButton, self)
+        recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+
+        def chosen(_result=None) -> None:
+            if box.clickedButton() is recover:
+                self.open_path(copy)
+                self.recovered_from = (copy, of)
+            elif box.clickedButton() is discard:
+                copy.unlink(missing_ok=True)
+        box.finished.connect(chosen)
+        box.open()
+        self.dialog = self.recovery_box = box
+
     def _rendered(self, res) -> None:
         self.player.set_soundtrack(res.soundtrack)
         self.player.set_original_level(self.level.value() / 100)
@@ -420,6 +500,9 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> None:
+        if not self.maybe_save():
+            return
+        self._modified = False
         if Path(path).suffix.lower() == ".v2m":
             self.show_message(f"Opening the project {Path(path).name}…")
             self.project_path = Path(path)
@@ -455,6 +538,14 @@ class MainWindow(QMainWindow):
         self.show_message(f"Opened {Path(path).name}; analysing…")
 
     def _scored(self, res: Scored) -> None:
+        recovered = getattr(self, "recovered_from", None)
+        if recovered is not None and res.project is not None:
+            # a recovery copy opens as the project it belongs to, modified (saving goes there)
+            self.recovered_from = None
+            res.project.path = Path(recovered[1]) if recovered[1] else None
+            self.project_path = res.project.path
+            self._modified = True
+            self._update_title()
         self.player.set_soundtrack(res.soundtrack)
         self.player.set_original_level(self.level.value() / 100)
         t = res.timeline
@@ -492,6 +583,8 @@ class MainWindow(QMainWindow):
             path = Path(name if name.lower().endswith(".v2m") else name + ".v2m")
         saved = self.session.save_project(path)
         if saved is not None:
+            from v2m_desktop.core.project import saved_cleanly
+            saved_cleanly(self.session.project)
             self.project_path = saved
             self.settings.add_recent(str(saved))
             self._update_title()
@@ -565,6 +658,12 @@ class MainWindow(QMainWindow):
             self.open_path(files[0])
 
     def closeEvent(self, e) -> None:  # noqa: N802
+        if not self.maybe_save():
+            e.ignore()
+            return
+        from v2m_desktop.core.project import saved_cleanly
+        if self.session.project is not None and not self.modified:
+            saved_cleanly(self.session.project)         # closed cleanly: no recovery needed
         self.session.undo_stack.cleanChanged.disconnect(self._clean_changed)
         self.session.shut_down()
         self.player.close()
