@@ -102,6 +102,8 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
     lyrics = [ly.time for ly in arr.midi.lyrics]           # the chord symbols in the MIDI
     assert len(lyrics) == len(arr.chord_times) >= 6
     bars = stats.bar_times(arr)
+    downbeats = arr.midi.get_downbeats()       # the bar lines a DAW shows (time signatures)
+    assert np.abs(downbeats[:, None] - bars[None, :]).min(0).max() < 1e-6
     for t in lyrics[1:]:
         assert np.abs(bars - t).min() < 0.01 or np.abs(np.asarray(cuts) - t).min() <= 0.1
     r = stats.rhythm(arr)

@@ -121,11 +121,23 @@ def _bars(grid: BeatGrid, cut_beats: list[int], end_pos: float) -> list[float]:
     return bars
 
 
+def meter_signatures(bars: list[float], end_pos: float) -> list[tuple[float, int]]:
+    """(bar position, beats in the bar) wherever the bar length changes; the last bar, which
+    the video's end cuts off, keeps the signature before it."""
+    out: list[tuple[float, int]] = []
+    for a, b in zip(bars, bars[1:]):
+        n = int(round(b - a))
+        if not out or out[-1][1] != n:
+            out.append((a, n))
+    return out or [(0.0, 4)]
+
+
 def pick_cuts(cuts: list[float], period: float) -> list[float]:
-    """Of cuts closer than a beat, the first: the music cannot change on both."""
+    """Of cuts closer than a beat (or a second: the model writes a chord a second), the first:
+    the music cannot change on both."""
     out: list[float] = []
     for c in cuts:
-        if not out or c - out[-1] >= period - 1e-6:
+        if not out or c - out[-1] >= max(period, 1.0) - 1e-6:
             out.append(c)
     return out
 
