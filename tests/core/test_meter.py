@@ -178,3 +178,19 @@ def test_guidance_makes_the_chords_follow_the_video(shipped, muvi_root):
     assert agreement(1.5) <= agreement(0.0) - 0.1
     opts = SamplingOptions(seed=5, guidance=1.5)
     assert (generate(amt, feats[0], 0, options=opts) == generate(amt, feats[0], 0, options=opts)).all()
+
+
+def test_regenerating_a_span_that_ends_inside_a_bar_keeps_the_meter(shipped):
+    from v2m_desktop.core.model.generate import regenerate_span
+    amt, _ = shipped
+    feats = synthetic_features(40, seed=6)
+    rules = plan_meter([], 40.0, feats.emotion, tempo=100.0).rules(40)      # bars of 2.4 s
+    slots = set(np.flatnonzero(rules.change).tolist())
+    chords = generate(amt, feats, 0, options=SamplingOptions(seed=0), rules=rules)
+    stops = [s for s in range(12, 40) if s not in slots and s - 1 not in slots]   # deep in a bar
+    for stop in stops[:3]:
+        for seed in range(3):
+            out = regenerate_span(amt, feats, 0, chords, 5, stop, options=SamplingOptions(seed=seed),
+                                  rules=rules)
+            assert (out[stop:] == chords[stop:]).all() and (out[:5] == chords[:5]).all()
+            assert [s for s in _changes(out) if s not in slots] == []
