@@ -194,3 +194,16 @@ def test_regenerating_a_span_that_ends_inside_a_bar_keeps_the_meter(shipped):
                                   rules=rules)
             assert (out[stop:] == chords[stop:]).all() and (out[:5] == chords[:5]).all()
             assert [s for s in _changes(out) if s not in slots] == []
+
+
+def test_half_bars_only_for_slow_bars_under_an_aroused_picture():
+    from v2m_desktop.core.chords import EMOTIONS
+
+    def one_hot(emotion, n):
+        return np.tile(np.eye(len(EMOTIONS))[EMOTIONS.index(emotion)], (n, 1))
+    slow_tense = plan_meter([], 40.0, one_hot("tense", 40), tempo=70.0)     # 3.4-s bars
+    slow_sad = plan_meter([], 40.0, one_hot("sad", 40), tempo=70.0)
+    fast_tense = plan_meter([], 40.0, one_hot("tense", 40), tempo=110.0)  # 2.2-s bars
+    half = [s for s in slow_tense.slots if s.kind == "half"]
+    assert len(half) >= 8 and all(float(s.pos) % 4 == 2 for s in half)
+    assert not [s for s in slow_sad.slots + fast_tense.slots if s.kind == "half"]
