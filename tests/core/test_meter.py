@@ -102,6 +102,8 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
     lyrics = [ly.time for ly in arr.midi.lyrics]           # the chord symbols in the MIDI
     assert len(lyrics) == len(arr.chord_times) >= 6
     bars = stats.bar_times(arr)
+    downbeats = arr.midi.get_downbeats()       # the bar lines a DAW shows (time signatures)
+    assert np.abs(downbeats[:, None] - bars[None, :]).min(0).max() < 1e-6
     for t in lyrics[1:]:
         assert np.abs(bars - t).min() < 0.01 or np.abs(np.asarray(cuts) - t).min() <= 0.1
     r = stats.rhythm(arr)
@@ -176,3 +178,32 @@ def test_guidance_makes_the_chords_follow_the_video(shipped, muvi_root):
     assert agreement(1.5) <= agreement(0.0) - 0.1
     opts = SamplingOptions(seed=5, guidance=1.5)
     assert (generate(amt, feats[0], 0, options=opts) == generate(amt, feats[0], 0, options=opts)).all()
+
+
+def test_regenerating_a_span_that_ends_inside_a_bar_keeps_the_meter(shipped):
+    from v2m_desktop.core.model.generate import regenerate_span
+    amt, _ = shipped
+    feats = synthetic_features(40, seed=6)
+    rules = plan_meter([], 40.0, feats.emotion, tempo=100.0).rules(40)      # bars of 2.4 s
+    slots = set(np.flatnonzero(rules.change).tolist())
+    chords = generate(amt, feats, 0, options=SamplingOptions(seed=0), rules=rules)
+    stops = [s for s in range(12, 40) if s not in slots and s - 1 not in slots]   # deep in a bar
+    for stop in stops[:3]:
+        for seed in range(3):
+            out = regenerate_span(amt, feats, 0, chords, 5, stop, options=SamplingOptions(seed=seed),
+                                  rules=rules)
+            assert (out[stop:] == chords[stop:]).all() and (out[:5] == chords[:5]).all()
+            assert [s for s in _changes(out) if s not in slots] == []
+
+
+def test_half_bars_only_for_slow_bars_under_an_aroused_picture():
+    from v2m_desktop.core.chords import EMOTIONS
+
+    def one_hot(emotion, n):
+        return np.tile(np.eye(len(EMOTIONS))[EMOTIONS.index(emotion)], (n, 1))
+    slow_tense = plan_meter([], 40.0, one_hot("tense", 40), tempo=70.0)     # 3.4-s bars
+    slow_sad = plan_meter([], 40.0, one_hot("sad", 40), tempo=70.0)
+    fast_tense = plan_meter([], 40.0, one_hot("tense", 40), tempo=110.0)  # 2.2-s bars
+    half = [s for s in slow_tense.slots if s.kind == "half"]
+    assert len(half) >= 8 and all(float(s.pos) % 4 == 2 for s in half)
+    assert not [s for s in slow_sad.slots + fast_tense.slots if s.kind == "half"]

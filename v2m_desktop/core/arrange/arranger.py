@@ -9,7 +9,7 @@ import pretty_midi
 
 from v2m_desktop.core.arrange import harmony
 from v2m_desktop.core.arrange.feel import Feel
-from v2m_desktop.core.arrange.meter import Meter, plan_meter
+from v2m_desktop.core.arrange.meter import Meter, meter_signatures, plan_meter
 from v2m_desktop.core.arrange.midi_file import annotate, new_midi
 from v2m_desktop.core.arrange.parts import PARTS, Context
 from v2m_desktop.core.errors import V2MError
@@ -103,13 +103,18 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
             segs = harmony.cadence(segs, end_pos, chords.key_root, chords.mode, plagal=plagal)
 
     cut_beats = grid.cut_beats(cuts)
+    bars = [b for b in meter.bars if b < end_pos]
     ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
-                  np.random.default_rng(options.seed), [b for b in meter.bars if b < end_pos])
+                  np.random.default_rng(options.seed), bars)
     chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))
                    for s in segs]
     chord_times[-1] = (chord_times[-1][0], float(duration), chord_times[-1][2])
 
     midi = new_midi(grid.beats)
+    if written:
+        # bars restart at cuts: a DAW's bar lines follow them (a bar cut short is 2/4 or 3/4)
+        midi.time_signature_changes = [pretty_midi.TimeSignature(int(n), 4, float(grid.time(b)))
+                                       for b, n in meter_signatures(bars, end_pos)]
     annotate(midi, chords.key_root, chords.mode, chord_times)
     for name in instruments:
         midi.instruments.append(PARTS[name](ctx))

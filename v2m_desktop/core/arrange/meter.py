@@ -5,7 +5,9 @@ Bars are four beats from the first frame, and every cut the beat grid reaches st
 bar cut short by a cut keeps its beats when it has two or more, else it joins the bar before).
 The harmony may change only at a *slot*: a bar start, or every second bar start when bars are
 shorter than ``MIN_SLOT`` seconds (fast tempi would otherwise change chord faster than songs do),
-or a cut (on its beat, or at the cut itself when no beat reaches it). Each slot is tied to the
+or a cut (on its beat, or at the cut itself when no beat reaches it), and the half of a bar of
+``HALF_BAR_S`` or more where the picture is aroused (a slow tempo under an exciting, tense or
+fearful scene). Each slot is tied to the
 second whose chord token starts it, so the model samples one chord a second as it was trained
 and the arranger places each change exactly on its bar line or cut.
 
@@ -24,13 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2m_desktop.core.arrange.feel import AROUSED
 from v2m_desktop.core.arrange.tempo import CUT_TOL, BeatGrid, choose_tempo, constant_grid, warp_grid
+from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.model.generate import ChordRules
 
 MIN_SLOT = 2.0        # seconds: bars shorter than this change chord every other bar
 PHRASE_SLOTS = 4      # slots in a phrase
 CADENCE_S = 8.0       # seconds: scenes this long end on a cadence
 MAX_HOLD = 2          # slots one chord may last unless a phrase repeats it
+HALF_BAR_S = 3.0      # seconds: bars this long may change chord at their half in an aroused scene
+AROUSAL = 0.5         # share of exciting + fearful + tense over the bar that calls for it
 
 
 @dataclass
@@ -38,7 +44,7 @@ class Slot:
     time: float       # seconds where the chord starts
     pos: float        # its beat position
     second: int       # the model's second that carries the change
-    kind: str         # "start", "bar" or "cut"
+    kind: str         # "start", "bar", "half" (a half bar) or "cut"
     scene: int
     cut: float | None = None    # the cut it follows
 
@@ -109,6 +115,18 @@ class Meter:
         return None if s is None else s.pos
 
 
+def _aroused(emotion, t0: float, t1: float) -> bool:
+    """Is the picture aroused (exciting, fearful, tense) over [t0, t1)?"""
+    if emotion is None or len(emotion) == 0:
+        return False
+    e = np.asarray(emotion, dtype=np.float64).reshape(-1, len(EMOTIONS))
+    rows = e[int(t0):max(int(t0) + 1, int(np.ceil(t1)))]
+    if len(rows) == 0:
+        return False
+    share = rows[:, [EMOTIONS.index(k) for k in AROUSED]].sum(1) / rows.sum(1).clip(1e-9)
+    return float(share.mean()) >= AROUSAL
+
+
 def _bars(grid: BeatGrid, cut_beats: list[int], end_pos: float) -> list[float]:
     """Bar starts: every four beats, restarting at each cut beat."""
     bars: list[float] = []
@@ -121,11 +139,23 @@ def _bars(grid: BeatGrid, cut_beats: list[int], end_pos: float) -> list[float]:
     return bars
 
 
+def meter_signatures(bars: list[float], end_pos: float) -> list[tuple[float, int]]:
+    """(bar position, beats in the bar) wherever the bar length changes; the last bar, which
+    the video's end cuts off, keeps the signature before it."""
+    out: list[tuple[float, int]] = []
+    for a, b in zip(bars, bars[1:]):
+        n = int(round(b - a))
+        if not out or out[-1][1] != n:
+            out.append((a, n))
+    return out or [(0.0, 4)]
+
+
 def pick_cuts(cuts: list[float], period: float) -> list[float]:
-    """Of cuts closer than a beat, the first: the music cannot change on both."""
+    """Of cuts closer than a beat (or a second: the model writes a chord a second), the first:
+    the music cannot change on both."""
     out: list[float] = []
     for c in cuts:
-        if not out or c - out[-1] >= period - 1e-6:
+        if not out or c - out[-1] >= max(period, 1.0) - 1e-6:
             out.append(c)
     return out
 
@@ -155,13 +185,20 @@ def plan_meter(cuts, duration: float, emotion, tempo: float | None = None) -> Me
             kind = "cut" if b in on_beat else ("start" if b == 0 else "bar")
             starts.append((b, kind, on_beat.get(int(b)) if kind == "cut" else None))
         count += 1
+    # a slow bar in an aroused scene may change at its half: two beats of at least HALF_BAR_S/2
+    ends = bars[1:] + [end_pos]
+    for b, e in zip(bars, ends):
+        t0, t1 = float(grid.time(b)), float(grid.time(b + 2))
+        if e - b >= 4 and float(grid.time(b + 4)) - t0 >= HALF_BAR_S and _aroused(emotion, t0, t1):
+            starts.append((b + 2, "half", None))
     # cuts no beat reaches: the chord changes at the cut itself
     off = [c for c in cuts if not any(abs(c - t) < 1e-9 for t in on_beat.values())]
     starts += [(float(grid.pos(c)), "cut", c) for c in off]
     starts.sort()
     # a bar line that would leave a chord shorter than MIN_SLOT (before a cut) carries no change
     times = [float(grid.time(p)) for p, _, _ in starts] + [duration]
-    starts = [x for i, x in enumerate(starts) if x[1] != "bar" or times[i + 1] - times[i] >= MIN_SLOT]
+    starts = [x for i, x in enumerate(starts) if x[1] not in ("bar", "half")
+              or times[i + 1] - times[i] >= (MIN_SLOT if x[1] == "bar" else HALF_BAR_S / 2)]
     slots: list[Slot] = []
     scene = 0
     T = max(1, int(np.ceil(duration - 1e-9)))
@@ -171,7 +208,7 @@ def plan_meter(cuts, duration: float, emotion, tempo: float | None = None) -> Me
         if kind == "cut" and pos > 0:
             scene += 1
         if sec >= T or (slots and sec <= slots[-1].second):
-            if kind == "cut" and slots and sec == slots[-1].second and slots[-1].kind == "bar":
+            if kind == "cut" and slots and sec == slots[-1].second and slots[-1].kind in ("bar", "half"):
                 slots[-1] = Slot(t, pos, sec, kind, scene, cut)    # a cut outranks a bar line
             elif kind == "cut" and slots:
                 slots[-1].scene = scene

@@ -358,11 +358,21 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
 def regenerate_span(model: AMT, features: VideoFeatures, mode: int, chords: np.ndarray,
                     start: int, stop: int, **kwargs) -> np.ndarray:
     """New chords for seconds [start, stop), keeping the chords before start as the prefix and
-    joining the chord at stop; the rest is unchanged."""
+    joining the chord at stop; the rest is unchanged.  With `rules`, a span that ends inside a
+    slot keeps that slot's chord from the slot's start (the chord cannot change mid-bar)."""
     chords = np.asarray(chords, dtype=np.int64)
     if not 0 <= start < stop <= len(chords):
         raise V2MError(f"span [{start}, {stop}) is outside the {len(chords)} s of chords")
     join = int(chords[stop]) if stop < len(chords) else None
+    rules = kwargs.get("rules")
+    if rules is not None and join is not None and stop < len(rules.change) and not rules.change[stop]:
+        a = stop
+        while a > start and not rules.change[a]:
+            a -= 1
+        locks = dict(kwargs.get("locks") or {})
+        for k in range(a, stop):
+            locks.setdefault(k, join)
+        kwargs["locks"] = locks
     primer = chords[:start].tolist()
     head = generate(model, features, mode, length=stop, primer=primer, join_to=join, **kwargs)
     return np.concatenate([head, chords[stop:]])
