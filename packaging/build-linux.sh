@@ -54,6 +54,14 @@ stage "PyInstaller (log: $WORK/pyinstaller.log)"
     packaging/v2m-desktop.spec > "$WORK/pyinstaller.log" 2>&1 \
     || { tail -n 40 "$WORK/pyinstaller.log" >&2; die "PyInstaller failed"; }
 
+# torch's and Python's own libraries ship with their symbol tables (-110 MB without them); strip
+# only these: stripping the libraries auditwheel patched (numpy's OpenBLAS) breaks them
+if command -v strip >/dev/null 2>&1; then
+    for f in "$WORK/dist/v2m-desktop/_internal/"{torch/lib/libtorch_cpu.so,torch/lib/libtorch_python.so,libpython3*.so*}; do
+        if [[ -f "$f" ]]; then strip --strip-unneeded "$f"; fi
+    done
+fi
+
 stage "Packing $NAME"
 STAGE="$WORK/stage/$NAME"
 rm -rf "$WORK/stage" && mkdir -p "$STAGE"

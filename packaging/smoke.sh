@@ -5,7 +5,7 @@
 #   bash packaging/smoke.sh dist/v2m-desktop-VERSION-linux-x86_64.tar.gz
 # Installs it with its install.sh under the fresh HOME, prints the version, scores the demo clip to
 # an MP4 (checked with ffprobe), and has the app generate the demo clip's music and take its
-# --screenshot under Xvfb. Exits non-zero on the
+# --screenshot under Xvfb; it also prints the app's launch-to-window time there. Exits non-zero on the
 # first failure.
 set -euo pipefail
 
@@ -58,6 +58,17 @@ mkfifo "$TMP/display"       # Xvfb writes the number of the free display it took
 Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3> "$TMP/display" > "$TMP/xvfb.log" 2>&1 &
 XVFB_PID=$!
 read -r -t 20 display < "$TMP/display" || fail "Xvfb did not start"
+launch_ms() {  # from starting the app to its main window shown (its --bench-launch line)
+    local t0 line
+    t0="$(date +%s%N)"
+    while IFS= read -r line; do
+        [[ "$line" == window-shown ]] && echo $(( ($(date +%s%N) - t0) / 1000000 ))
+    done < <(run DISPLAY=":$display" "$BIN/v2m-desktop" --bench-launch 2>/dev/null)
+}
+first="$(launch_ms)"
+second="$(launch_ms)"
+[[ -n "$first" && -n "$second" ]] || fail "v2m-desktop --bench-launch showed no window"
+echo "smoke: launch to window under Xvfb: ${first} ms (first run), ${second} ms (second run)"
 start=$SECONDS
 run DISPLAY=":$display" "$BIN/v2m-desktop" "$TMP/out/demo/demo_input.mp4" --generate --seed 1 \
     --screenshot "$TMP/out/shot.png" > "$TMP/app.log" 2>&1 || { cat "$TMP/app.log" >&2; fail "v2m-desktop --screenshot"; }

@@ -1,17 +1,21 @@
-"""packaging/smoke.sh on a built bundle (dist/v2m-desktop-*-linux-*.tar.gz, or V2M_BUNDLE=PATH):
-installed under a fresh HOME in an empty environment, it prints its version, scores the demo clip
-and takes a screenshot. Skipped where no bundle has been built (CI does not build one)."""
+"""The built bundle (dist/v2m-desktop-*-linux-*.tar.gz, or V2M_BUNDLE=PATH) on this machine as on
+a user's: packaging/smoke.sh (installed under a fresh HOME in an empty environment, it prints its
+version, scores the demo clip and takes a screenshot), and CLIP loads in it. Skipped where no
+bundle has been built (CI does not build one)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from v2m_desktop import __version__
+from v2m_desktop.core.video.synthetic import make_test_video
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +27,10 @@ def built_bundle() -> Path | None:
     return found[-1] if found else None
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(built_bundle() is None, reason="no bundle built (bash packaging/build-linux.sh)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(built_bundle() is None,
+                                                  reason="no bundle built (bash packaging/build-linux.sh)")]
+
+
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed")
 def test_smoke_on_the_built_bundle():
     r = subprocess.run(["bash", str(ROOT / "packaging" / "smoke.sh"), str(built_bundle())],
@@ -34,4 +40,23 @@ def test_smoke_on_the_built_bundle():
     assert f"smoke: v2m {__version__} / v2m-desktop {__version__}" in out
     assert re.search(r"streams: aac,audio h264,video", out), out
     assert re.search(r"PNG \d{3,4} x \d{3,4}", out), out
+    assert re.search(r"launch to window under Xvfb: \d+ ms \(first run\), \d+ ms", out), out
     assert out.rstrip().endswith("smoke: OK")
+
+
+def test_the_bundle_reads_a_video_with_clip(tmp_path, tiny_clip_dir):
+    """transformers' CLIP code is in the bundle (it imports its model code by name at run time)."""
+    with tarfile.open(built_bundle()) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="tar")
+    (v2m,) = (tmp_path / "unpacked").glob("*/v2m")
+    video = tmp_path / "clip.mp4"
+    make_test_video(video, 4.0)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "empty").mkdir()
+    r = subprocess.run([str(v2m), "analyse", str(video), "--vision", "clip", "--clip-model",
+                        str(tiny_clip_dir), "--json"], capture_output=True, text=True, timeout=300,
+                       env={"HOME": str(tmp_path / "home"), "PATH": str(tmp_path / "empty")})
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["vision"] == "clip" and res["semantic"] is True
+    assert res["seconds"] == 4 and len(res["emotion"]) == 4

@@ -33,9 +33,9 @@ def wheel(tmp_path_factory) -> Path:
         else:
             shutil.copy2(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    try:
-        import setuptools  # noqa: F401 - present: build offline with it
-        isolation = ["--no-build-isolation"]
+    try:      # setuptools as new as pyproject.toml asks for: build with it, offline
+        import setuptools
+        isolation = ["--no-build-isolation"] if int(setuptools.__version__.split(".")[0]) >= 68 else []
     except ImportError:
         isolation = []
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out), str(src)])
