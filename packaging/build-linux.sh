@@ -5,9 +5,9 @@
 # models, the default SoundFont, FluidSynth and PortAudio (from the system: libfluidsynth3,
 # libportaudio2), ffmpeg (imageio-ffmpeg's) and ffprobe (a static build from the npm package
 # @ffprobe-installer/linux-x64, or V2M_FFPROBE=PATH; without npm the probe reads `ffmpeg -i`).
-# Packed as dist/v2m-desktop-VERSION-linux-x86_64.tar.gz with install.sh (no AppImage: its runtime
-# is not to be had from a package registry; see packaging/README.md). The last line printed is the
-# bundle's path.
+# Packed as dist/v2m-desktop-VERSION-linux-x86_64.tar.xz with install.sh (V2M_BUNDLE_COMPRESS=gzip:
+# .tar.gz, larger but quicker to make; no AppImage: its runtime is not to be had from a package
+# registry, see packaging/README.md). The last line printed is the bundle's path.
 #   V2M_BUILD_PYTHON=PATH   the Python whose packages go in the bundle (default .venv/bin/python);
 #                           PyInstaller is installed into it when missing
 set -euo pipefail
@@ -33,6 +33,11 @@ fi
 VERSION="$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import v2m_desktop; print(v2m_desktop.__version__)' "$ROOT")"
 NAME="v2m-desktop-$VERSION-linux-$(uname -m)"
 mkdir -p "$WORK"
+case "${V2M_BUNDLE_COMPRESS:-xz}" in    # xz: 375 MB and minutes; gzip: 505 MB and quick
+    xz) EXT=xz; COMPRESS=(xz -T2 -6) ;;
+    gzip) EXT=gz; COMPRESS=(gzip -6) ;;
+    *) die "V2M_BUNDLE_COMPRESS is xz or gzip" ;;
+esac
 
 if [[ -z "${V2M_FFPROBE:-}" ]]; then
     if [[ -x "$WORK/ffprobe/package/ffprobe" ]]; then
@@ -71,8 +76,9 @@ cp packaging/install.sh "$STAGE/install.sh"
 chmod +x "$STAGE/install.sh"
 "$STAGE/v2m" --version >/dev/null || die "the bundle does not start"
 mkdir -p dist
-OUT="$ROOT/dist/$NAME.tar.gz"
-tar -C "$WORK/stage" -cf - "$NAME" | gzip -6 > "$OUT.part"
+rm -f "dist/$NAME".tar.*
+OUT="$ROOT/dist/$NAME.tar.$EXT"
+tar -C "$WORK/stage" -cf - "$NAME" | "${COMPRESS[@]}" > "$OUT.part"
 mv "$OUT.part" "$OUT"
 stage "Bundle: $(du -sh "$STAGE" | cut -f1) unpacked, $(du -sh "$OUT" | cut -f1) packed"
 echo "$OUT"

@@ -2,14 +2,14 @@
 # Check a built bundle the way a user's machine sees it: an empty environment (env -i), a fresh
 # HOME, nothing of the checkout or its .venv, and, for the bundle's programs, a PATH with nothing
 # on it (so every tool it uses must come from the bundle).
-#   bash packaging/smoke.sh dist/v2m-desktop-VERSION-linux-x86_64.tar.gz
+#   bash packaging/smoke.sh dist/v2m-desktop-VERSION-linux-x86_64.tar.xz
 # Installs it with its install.sh under the fresh HOME, prints the version, scores the demo clip to
 # an MP4 (checked with ffprobe), and has the app generate the demo clip's music and take its
 # --screenshot under Xvfb; it also prints the app's launch-to-window time there. Exits non-zero on the
 # first failure.
 set -euo pipefail
 
-BUNDLE="$(realpath "${1:?usage: smoke.sh BUNDLE.tar.gz}")"
+BUNDLE="$(realpath "${1:?usage: smoke.sh BUNDLE.tar.xz}")"
 [[ -f "$BUNDLE" ]] || { echo "smoke.sh: no such bundle: $BUNDLE" >&2; exit 2; }
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/v2m-smoke.XXXXXX")"
 XVFB_PID=""
@@ -25,7 +25,7 @@ SYS_PATH=/usr/bin:/bin
 run() { env -i HOME="$H" PATH="$EMPTY" LANG=C.UTF-8 "$@"; }
 
 echo "smoke: bundle $(basename "$BUNDLE") ($(du -h "$BUNDLE" | cut -f1))"
-tar -xzf "$BUNDLE" -C "$TMP/unpacked"
+tar -xf "$BUNDLE" -C "$TMP/unpacked"
 INSTALLER="$(echo "$TMP"/unpacked/*/install.sh)"
 [[ -x "$INSTALLER" ]] || fail "no install.sh in the bundle"
 env -i HOME="$H" PATH="$SYS_PATH" bash "$INSTALLER" | sed 's/^/smoke: /'
@@ -62,7 +62,7 @@ launch_ms() {  # from starting the app to its main window shown (its --bench-lau
     local t0 line
     t0="$(date +%s%N)"
     while IFS= read -r line; do
-        [[ "$line" == window-shown ]] && echo $(( ($(date +%s%N) - t0) / 1000000 ))
+        if [[ "$line" == window-shown ]]; then echo $(( ($(date +%s%N) - t0) / 1000000 )); fi
     done < <(run DISPLAY=":$display" "$BIN/v2m-desktop" --bench-launch 2>/dev/null)
 }
 first="$(launch_ms)"
@@ -77,4 +77,9 @@ size="$(file -b "$TMP/out/shot.png" | grep -o '[0-9]* x [0-9]*' || true)"
 echo "smoke: v2m-desktop --generate --screenshot under Xvfb in $((SECONDS - start)) s: PNG $size"
 [[ -n "$size" ]] || fail "the screenshot is not a PNG"
 if [[ -n "${V2M_SMOKE_KEEP:-}" ]]; then cp "$TMP/out/shot.png" "$MP4" "$V2M_SMOKE_KEEP/"; fi
+
+env -i HOME="$H" PATH="$SYS_PATH" bash "$INSTALLER" --uninstall > /dev/null
+left="$(cd "$H/.local" && find bin lib share/applications share/mime/packages share/icons -name 'v2m*' 2>/dev/null | head -n 3 || true)"
+[[ -z "$left" ]] || fail "install.sh --uninstall left $left"
+echo "smoke: install.sh --uninstall removed it all"
 echo "smoke: OK"

@@ -1,7 +1,7 @@
-"""The built bundle (dist/v2m-desktop-*-linux-*.tar.gz, or V2M_BUNDLE=PATH) on this machine as on
-a user's: packaging/smoke.sh (installed under a fresh HOME in an empty environment, it prints its
-version, scores the demo clip and takes a screenshot), and CLIP loads in it. Skipped where no
-bundle has been built (CI does not build one)."""
+"""The built bundle (dist/v2m-desktop-*-linux-*.tar.xz or .tar.gz, or V2M_BUNDLE=PATH) on this
+machine as on a user's: packaging/smoke.sh (installed under a fresh HOME in an empty environment,
+it prints its version, scores the demo clip and takes a screenshot), and CLIP loads in it.
+Skipped where no bundle has been built (CI does not build one)."""
 from __future__ import annotations
 
 import json
@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def built_bundle() -> Path | None:
     if os.environ.get("V2M_BUNDLE"):
         return Path(os.environ["V2M_BUNDLE"])
-    found = sorted((ROOT / "dist").glob(f"v2m-desktop-{__version__}-linux-*.tar.gz"))
+    found = sorted(p for ext in ("xz", "gz")
+                   for p in (ROOT / "dist").glob(f"v2m-desktop-{__version__}-linux-*.tar.{ext}"))
     return found[-1] if found else None
 
 
@@ -41,6 +42,7 @@ def test_smoke_on_the_built_bundle():
     assert re.search(r"streams: aac,audio h264,video", out), out
     assert re.search(r"PNG \d{3,4} x \d{3,4}", out), out
     assert re.search(r"launch to window under Xvfb: \d+ ms \(first run\), \d+ ms", out), out
+    assert "smoke: install.sh --uninstall removed it all" in out
     assert out.rstrip().endswith("smoke: OK")
 
 
