@@ -73,6 +73,9 @@ start=$SECONDS
 run DISPLAY=":$display" "$BIN/v2m-desktop" "$TMP/out/demo/demo_input.mp4" --generate --seed 1 \
     --screenshot "$TMP/out/shot.png" > "$TMP/app.log" 2>&1 || { cat "$TMP/app.log" >&2; fail "v2m-desktop --screenshot"; }
 [[ -s "$TMP/out/shot.png" ]] || fail "no screenshot"
+if grep -qE "No QtMultimedia backends|Failed to initialize QMediaPlayer" "$TMP/app.log"; then
+    fail "the app cannot play video (Qt Multimedia's FFmpeg backend did not load)"
+fi
 size="$(file -b "$TMP/out/shot.png" | grep -o '[0-9]* x [0-9]*' || true)"
 echo "smoke: v2m-desktop --generate --screenshot under Xvfb in $((SECONDS - start)) s: PNG $size"
 [[ -n "$size" ]] || fail "the screenshot is not a PNG"

@@ -33,9 +33,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(built_bundle() is None,
 
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed")
-def test_smoke_on_the_built_bundle():
+def test_smoke_on_the_built_bundle(tmp_path):
     r = subprocess.run(["bash", str(ROOT / "packaging" / "smoke.sh"), str(built_bundle())],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "V2M_SMOKE_KEEP": str(tmp_path)})
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert f"smoke: v2m {__version__} / v2m-desktop {__version__}" in out
@@ -44,6 +45,14 @@ def test_smoke_on_the_built_bundle():
     assert re.search(r"launch to window under Xvfb: \d+ ms \(first run\), \d+ ms", out), out
     assert "smoke: install.sh --uninstall removed it all" in out
     assert out.rstrip().endswith("smoke: OK")
+    # the video's first frame (blue) is in the player at the top of the window, not the black
+    # "Open a video" placeholder that a player without its multimedia backend leaves
+    from PySide6.QtGui import QColor, QImage
+    shot = QImage(str(tmp_path / "shot.png"))
+    assert shot.width() >= 800
+    top = [QColor(shot.pixel(x, y)) for x in range(0, shot.width(), 16) for y in range(60, 300, 16)]
+    assert sum(c.lightness() for c in top) / len(top) > 20
+    assert sum(c.blue() > 2 * c.red() + 20 for c in top) > len(top) // 5
 
 
 def test_the_bundle_reads_a_video_with_clip(tmp_path, tiny_clip_dir):
