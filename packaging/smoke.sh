@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Check a built bundle the way a user's machine sees it: an empty environment (env -i), a fresh
 # HOME, nothing of the checkout or its .venv, and, for the bundle's programs, a PATH with nothing
-# on it (so every tool it uses must come from the bundle).
+# on it (so every tool it uses must come from the bundle) and no network.
 #   bash packaging/smoke.sh dist/v2m-desktop-VERSION-linux-x86_64.tar.xz
 # Installs it with its install.sh under the fresh HOME, prints the version, scores the demo clip to
 # an MP4 (checked with ffprobe), and has the app generate the demo clip's music and take its
@@ -21,8 +21,11 @@ H="$TMP/home"
 EMPTY="$TMP/empty-path"
 mkdir -p "$H" "$EMPTY" "$TMP/unpacked" "$TMP/out"
 SYS_PATH=/usr/bin:/bin
-# the bundle's programs: nothing on PATH, nothing inherited
-run() { env -i HOME="$H" PATH="$EMPTY" LANG=C.UTF-8 "$@"; }
+# the bundle's programs: nothing on PATH, nothing inherited, and no network where a network
+# namespace can be made (unshare -rn)
+NONET=()
+if unshare -rn true 2>/dev/null; then NONET=(unshare -rn); fi
+run() { "${NONET[@]}" env -i HOME="$H" PATH="$EMPTY" LANG=C.UTF-8 "$@"; }
 
 echo "smoke: bundle $(basename "$BUNDLE") ($(du -h "$BUNDLE" | cut -f1))"
 tar -xf "$BUNDLE" -C "$TMP/unpacked"
@@ -38,6 +41,11 @@ grep -q "^Exec=$BIN/v2m-desktop %f$" "$H/.local/share/applications/v2m-desktop.d
     || fail "the installed desktop entry does not run $BIN/v2m-desktop"
 echo "smoke: installed under a fresh HOME: $(du -sh "$H/.local/lib/v2m-desktop" | cut -f1)"
 
+if (( ${#NONET[@]} )); then
+    echo "smoke: the bundle's programs run without network (unshare -rn)"
+else
+    echo "smoke: the network stays reachable (unshare -rn is not permitted here)"
+fi
 version="$(run "$BIN/v2m" --version)" || fail "v2m --version"
 app_version="$(run "$BIN/v2m-desktop" --version)" || fail "v2m-desktop --version"
 echo "smoke: $version / $app_version"
