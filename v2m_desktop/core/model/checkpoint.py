@@ -12,9 +12,10 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.files import atomic_output
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
+from v2m_desktop.core.resources import models_dir
 
 KINDS = {"chords": (AMT, AMTConfig), "dynamics": (DynamicsGRU, DynamicsConfig)}
-MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
+MODELS_DIR = models_dir()     # inside the installed package, or the checkout's models/
 SHIPPED = {"chords": MODELS_DIR / "chords.pt", "dynamics": MODELS_DIR / "dynamics.pt"}
 
 
