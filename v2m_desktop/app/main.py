@@ -12,15 +12,13 @@ from pathlib import Path
 
 log = logging.getLogger("v2m_desktop.app")
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
-
-
 def model_description() -> str:
     """The shipped models, for the About box (file names and sizes; no torch import)."""
+    from v2m_desktop.core.resources import models_dir
     parts = []
     for name, what in (("chords.pt", "chord model (Affective Multimodal Transformer)"),
                        ("dynamics.pt", "note density and loudness model (bi-GRU)")):
-        p = MODELS / name
+        p = models_dir() / name
         size = f"{p.stat().st_size / 1e6:.1f} MB" if p.is_file() else "missing"
         parts.append(f"{what}: models/{name}, {size}")
     return "<br>".join(parts)
@@ -98,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("v2m-desktop")
     log_path = setup_logging()
+    from PySide6.QtGui import QIcon
+
+    from v2m_desktop.core.resources import resource
+    app.setWindowIcon(QIcon(str(resource("icons/v2m-desktop.svg"))))
     settings = AppSettings()
     apply_theme(app, settings.theme)
 
