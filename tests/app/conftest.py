@@ -76,7 +76,6 @@ def window(qtbot, clocks, tmp_path):
     log_path = setup_logging()
     assert str(log_path).startswith(str(tmp_path))
     w = MainWindow(log_path=log_path, output_factory=factory)
-    qtbot.addWidget(w)
     w.resize(1280, 860)
     w.show()
     qtbot.waitExposed(w)
@@ -91,6 +90,8 @@ def window(qtbot, clocks, tmp_path):
             pass
     w.session.cancel()
     w.session.wait(10000)
+    w.close()                   # here, not by pytest-qt (it closes before this teardown runs)
+    w.deleteLater()
 
 
 def open_and_generate(qtbot, window, video: Path, timeout: int = 120000):
@@ -102,3 +103,4 @@ def open_and_generate(qtbot, window, video: Path, timeout: int = 120000):
         qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
     return blocker.args[0]
+

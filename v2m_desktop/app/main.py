@@ -117,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     status = {"code": 0}
     if args.path:
         window.open_path(args.path)
-    elif args.screenshot is None:
-        QTimer.singleShot(0, window.offer_recovery)         # after a crash: the unsaved work
         if args.generate:
             window.session.generate(args.seed)
+    elif args.screenshot is None:
+        QTimer.singleShot(0, window.offer_recovery)         # after a crash: the unsaved work
     if args.screenshot is not None:
         _exit_with_screenshot(app, window, args.screenshot, args.generate, status)
     code = app.exec()
@@ -135,6 +135,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         window.when_idle(lambda: QTimer.singleShot(800, save))
 
     def save() -> None:
+        window._modified = False            # nothing to ask about on the way out
         ok = window.grab().save(str(out))
         if not ok:
             print(f"v2m-desktop: could not save the screenshot {out}", file=sys.stderr)
@@ -142,6 +143,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         app.quit()
 
     def failed(title, message, unexpected) -> None:
+        window._modified = False
         print(f"v2m-desktop: {title}: {message}", file=sys.stderr)
         status["code"] = 1
         app.quit()
