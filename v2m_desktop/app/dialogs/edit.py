@@ -6,15 +6,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QSlider,
-    QVBoxLayout,
 )
 
+from v2m_desktop.app.dialogs import form_with_ok_cancel
 from v2m_desktop.app.timeline.lanes import EMOTION_NAMES
 
 ROOTS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -47,13 +46,7 @@ class ChordDialog(QDialog):
         form.addRow(QLabel(span_text))
         form.addRow("Chord:", self.symbol)
         form.addRow("or pick:", pick)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(buttons)
+        form_with_ok_cancel(self, form)
 
     def _picked(self) -> None:
         self.symbol.setText(ROOTS[self.root.currentIndex()] + QUALITIES[self.quality.currentIndex()][0])
@@ -87,13 +80,7 @@ class TargetDialog(QDialog):
         form.addRow(QLabel(span_text))
         form.addRow("Emotion:", self.emotion)
         form.addRow("Intensity:", row)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(buttons)
+        form_with_ok_cancel(self, form)
 
     def accept(self) -> None:
         super().accept()

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -16,10 +15,10 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
-    QVBoxLayout,
     QWidget,
 )
 
+from v2m_desktop.app.dialogs import form_with_ok_cancel
 from v2m_desktop.app.settings import DEVICES, INSTRUMENTS, THEMES, AppSettings
 from v2m_desktop.app.worker import Worker
 
@@ -86,13 +85,7 @@ class SettingsDialog(QDialog):
         form.addRow("Instruments:", inst)
         form.addRow("Theme:", self.theme)
         form.addRow("Original sound level:", self.level)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(buttons)
+        form_with_ok_cancel(self, form)
         self.worker: Worker | None = None
 
     def _folder(self, edit: QLineEdit, title: str) -> None:
