@@ -1,6 +1,11 @@
 """Synthesis: MIDI -> stereo float32 audio with FluidSynth (pyfluidsynth) and a General MIDI
-SoundFont; peak-normalised to 0.9 (-1 dBFS), cut or padded to the video's duration, with a short
-fade at the end."""
+SoundFont, cut or padded to the video's duration, with a short fade at the end.
+
+The level: a gain chosen from the first render (`choose_gain`: a loud arrangement is brought to
+-0.9 dBFS, a quiet one only part of the way, so a calm picture's music stays calmer) and then
+kept for the piece, so an edit never moves the level of the untouched music; a soft limiter
+catches an edit that plays louder.  `rerender` synthesises only the seconds an edit touched
+and joins them into the existing audio (see there)."""
 from __future__ import annotations
 
 import ctypes
@@ -18,6 +23,9 @@ import pretty_midi
 from v2m_desktop.core.errors import V2MError
 
 PEAK = 0.9              # -0.9 dBFS
+LIMIT_FROM, CEILING = 0.8, 0.98     # the soft limiter: samples above LIMIT_FROM bend toward CEILING
+PEAK_REF = 0.3          # a raw (gain-1) peak this high or higher is normalised fully; ...
+QUIET_LIFT = 0.5        # ... below it, only this share of the extra dB is applied
 FADE_S = 0.6            # fade-out at the end (shorter for very short pieces)
 MEMMAP_FRAMES = 10 * 60 * 44100     # longer audio buffers go to a temporary file
 BLOCK = 1 << 20                     # frames per block for whole-buffer operations
@@ -111,17 +119,21 @@ def _events(instruments: list[pretty_midi.Instrument]) -> tuple[list[tuple], dic
 
 
 def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
-                progress: Callable[[float], None] | None = None) -> np.ndarray:
+                progress: Callable[[float], None] | None = None, first_frame: int = 0) -> np.ndarray:
     """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail.
-    `progress(fraction)` is called about once per second of audio (it may raise Cancelled)."""
+    `progress(fraction)` is called about once per second of audio (it may raise Cancelled).
+    `first_frame`: the audio starts there (events before it are sent at once); a multiple of
+    the synthesiser's 64-frame block keeps every event on the block it has in a whole render."""
     fluidsynth = fluidsynth_module()
     events, programs = _events(instruments)
     last = max((e[0] for e in events), default=0.0)
-    n_total = int(np.ceil((last + TAIL_S) * sr)) if n_out is None else int(n_out)
+    n_total = int(np.ceil((last + TAIL_S) * sr)) - first_frame if n_out is None else int(n_out)
     out = audio_buffer(n_total)
     if not events or n_total == 0:
         return out
-    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr))
+    # no chorus: its one modulator runs from the synthesiser's start, so a stretch rendered on
+    # its own (rerender) would not match the whole piece there (the pad differed by 100 %)
+    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr), **{"synth.chorus.active": 0})
     try:
         with _c_stderr_silenced():
             sfid = synth.sfload(str(soundfont))
@@ -151,7 +163,7 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
                     progress(pos / n_total)
 
         for t, _, kind, ch, a, b in events:
-            render_to(int(round(t * sr)))
+            render_to(int(round(t * sr)) - first_frame)
             if pos >= n_total:
                 break
             if kind == "on":
@@ -185,38 +197,68 @@ def peak(audio: np.ndarray) -> float:
                default=0.0)
 
 
-def _fade(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:
-    n = min(len(audio), int(round(seconds * sr)))
-    if n > 1:
-        ramp = np.cos(np.linspace(0, np.pi / 2, n)) ** 2
-        audio[-n:] *= ramp.astype(np.float32)[:, None] if audio.ndim == 2 else ramp.astype(np.float32)
-    return audio
-
-
 def _fade_seconds(duration: float) -> float:
     return min(FADE_S, 0.15 * duration)
 
 
-def _gain(top: float) -> float:
-    """The factor that brings a peak of `top` to PEAK (silence stays as it is)."""
-    return PEAK / top if top > 1e-9 else 1.0
+def choose_gain(raw_peak: float) -> float:
+    """The piece's gain from its first render's raw peak: a peak of PEAK_REF or more is brought
+    to PEAK; a quieter arrangement (a calm scene plays softer and sparser) gets only QUIET_LIFT
+    of the dB it lacks beyond that, so it stays audibly calmer than an energetic one."""
+    if raw_peak <= 1e-9:
+        return 1.0
+    full = PEAK / raw_peak
+    ref = PEAK / PEAK_REF
+    return full if full <= ref else ref * (full / ref) ** QUIET_LIFT
+
+
+def finish(audio: np.ndarray, gain: float, sr: int, first_frame: int = 0,
+           total: int | None = None) -> np.ndarray:
+    """Gain, the soft limiter and the end fade, in place, a block at a time.  `audio` holds
+    frames [first_frame, first_frame + len) of a piece `total` frames long (default: all of it),
+    so a re-rendered stretch is finished exactly as the whole piece is."""
+    total = len(audio) + first_frame if total is None else total
+    for i in range(0, len(audio), BLOCK):
+        block = audio[i:i + BLOCK]
+        block *= np.float32(gain)
+        big = np.abs(block) > LIMIT_FROM
+        if big.any():
+            x = np.abs(block[big])
+            room = CEILING - LIMIT_FROM
+            block[big] = np.sign(block[big]) * (LIMIT_FROM + room * np.tanh((x - LIMIT_FROM) / room))
+    n = min(total, int(round(_fade_seconds(total / sr) * sr)))
+    f0 = total - n                        # the fade's first frame in the piece
+    if n > 1 and first_frame + len(audio) > f0:
+        ramp = (np.cos(np.linspace(0, np.pi / 2, n)) ** 2).astype(np.float32)
+        a = max(f0 - first_frame, 0)
+        audio[a:] *= ramp[a + first_frame - f0:a + first_frame - f0 + len(audio) - a][:, None]
+    return audio
 
 
 def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
-           duration: float | None = None, progress: Callable[[float], None] | None = None) -> np.ndarray:
+           duration: float | None = None, progress: Callable[[float], None] | None = None,
+           gain: float | None = None) -> np.ndarray:
     """Stereo float32 [N, 2] at `sample_rate`: N = duration (or the music plus its ring-out),
-    peak 0.9, a short fade at the end.  `progress(fraction)` as in _synthesize (a cancel point)."""
+    at `gain` (None: choose_gain of this render), limited, a short fade at the end.
+    `progress(fraction)` as in _synthesize (a cancel point)."""
+    audio, _ = render_raw(midi, soundfont=soundfont, sample_rate=sample_rate, duration=duration,
+                          progress=progress)
+    return finish(audio, choose_gain(peak(audio)) if gain is None else gain, sample_rate)
+
+
+def render_raw(midi, *, soundfont=None, sample_rate: int = 44100, duration: float | None = None,
+               progress=None) -> tuple[np.ndarray, float]:
+    """The synthesiser's output at gain 1 and the gain choose_gain gives it (to keep)."""
     sf = check_soundfont(soundfont)
     n = None if duration is None else int(round(duration * sample_rate))
     audio = _synthesize(midi.instruments, sf, sample_rate, n, progress)
-    audio *= _gain(peak(audio))
-    return _fade(audio, sample_rate, _fade_seconds(len(audio) / sample_rate))
+    return audio, choose_gain(peak(audio))
 
 
 def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100,
-                 duration: float | None = None) -> dict[str, np.ndarray]:
-    """One stereo track per instrument of an Arrangement, all with the gain that normalises
-    their sum, so the stems add up to the mix."""
+                 duration: float | None = None, gain: float | None = None) -> dict[str, np.ndarray]:
+    """One stereo track per instrument of an Arrangement, all at the mix's gain (None: the one
+    choose_gain gives their sum), so the stems add up to the mix (where the limiter rests)."""
     sf = check_soundfont(soundfont)
     dur = arr.duration if duration is None else duration
     n = int(round(dur * sample_rate))
@@ -226,9 +268,76 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
         stems[name] = _synthesize([inst], sf, sample_rate, n)
     if stems:
         # the peak of their sum, a block at a time (no mix buffer: only its peak is wanted)
-        g = _gain(max((float(np.abs(sum(s[i:i + BLOCK] for s in stems.values())).max())
-                       for i in range(0, n, BLOCK)), default=0.0))
+        if gain is None:
+            gain = choose_gain(max((float(np.abs(sum(s[i:i + BLOCK] for s in stems.values())).max())
+                                    for i in range(0, n, BLOCK)), default=0.0))
         for k in stems:
-            stems[k] *= g
-            stems[k] = _fade(stems[k], sample_rate, _fade_seconds(dur))
+            finish(stems[k], gain, sample_rate)
     return stems
+
+
+PRE_ROLL_S = 2.0        # rendered before a join and thrown away: the voices settle
+RING_S = 8.0            # the longest release looked for (the pad's is several seconds)
+JOIN_S = 0.05           # cross-fade at each join
+AGREE = 1e-3            # the join out goes where the new stretch and the old audio agree this well
+
+
+def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: float,
+             soundfont: Path | None = None, sample_rate: int = 44100) -> tuple[int, int]:
+    """Replace, in place, the music of seconds [start, end) (every note that changed starts and
+    ends in there) by synthesising only a stretch of `instruments` (the whole edited piece's
+    parts, in the piece's order) at the piece's `gain`.  The stretch starts PRE_ROLL_S early,
+    from the start of every note still sounding or releasing then, on the whole render's block
+    grid, with each channel's controllers as they stand; it is cross-faded in over JOIN_S before
+    `start`, and out after `end` where it agrees with the old audio (the old and new notes'
+    releases have died away; at most RING_S on).  Returns the frames replaced."""
+    sr, total = sample_rate, len(audio)
+    sf = check_soundfont(soundfont)
+    c0 = max(int(round((start - JOIN_S) * sr)), 0)              # the join in
+    stop = min(int(round((end + RING_S) * sr)), total)
+    if stop <= c0:
+        return c0, c0
+    t_from = c0 / sr - PRE_ROLL_S
+    t_from = min([t_from] + [n.start for inst in instruments for n in inst.notes
+                             if n.start < t_from < n.end + RING_S])
+    first = max(int(np.floor(t_from * sr / 64)) * 64, 0) if t_from > 0 else 0
+    t_first, t_stop = first / sr, stop / sr
+    parts = [_window(inst, t_first, t_stop) for inst in instruments]
+    new = _synthesize(parts, sf, sr, stop - first, None, first)
+    finish(new, gain, sr, first, total)
+    new = new[c0 - first:]
+    j = int(round(JOIN_S * sr))
+    if c0 > 0:                             # no join needed from the very start
+        w = np.linspace(0.0, 1.0, min(j, len(new)), dtype=np.float32)[:, None]
+        new[:len(w)] = audio[c0:c0 + len(w)] * (1 - w) + new[:len(w)] * w
+    if stop < total:                       # the join out: the first block after `end` from
+        e = min(max(int(round(end * sr)), c0), stop)        # which the two agree to the end
+        step = 1024
+        diff = np.abs(new[e - c0:] - audio[e:stop]).max(axis=1)
+        blocks = [float(diff[i:i + step].max()) for i in range(0, len(diff), step)]
+        k = len(blocks)
+        while k > 0 and blocks[k - 1] < AGREE:
+            k -= 1
+        c1 = min(e + k * step, stop - j)
+        stop = min(c1 + j, stop)
+        w = np.linspace(1.0, 0.0, stop - c1, dtype=np.float32)[:, None]
+        new = new[:stop - c0]
+        new[c1 - c0:] = new[c1 - c0:] * w + audio[c1:stop] * (1 - w)
+    audio[c0:stop] = new
+    return c0, stop
+
+
+def _window(inst: pretty_midi.Instrument, t0: float, t1: float) -> pretty_midi.Instrument:
+    """The part's events for a render of [t0, t1): its notes that start in there, and each
+    controller's last value before t0 sent at t0."""
+    out = pretty_midi.Instrument(inst.program, is_drum=inst.is_drum, name=inst.name)
+    state: dict[int, pretty_midi.ControlChange] = {}
+    for cc in sorted(inst.control_changes, key=lambda c: c.time):
+        if cc.time <= t0:
+            state[cc.number] = cc
+        elif cc.time < t1:
+            out.control_changes.append(cc)
+    out.control_changes[:0] = [pretty_midi.ControlChange(c.number, c.value, t0) for c in state.values()]
+    out.notes = [n for n in inst.notes if t0 <= n.start < t1]
+    out.pitch_bends = [b for b in inst.pitch_bends if t0 <= b.time < t1]
+    return out

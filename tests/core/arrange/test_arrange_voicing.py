@@ -1,4 +1,4 @@
-"""Chord notes of every quality, voice leading in C3-C5, bass roots in E1-E3."""
+"""Chord notes of every quality, voicings round the centre of C3-C5, bass roots in E1-B2."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from v2m_desktop.core.arrange.voicing import (
     QUALITY_INTERVALS,
     BassLine,
-    VoiceLeader,
+    Voicer,
     candidate_voicings,
     chord_pitch_classes,
 )
@@ -32,17 +32,23 @@ def test_every_quality_has_the_right_notes(quality):
 
 def test_no_chord_has_no_notes():
     assert chord_pitch_classes(N_ID) is None
-    assert VoiceLeader().voice(N_ID) is None
+    assert Voicer().voice(N_ID) is None
     assert BassLine().root(N_ID) is None
 
 
-def test_voice_leading_moves_little():
-    vl = VoiceLeader()
+def test_neighbouring_chords_move_little_without_state():
+    vl = Voicer()
     seq = [chord_id(r, q) for r, q in [(0, "maj"), (9, "min"), (5, "maj"), (7, "7"), (0, "maj")]]
     voicings = [vl.voice(t) for t in seq]
+    assert voicings[0] == voicings[-1]                 # the same chord, the same voicing, always
     for a, b in zip(voicings, voicings[1:]):
-        assert sum(abs(x - y) for x, y in zip(a, b)) <= 8     # close position, common tones kept
+        assert max(abs(x - y) for x, y in zip(a, b)) <= 6    # no voice leaps past a tritone
+        assert len(set(a) & set(b)) >= 1 or a == voicings[3] or b == voicings[3]
     assert all(48 <= p <= 72 for v in voicings for p in v)
+    # any two chords of the vocabulary: every voice moves a tritone at most
+    tokens = [chord_id(r, q) for r in range(12) for q in QUALITIES]
+    vs = {t: vl.voice(t) for t in tokens}
+    assert max(max(abs(x - y) for x, y in zip(vs[a], vs[b])) for a in tokens for b in tokens) <= 6
 
 
 def test_bass_roots_stay_in_range_and_near():
@@ -50,7 +56,7 @@ def test_bass_roots_stay_in_range_and_near():
     prev = None
     for r in [0, 9, 5, 7, 0, 11, 4, 2, 6, 1]:
         p = line.root(chord_id(r, "maj"))
-        assert 28 <= p <= 52 and p % 12 == r
+        assert 28 <= p <= 47 and p % 12 == r
         if prev is not None:
-            assert abs(p - prev) <= 7
+            assert abs(p - prev) <= 11
         prev = p

@@ -105,7 +105,7 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
     cut_beats = grid.cut_beats(cuts)
     bars = [b for b in meter.bars if b < end_pos]
     ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
-                  np.random.default_rng(options.seed), bars)
+                  int(options.seed), bars)
     chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))
                    for s in segs]
     chord_times[-1] = (chord_times[-1][0], float(duration), chord_times[-1][2])

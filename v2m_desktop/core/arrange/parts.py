@@ -23,7 +23,7 @@ from v2m_desktop.core.arrange.voicing import (
     PIANO_CENTRE,
     PIANO_RANGE,
     BassLine,
-    VoiceLeader,
+    Voicer,
     fifth_interval,
 )
 
@@ -67,7 +67,7 @@ class Context:
     duration: float
     cut_beats: set[int]      # beats on (within 100 ms of) a cut
     feel: Feel
-    rng: np.random.Generator
+    seed: int
     bars: list[float]        # beat positions of the bar starts (bars restart at cuts)
 
     def t(self, pos: float) -> float:
@@ -87,8 +87,27 @@ def _note(inst, ctx: Context, pitch: int, vel: float, t0: float, t1: float) -> N
     t1 = min(t1, ctx.duration)
     if t1 - t0 < 0.03:
         t1 = min(t0 + 0.03, ctx.duration)
-    vel = int(np.clip(round(vel + ctx.rng.integers(-2, 3)), 1, 127))
+    vel = int(np.clip(round(vel + jitter(ctx.seed, inst.name, pitch, t0)), 1, 127))
     inst.notes.append(pretty_midi.Note(vel, int(pitch), float(t0), float(t1)))
+
+
+def jitter(seed: int, part: str, pitch: int, t0: float) -> int:
+    """A velocity nudge of -2..2 drawn from the seed, the part, the pitch and the note's time
+    alone: no stream is carried from note to note, so arranging any stretch of the piece gives
+    the same notes there as arranging the whole of it (an edit stays local)."""
+    h = hash_ints(seed, sum(map(ord, part)), pitch, int(round(t0 * 1000)))
+    return int(h % 5) - 2
+
+
+def hash_ints(*xs: int) -> int:
+    """A 64-bit mix of integers (splitmix64 steps): the same on every run and platform, unlike
+    Python's salted hash()."""
+    h = 0x9E3779B97F4A7C15
+    for x in xs:
+        h = (h ^ (int(x) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+    return h
 
 
 def _no_overlaps(inst: pretty_midi.Instrument) -> pretty_midi.Instrument:
@@ -105,21 +124,33 @@ def _no_overlaps(inst: pretty_midi.Instrument) -> pretty_midi.Instrument:
 
 
 def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool]]:
-    """Two-beat cells of a segment: (start, end, parity, starts on a cut); a cut inside a
-    segment starts a new cell, so the accompaniment re-attacks on it."""
-    marks = sorted({seg.start} | {float(c) for c in ctx.cut_beats if seg.start < c < seg.end})
-    parity = 0
-    for m0, m1 in zip(marks, marks[1:] + [seg.end]):
-        b = m0
-        while b < m1 - 1e-6:
-            yield b, min(b + 2, m1), parity, b == m0 and int(round(b)) in ctx.cut_beats
+    """Two-beat cells of a segment: (start, end, parity, starts on a cut).  Cells sit on the
+    bar grid (the first and second half of each bar: parity 0 and 1), not on the segment's
+    start, so a chord that starts elsewhere after an edit keeps its later notes; a segment that
+    starts inside a cell begins with the rest of it, and a cut starts a new cell (the
+    accompaniment re-attacks on it)."""
+    bars = ctx.bars or [0.0]
+    marks = {seg.start} | {float(c) for c in ctx.cut_beats if seg.start < c < seg.end}
+    k = max(int(np.searchsorted(bars, seg.start, side="right")) - 1, 0)
+    while k < len(bars) and bars[k] < seg.end:
+        nxt = bars[k + 1] if k + 1 < len(bars) else seg.end
+        b = bars[k]
+        while b < nxt - 1e-6:
+            if seg.start < b < seg.end:
+                marks.add(b)
             b += 2
-            parity += 1
+        k += 1
+    marks = sorted(marks)
+    for m0, m1 in zip(marks, marks[1:] + [seg.end]):
+        if m1 - m0 <= 1e-6:
+            continue
+        bar = bars[max(int(np.searchsorted(bars, m0 + 1e-6, side="right")) - 1, 0)]
+        parity = int((m0 - bar + 1e-6) // 2) % 2
+        yield m0, m1, parity, int(round(m0)) in ctx.cut_beats and abs(m0 - round(m0)) < 1e-6
 
 
 def _sounding(ctx: Context, voice):
-    """(segment, voice(its chord), whether it is the last) for each segment whose chord sounds;
-    `voice` sees every chord in order (voice leading carries from one to the next)."""
+    """(segment, voice(its chord), whether it is the last) for each segment whose chord sounds."""
     last = len(ctx.segments) - 1
     for i, seg in enumerate(ctx.segments):
         v = voice(seg.token)
@@ -132,7 +163,7 @@ TOP_LINE = 0.55      # picture energy from which the piano adds a top line an oc
 
 def piano(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("piano")
-    for seg, voicing, last in _sounding(ctx, VoiceLeader(*PIANO_RANGE, centre=PIANO_CENTRE).voice):
+    for seg, voicing, last in _sounding(ctx, Voicer(*PIANO_RANGE, centre=PIANO_CENTRE).voice):
         if last:                                # final tonic: rolled, held to the end
             t0 = ctx.t(seg.start)
             for k, p in enumerate(voicing):
@@ -185,7 +216,7 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
 
 def pad(ctx: Context) -> pretty_midi.Instrument:
     inst = _instrument("pad")
-    for seg, voicing, _ in _sounding(ctx, VoiceLeader(*PAD_RANGE, centre=PAD_CENTRE).voice):
+    for seg, voicing, _ in _sounding(ctx, Voicer(*PAD_RANGE, centre=PAD_CENTRE).voice):
         t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
         # an energetic scene: the pad steps back behind the drums and the piano's top line
         share = 0.55 if ctx.feel.energy_at(t0, t1) > BUSY else 0.8

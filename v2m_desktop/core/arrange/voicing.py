@@ -1,5 +1,5 @@
-"""Chord voicings: pitch classes of each quality, close-position voicings with nearest-voice
-leading, each part in its own register (pad A2-G4 around G3, piano G3-C6 around A4, so they
+"""Chord voicings: pitch classes of each quality, close-position voicings round each part's
+centre, each part in its own register (pad A2-G4 around G3, piano G3-C6 around A4, so they
 sit apart; bass roots E1-B2, under C3)."""
 from __future__ import annotations
 
@@ -60,48 +60,37 @@ def candidate_voicings(pcs: tuple[int, ...], lo: int = UPPER_RANGE[0], hi: int =
     return out
 
 
-class VoiceLeader:
-    """Chooses, chord after chord, the voicing that moves the voices least (sum of semitones),
-    nudged toward the middle of the range."""
+class Voicer:
+    """The voicing of each chord on its own: the close-position voicing whose mean pitch lies
+    nearest the middle of the part's range.  No state runs from chord to chord, so a chord edit
+    changes the notes of that chord alone; since every voicing clusters round the same centre,
+    the voices of neighbouring chords still move by small steps and keep common tones."""
 
     def __init__(self, lo: int = UPPER_RANGE[0], hi: int = UPPER_RANGE[1], size: int = 4,
                  centre: float = UPPER_CENTRE):
         self.lo, self.hi, self.size, self.centre = lo, hi, size, centre
-        self.prev: tuple[int, ...] | None = None
 
     def voice(self, token: int) -> tuple[int, ...] | None:
         pcs = chord_pitch_classes(token)
         if pcs is None:
             return None
         cands = candidate_voicings(pcs, self.lo, self.hi, self.size)
-
-        def cost(v):
-            drift = 0.3 * abs(sum(v) / len(v) - self.centre)
-            if self.prev is None:
-                return drift
-            return sum(abs(a - b) for a, b in zip(v, self.prev)) + drift
-
-        best = min(cands, key=cost)
-        self.prev = best
-        return best
+        # ties (a tritone either side) go to the lower voicing, the same every time
+        return min(cands, key=lambda v: (abs(sum(v) / len(v) - self.centre), v))
 
 
 class BassLine:
-    """Bass roots in E1-E3, each in the octave nearest the previous one."""
+    """Bass roots in E1-B2, each in the octave nearest the centre (C2): stateless, like Voicer."""
 
     def __init__(self, lo: int = BASS_RANGE[0], hi: int = BASS_RANGE[1], centre: float = BASS_CENTRE):
         self.lo, self.hi, self.centre = lo, hi, centre
-        self.prev: int | None = None
 
     def root(self, token: int) -> int | None:
         r = root_of(token)
         if r is None:
             return None
-        cands = [p for p in range(self.lo, self.hi + 1) if p % 12 == r]
-        ref = self.centre if self.prev is None else self.prev
-        best = min(cands, key=lambda p: abs(p - ref) + 0.35 * abs(p - self.centre))
-        self.prev = best
-        return best
+        return min((p for p in range(self.lo, self.hi + 1) if p % 12 == r),
+                   key=lambda p: (abs(p - self.centre), p))
 
     def within(self, pitch: int) -> int:
         """Fold a pitch (a fifth, an octave) into the bass range."""
