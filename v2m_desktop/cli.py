@@ -68,14 +68,14 @@ def _evaluate(args) -> int:
 
 
 def _bench_media(args) -> int:
-    """bench analysis | export | score | alignment | app | all, on VIDEO or a synthetic 1280x720
+    """bench analysis | export | score | alignment | edit | app | all, on VIDEO or a synthetic 1280x720
     clip (app: on the shared Big Buck Bunny clip)."""
     import tempfile
 
     from v2m_desktop.core import bench
     from v2m_desktop.core.bench import bench_export
     from v2m_desktop.core.video.bench import bench_analysis
-    what = (["analysis", "export", "score", "alignment", "batch", "app"] if args.what == "all"
+    what = (["analysis", "export", "score", "alignment", "edit", "batch", "app"] if args.what == "all"
             else [args.what])
     results = {}
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
@@ -113,6 +113,15 @@ def _bench_media(args) -> int:
                 results[w] = {**r, "line": f"cuts within 100 ms: of a beat {r['beat']:.2f}, of a chord "
                                            f"change {r['chord']:.2f}, of random chord changes at the "
                                            f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
+            elif w == "edit":
+                r = bench.bench_edit(video)
+                results[w] = {**r, "line": f"edit to new audio ({r['seconds']} s video): chord edit "
+                                           f"{r['chord_edit_s']:.2f} s (target < 0.3 s), 20-s regeneration "
+                                           f"{r['regenerate_20s_s']:.2f} s (target < 1 s), vs full arrange + "
+                                           f"render {r['full_s']:.2f} s; joined audio vs a full render: "
+                                           f"SNR {r['chord_snr_db']:.0f} / {r['regenerate_snr_db']:.0f} dB, "
+                                           f"max diff {r['chord_max_diff']:.3f} / "
+                                           f"{r['regenerate_max_diff']:.3f}"}
             elif w == "batch":
                 from v2m_desktop.core.bench_batch import bench_batch
                 r = bench_batch()
@@ -685,12 +694,14 @@ def build_parser() -> argparse.ArgumentParser:
                        ("export", "MP4 export vs moviepy re-encoding"),
                        ("score", "v2m score vs one plain decode pass; peak memory"),
                        ("alignment", "cuts near beats and chord changes vs random"),
+                       ("edit", "project engine: edit to new audio vs a full arrange + render"),
                        ("app", "the window: launch time, event-loop stalls while generating, Cancel"),
                        ("batch", "8 short clips: v2m batch vs one v2m score after another"),
                        ("all", "all of the above, and bench music")):
         m = bsub.add_parser(name, help=text, parents=[common])
         m.add_argument("video", nargs="?", help="a video (default: a synthetic 1280x720 clip)")
-        m.add_argument("--seconds", type=_at_least(10), default=180 if name in ("score", "all") else 60,
+        long = name in ("score", "edit", "all")
+        m.add_argument("--seconds", type=_at_least(10), default=180 if long else 60,
                        help="length of the synthetic clip")
         m.add_argument("--json", action="store_true")
         m.set_defaults(func=_bench_media)

@@ -212,3 +212,28 @@ def test_recovery_copies(project, tmp_path, monkeypatch):
     project.save()
     saved_cleanly(project)
     assert recoverable() == []
+
+
+def test_an_edit_re_renders_only_its_seconds_at_the_project_gain(project, made):
+    """Engine.update after a chord edit: the audio before the edit is untouched, the edited
+    seconds sound the new chord, and the whole equals a full render of the edited project there
+    (measured SNR); the gain stays the one the first render fixed."""
+    engine = Engine(project, analysis=made[1].analysis)
+    before = engine.score()
+    gain = project.settings.gain
+    assert gain is not None and gain > 0
+    E.SetChords(12, 14, "F#m7").apply(project)
+    after = engine.update(before)
+    full = engine.score()
+    assert project.settings.gain == gain
+    sr = after.sample_rate
+    first = min(n.start for i in after.arrangement.midi.instruments for n in i.notes
+                if (n.start, n.end, n.pitch, n.velocity) not in
+                {(m.start, m.end, m.pitch, m.velocity) for j in before.arrangement.midi.instruments
+                 for m in j.notes})
+    c0 = int((first - 0.1) * sr)
+    assert np.array_equal(after.audio[:c0], before.audio[:c0])
+    assert not np.array_equal(after.audio, before.audio)
+    err = after.audio - full.audio
+    snr = 10 * np.log10((full.audio ** 2).sum() / max((err ** 2).sum(), 1e-20))
+    assert snr > 20

@@ -271,15 +271,17 @@ class Session(QObject):
             self._render_again = True
             return
         snapshot, level = self._snapshot(), self.settings.original_level
-        seed = self.result.seed
+        seed, before = self.result.seed, self.result.score
 
         def job(progress, cancel):
             engine = self._engine(snapshot, cancel=cancel)
-            result = engine.score()
+            result = engine.update(before)          # only the seconds the edits touched
             self._models = engine.models
             return _scored(result, snapshot, Path(snapshot.video.path), level, seed, progress)
 
         def done(res: Scored):
+            if self.project.settings.gain is None:      # fixed by the first render
+                self.project.settings.gain = snapshot.settings.gain
             res.project = self.project          # the live project, not the snapshot
             self.result = res
             self.lanes.show(res.timeline)

@@ -418,3 +418,40 @@ def music_lines(r: dict) -> list[str]:
                      f"abrupt, {s['recall_gradual']:.2f} gradual; precision {s['precision']:.2f} "
                      f"({s['found']} found)")
     return lines
+
+
+def bench_edit(video: Path) -> dict:
+    """Edit to new audio through the project engine on VIDEO: a chord edit (Engine.update) and
+    a 20-s regeneration plus its update, against a full arrange + render of the same project;
+    and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
+    from v2m_desktop.core import edits as E
+    from v2m_desktop.core.engine import Engine, project_from_score
+    from v2m_desktop.core.pipeline import ScoreSettings, score
+    settings = ScoreSettings(vision="basic")
+    result = score(video, settings)
+    project = project_from_score(video, result, settings)
+    engine = Engine(project, analysis=result.analysis)
+    _ = engine.models
+    before = engine.score()
+    t0 = time.perf_counter()
+    before = engine.score()
+    full_s = time.perf_counter() - t0
+
+    def timed_update(edit, before):
+        t = time.perf_counter()
+        edit.apply(project, engine) if isinstance(edit, E.Regenerate) else edit.apply(project)
+        after = engine.update(before)
+        took = time.perf_counter() - t
+        ref = engine.score()
+        err = after.audio - ref.audio
+        snr = 10 * np.log10(float((ref.audio ** 2).sum()) / max(float((err ** 2).sum()), 1e-20))
+        return after, took, snr, float(np.abs(err).max())
+
+    mid = project.seconds // 6
+    after, chord_s, chord_snr, chord_max = timed_update(E.SetChords(mid, mid + 2, "F#m7"), before)
+    r0 = project.seconds // 3
+    _, regen_s, regen_snr, regen_max = timed_update(E.Regenerate(r0, r0 + 20, 11), after)
+    return {"video": str(video), "seconds": project.seconds, "full_s": full_s,
+            "chord_edit_s": chord_s, "chord_ratio": chord_s / full_s, "chord_snr_db": chord_snr,
+            "chord_max_diff": chord_max, "regenerate_20s_s": regen_s, "regenerate_snr_db": regen_snr,
+            "regenerate_max_diff": regen_max}

@@ -77,22 +77,59 @@ class Engine:
                 arr[s] = v
         return d
 
-    def arrangement(self):
+    def arrangement(self, dynamics: Dynamics | None = None):
         from v2m_desktop.core.arrange import ArrangeOptions, arrange
         a, s = self.analysis, self.project.settings
         opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed)
-        return arrange(self.chord_track(), self.dynamics(), duration=a.info.duration, cuts=a.shot_changes,
+        dyn = self.dynamics() if dynamics is None else dynamics
+        return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
 
     def score(self):
-        """The project as a pipeline Score (what export_score writes)."""
+        """The project as a pipeline Score (what export_score writes), rendered at the project's
+        gain (fixed by its first render, so an edit never moves the level of the rest)."""
         from v2m_desktop.core.pipeline import Score
-        from v2m_desktop.core.render import render
-        arr = self.arrangement()
-        sr = 44100
-        sf = Path(self.project.settings.soundfont) if self.project.settings.soundfont else None
-        audio = render(arr.midi, soundfont=sf, sample_rate=sr, duration=self.analysis.info.duration)
-        return Score(self.analysis, self.chord_track(), self.dynamics(), arr, audio, sr)
+        from v2m_desktop.core.render import finish, render_raw
+        dyn = self.dynamics()
+        arr = self.arrangement(dyn)
+        audio, gain = render_raw(arr.midi, soundfont=self._soundfont(), sample_rate=SAMPLE_RATE,
+                                 duration=self.analysis.info.duration)
+        if self.project.settings.gain is None:
+            self.project.settings.gain = float(gain)
+        finish(audio, self.project.settings.gain, SAMPLE_RATE)
+        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE))
+
+    def _stamped(self, score):
+        """The sound a Score's audio was made with (SoundFont, gain): update() joins only into
+        audio made with the project's current ones."""
+        score.sound = (self.project.settings.soundfont, self.project.settings.gain, SAMPLE_RATE)
+        return score
+
+    def update(self, before):
+        """The project's Score after an edit, from `before` (the Score of the project before it,
+        at the same gain and SoundFont): only the seconds whose notes or controllers changed are
+        re-synthesised and joined into `before`'s audio (render.rerender); a change of parts, of
+        SoundFont or gain, or a Score not made here renders the whole piece."""
+        from v2m_desktop.core.pipeline import Score
+        from v2m_desktop.core.render import rerender
+        dyn = self.dynamics()
+        arr = self.arrangement(dyn)
+        gain = self.project.settings.gain
+        span = None
+        if before.audio is not None and getattr(before, "sound", None) == \
+                (self.project.settings.soundfont, gain, SAMPLE_RATE):
+            span = changed_span(before.arrangement.midi, arr.midi)
+        if span is None:
+            return self.score()
+        audio = before.audio.copy()
+        if span[1] > span[0]:
+            rerender(audio, arr.midi.instruments, span[0], span[1], gain=gain,
+                     soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
+        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE))
+
+    def _soundfont(self):
+        sf = self.project.settings.soundfont
+        return Path(sf) if sf else None
 
     # -- generation
     def regenerate(self, start: int, end: int, seed: int) -> np.ndarray:
@@ -117,6 +154,27 @@ class Engine:
                               locks=locks, rules=rules, options=opts, device=self.device)
         new = out[start - w0:end - w0]
         return np.array([transpose(int(t), shift) for t in new], dtype=np.int64)
+
+
+SAMPLE_RATE = 44100
+
+
+def changed_span(a, b) -> tuple[float, float] | None:
+    """The seconds [start, end) holding every note or controller event that differs between two
+    arrangements' MIDI of the same parts ((0, 0) when none does); None when the parts differ."""
+    if [(i.name, i.program, i.is_drum) for i in a.instruments] != \
+            [(i.name, i.program, i.is_drum) for i in b.instruments]:
+        return None
+    times = []
+    for ia, ib in zip(a.instruments, b.instruments):
+        na = {(n.start, n.end, n.pitch, n.velocity) for n in ia.notes}
+        nb = {(n.start, n.end, n.pitch, n.velocity) for n in ib.notes}
+        for n in na ^ nb:
+            times += [n[0], n[1]]
+        ca = {(c.time, c.number, c.value) for c in ia.control_changes}
+        cb = {(c.time, c.number, c.value) for c in ib.control_changes}
+        times += [c[0] for c in ca ^ cb]
+    return (min(times), max(times)) if times else (0.0, 0.0)
 
 
 def target_features(feats, project: Project):

@@ -83,6 +83,7 @@ class Settings:
     seed: int = 0
     original_level: float = 0.0
     follow_picture: float = 1.5
+    gain: float | None = None             # the render's gain, fixed by the first render
 
 
 @dataclass

@@ -277,7 +277,8 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
 
 
 PRE_ROLL_S = 2.0        # rendered before a join and thrown away: the voices settle
-RING_S = 8.0            # the longest release looked for (the pad's is several seconds)
+RING_S = 4.0            # the longest ring-out looked for before the join out
+RELEASE_S = 4.0         # notes that ended this long before the pre-roll are rendered too
 JOIN_S = 0.05           # cross-fade at each join
 AGREE = 1e-3            # the join out goes where the new stretch and the old audio agree this well
 
@@ -299,7 +300,7 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
         return c0, c0
     t_from = c0 / sr - PRE_ROLL_S
     t_from = min([t_from] + [n.start for inst in instruments for n in inst.notes
-                             if n.start < t_from < n.end + RING_S])
+                             if n.start < t_from < n.end + RELEASE_S])
     first = max(int(np.floor(t_from * sr / 64)) * 64, 0) if t_from > 0 else 0
     t_first, t_stop = first / sr, stop / sr
     parts = [_window(inst, t_first, t_stop) for inst in instruments]

@@ -27,7 +27,7 @@ def density_level(density: float) -> int:
 def velocity(loudness: float) -> int:
     """MIDI velocity from the predicted loudness (linear RMS, dataset range 0..0.57)."""
     v = 45.0 + 75.0 * np.sqrt(max(float(loudness), 0.0) / 0.35)
-    return int(np.clip(round(v), 35, 120))
+    return min(max(int(round(v)), 35), 120)
 
 
 def _per_second(a, n: int, fill: float = 0.0) -> np.ndarray:
@@ -67,7 +67,7 @@ class Feel:
         return 0.5 if self.energy is None else self._mean(self.energy, t0, t1)
 
     def _sec(self, t: float) -> int:
-        return int(np.clip(int(t), 0, len(self.density) - 1))
+        return min(max(int(t), 0), len(self.density) - 1)
 
     def loud(self, t: float) -> float:
         """Loudness at t, linear between second centres, scaled by the picture's energy (a calm

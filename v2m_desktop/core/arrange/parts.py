@@ -87,7 +87,7 @@ def _note(inst, ctx: Context, pitch: int, vel: float, t0: float, t1: float) -> N
     t1 = min(t1, ctx.duration)
     if t1 - t0 < 0.03:
         t1 = min(t0 + 0.03, ctx.duration)
-    vel = int(np.clip(round(vel + jitter(ctx.seed, inst.name, pitch, t0)), 1, 127))
+    vel = min(max(int(round(vel + jitter(ctx.seed, inst.name, pitch, t0))), 1), 127)
     inst.notes.append(pretty_midi.Note(vel, int(pitch), float(t0), float(t1)))
 
 
@@ -226,7 +226,7 @@ def pad(ctx: Context) -> pretty_midi.Instrument:
     last = None
     for k in range(int(np.ceil(ctx.end_pos)) + 1):
         t = min(ctx.t(k), ctx.duration)
-        value = int(np.clip(round(40 + 87 * np.sqrt(max(ctx.feel.loud(t), 0) / 0.35)), 40, 127))
+        value = min(max(int(round(40 + 87 * (max(ctx.feel.loud(t), 0) / 0.35) ** 0.5)), 40), 127)
         if value != last:
             inst.control_changes.append(pretty_midi.ControlChange(11, value, t))
             last = value

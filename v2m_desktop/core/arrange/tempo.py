@@ -49,6 +49,9 @@ class BeatGrid:
     def time(self, pos):
         """Seconds of a beat position (scalar or array); linear beyond the last beat."""
         b = self.beats
+        if isinstance(pos, (int, float)) and 0 <= pos < len(b) - 1:     # the hot scalar case
+            i = int(pos)
+            return float(b[i] + (pos - i) * (b[i + 1] - b[i]))
         pos = np.asarray(pos, dtype=np.float64)
         last = len(b) - 1
         period = b[-1] - b[-2]
