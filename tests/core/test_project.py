@@ -113,7 +113,8 @@ def test_bad_edits_and_bad_files_change_nothing(project, tmp_path):
              "emotion": json.dumps({**d, "targets": [{"start": 0, "end": 2, "emotion": "angry",
                                                       "intensity": 1}]}).encode(),
              "seconds": json.dumps({**d, "locks": [[0, 999]]}).encode(),
-             "short": json.dumps({**d, "chords": d["chords"][:3]}).encode()}
+             "short": json.dumps({**d, "chords": d["chords"][:3]}).encode(),
+             "gain": json.dumps({**d, "settings": {**d["settings"], "gain": -2}}).encode()}
     messages = {}
     for name, data in cases.items():
         f = tmp_path / f"{name}.v2m"
@@ -123,6 +124,7 @@ def test_bad_edits_and_bad_files_change_nothing(project, tmp_path):
         messages[name] = str(err.value)
         assert f.read_bytes() == data and "\n" not in messages[name]
     assert "newer" in messages["newer"] and "angry" in messages["emotion"]
+    assert "gain" in messages["gain"]
 
 
 def test_a_moved_video_is_found_by_its_fingerprint(project, made, tmp_path):

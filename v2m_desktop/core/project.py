@@ -291,6 +291,10 @@ def validate(p: Project) -> None:
     from v2m_desktop.core.export import check_original_level
     parse_instruments(p.settings.instruments)
     check_original_level(p.settings.original_level)
+    g = p.settings.gain
+    if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))
+                          or not 0 < g <= 1000):
+        raise V2MError(f"the project's render gain is out of range ({g!r})")
 
 
 def open_project(path: Path, video: Path | None = None) -> Project:
