@@ -76,6 +76,16 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     x = _x(window, b.end) - 5
     c = img.pixelColor(x - 3, 9)
     assert (c.red(), c.green()) > (200, 180)                   # the padlock's yellow
+    # View > Edit History lists both edits; clicking the first goes back to it (the lock undone)
+    window.history_action.trigger()
+    view = window.history
+    assert window.history_dock.isVisible() and view.model().rowCount() == 3
+    assert view.model().index(2, 0).data().startswith("Lock")
+    rect = view.visualRect(view.model().index(1, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.session.undo_stack.index() == 1 and not any(s in p.locks for s in span)
+    assert int(p.tokens[o]) == int(p.tokens[o + 1])            # the drag is still there
+    assert window.session.wait_rendered()
 
 
 def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):

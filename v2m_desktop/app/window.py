@@ -10,6 +10,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QToolBar,
+    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 860)
         self._build_actions()
+        self._build_history()
         self._build_menus()
         self._build_toolbar()
         self._build_central()
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
         for a in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
             v.addAction(a)
         v.addSeparator()
+        v.addAction(self.history_action)
         theme = v.addMenu("&Theme")
         group = QActionGroup(self)
         for key, text in (("system", "Follow the System"), ("dark", "Dark"), ("light", "Light")):
@@ -198,6 +202,18 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
         for w in tb.findChildren(QWidget):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _build_history(self) -> None:
+        """Edit history: every command on the undo stack; clicking one goes back (or on) to it."""
+        self.history = QUndoView(self.session.undo_stack)
+        self.history.setEmptyLabel("Generated music")
+        self.history_dock = QDockWidget("Edit History", self)
+        self.history_dock.setObjectName("history")
+        self.history_dock.setWidget(self.history)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self.history_dock.hide()
+        self.history_action = self.history_dock.toggleViewAction()
+        self.history_action.setText("Edit &History")
 
     def _build_central(self) -> None:
         transport = QToolBar("Transport")
