@@ -48,6 +48,26 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     assert window.session.wait_rendered()
 
 
+def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    lane = window.timeline.chords
+    rows = window.session.lanes.chords.rows
+    k = next(i for i in range(len(rows) - 1) if rows[i].start > 5 and rows[i].token != rows[i + 1].token
+             and window.axis.x_of(rows[i].end) - window.axis.x_of(rows[i].start) > 30)
+    left, right = rows[k], rows[k + 1]
+    before = p.tokens.copy()
+    a, e = int(round(right.start)), int(round(right.end))
+    qtbot.mouseClick(lane, Qt.MouseButton.LeftButton,
+                     pos=QPoint(_x(window, (left.start + left.end) / 2), 15))
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert (p.tokens[a:e] == int(before[a - 1])).all()
+    assert (p.tokens[:a] == before[:a]).all() and (p.tokens[e:] == before[e:]).all()
+    assert window.undo_action.text().startswith("&Undo Merge chords")
+    assert window.session.wait_rendered()
+    assert window.session.lanes.chords.rows[k].end >= e - 1e-6      # one block now
+
+
 def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     open_and_generate(qtbot, window, bbb)
     p = window.session.project

@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self.chord_action = A("Set &Chord…", self.pick_chord, "Return", "Set the chord of the selection")
         self.no_chord_action = A("&No Chord", lambda: self.set_chord("N"), "Del", "Rest over the selection")
         self.lock_action = A("&Lock / Unlock", self.toggle_lock, "K", "Keep the selected chords")
+        self.merge_action = A("&Merge with Next", self.merge_next, "M",
+                              "The next chord block takes the selected block's chord")
         self.up_action = A("Transpose &Up", lambda: self.transpose(1), "Ctrl+Up")
         self.down_action = A("Transpose &Down", lambda: self.transpose(-1), "Ctrl+Down")
         self.regenerate_action = A("&Regenerate Selection", self.regenerate, "Ctrl+R",
@@ -136,7 +138,8 @@ class MainWindow(QMainWindow):
         self.copy_action = A("&Copy Chords", self.copy_chords, QKeySequence.StandardKey.Copy)
         self.paste_action = A("&Paste Chords at the Playhead", self.paste_chords,
                               QKeySequence.StandardKey.Paste)
-        self.edit_actions = [self.chord_action, self.no_chord_action, self.lock_action, self.up_action,
+        self.edit_actions = [self.chord_action, self.no_chord_action, self.lock_action, self.merge_action,
+                             self.up_action,
                              self.down_action, self.regenerate_action, self.prev_take_action,
                              self.next_take_action, self.target_action, self.clear_target_action,
                              self.copy_action, self.paste_action]
@@ -375,6 +378,20 @@ class MainWindow(QMainWindow):
         a, b, src = (o, n, o - 1) if n > o else (n, o, o)
         symbol = chord_symbol(int(p.tokens[min(max(src, 0), p.seconds - 1)]))
         self._edit(SetChords(a, b, symbol), f"Move chord boundary {format_time(o)} to {format_time(n)}")
+
+    def merge_next(self) -> None:
+        from v2m_desktop.core.chords import chord_symbol
+        from v2m_desktop.core.edits import SetChords
+        p, span = self.session.project, self.selected_seconds()
+        if p is None or span is None:
+            return
+        nxt = self.timeline.chords.block_at(span[1])
+        if nxt is None or span[1] >= p.seconds:
+            self.show_message("No chord block after the selection to merge with")
+            return
+        a, b = int(round(nxt.start)), int(round(nxt.end))
+        symbol = chord_symbol(int(p.tokens[span[1] - 1]))
+        self._edit(SetChords(a, b, symbol), f"Merge chords at {format_time(a)}")
 
     def toggle_lock(self) -> None:
         from v2m_desktop.core.edits import Lock, Unlock
