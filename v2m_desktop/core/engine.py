@@ -97,7 +97,8 @@ class Engine:
         if self.project.settings.gain is None:
             self.project.settings.gain = float(gain)
         finish(audio, self.project.settings.gain, SAMPLE_RATE)
-        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE))
+        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE,
+                                   gain=self.project.settings.gain))
 
     def _stamped(self, score):
         """The sound a Score's audio was made with (SoundFont, gain): update() joins only into
@@ -125,7 +126,8 @@ class Engine:
         if span[1] > span[0]:
             rerender(audio, arr.midi.instruments, span[0], span[1], gain=gain,
                      soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
-        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE))
+        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE,
+                                   gain=gain))
 
     def _soundfont(self):
         sf = self.project.settings.soundfont
@@ -208,4 +210,7 @@ def project_from_score(video: Path, score, score_settings) -> Project:
     p = Project(ref, settings_of(score_settings), ch.tokens.copy(), ch.key_root, ch.mode, set(ch.locks))
     if score.analysis.vision != p.settings.vision:
         p.settings.vision = score.analysis.vision       # "auto" resolved: the analysis it made
+    if score.gain is not None and score.sample_rate == SAMPLE_RATE:
+        p.settings.gain = float(score.gain)             # kept, and the first edit joins into it
+        score.sound = (p.settings.soundfont, p.settings.gain, SAMPLE_RATE)
     return p

@@ -44,6 +44,7 @@ class Score:
     audio: np.ndarray
     sample_rate: int
     timings: dict = field(default_factory=dict)
+    gain: float | None = None       # the render's gain (a project keeps it for its edits)
 
 
 class _Run:
@@ -90,7 +91,11 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     `models`: (chords, dynamics) already loaded on the settings' device (a batch worker loads
     them once), else they are read here."""
     from v2m_desktop.core.model.checkpoint import load_models
-    from v2m_desktop.core.render import render
+    from v2m_desktop.core.render import finish, render_raw
+
+    def render(midi, **kw):
+        audio, gain = render_raw(midi, **kw)
+        return finish(audio, gain, kw["sample_rate"]), gain
     settings = settings or ScoreSettings()
     check_settings(settings)
     run = _Run(progress, cancel)
@@ -115,10 +120,10 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
                             cuts=analysis.shot_changes, motion=analysis.motion, emotion=analysis.emotion,
                             options=settings.arrange, meter=meter)
     sr = 44100
-    audio = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
+    audio, gain = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
                       sample_rate=sr, duration=analysis.info.duration,
                       progress=lambda f: run.report("render", f))
-    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings)
+    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings, gain)
 
 
 @dataclass
@@ -195,7 +200,7 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
             written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
         if outputs.stems:
             run.check()
-            stems = render_stems(result.arrangement, soundfont=soundfont,
+            stems = render_stems(result.arrangement, soundfont=soundfont, gain=result.gain,
                                  sample_rate=result.sample_rate,
                                  duration=result.analysis.info.duration)
             run.check()
