@@ -32,19 +32,19 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     dlg = window.chord_dialog
     assert dlg.isVisible()
     dlg.symbol.clear()
-    qtbot.keyClicks(dlg.symbol, "F#m7")
+    qtbot.keyClicks(dlg.symbol, "Bbmaj7")          # the clip is in F major: flats
     qtbot.keyClick(dlg.symbol, Qt.Key.Key_Return)
-    assert [chord_symbol(int(t)) for t in p.tokens[a:e]] == ["F#m7"] * (e - a)
+    assert [chord_symbol(int(t), flats=True) for t in p.tokens[a:e]] == ["Bbmaj7"] * (e - a)
     assert (p.tokens[:a] == before[:a]).all() and (p.tokens[e:] == before[e:]).all()
     assert window.windowTitle().startswith(f"{bbb.name}*")
-    assert window.undo_action.text().startswith("&Undo Set chord F#m7")
+    assert window.undo_action.text().startswith("&Undo Set chord Bbmaj7")
     assert window.session.wait_rendered()
-    assert any(r.symbol == "F#m7" and abs(r.start - b.start) < 1.01 for r in window.session.lanes.chords.rows)
+    assert any(r.symbol == "Bbmaj7" and abs(r.start - b.start) < 1.01 for r in window.session.lanes.chords.rows)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (p.tokens == before).all()
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(window, Qt.Key.Key_Z, ctrl_shift)
-    assert chord_symbol(int(p.tokens[a])) == "F#m7"
+    assert chord_symbol(int(p.tokens[a]), flats=True) == "Bbmaj7"
     assert window.session.wait_rendered()
 
 
@@ -65,7 +65,8 @@ def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
     assert (p.tokens[:a] == before[:a]).all() and (p.tokens[e:] == before[e:]).all()
     assert window.undo_action.text().startswith("&Undo Merge chords")
     assert window.session.wait_rendered()
-    assert window.session.lanes.chords.rows[k].end >= e - 1e-6      # one block now
+    # one block now, to the next change (the arrangement puts it on the bar line nearest `e`)
+    assert window.session.lanes.chords.rows[k].end > (right.start + right.end) / 2
 
 
 def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):

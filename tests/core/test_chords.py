@@ -184,3 +184,12 @@ def test_transpose_keeps_quality_and_inverts():
             assert quality_of(u) == quality_of(t)
             assert root_of(u) == (root_of(t) + k) % 12
             assert transpose(u, -k) == t
+
+
+def test_flat_keys_spell_their_chords_with_flats():
+    from v2m_desktop.core.chords import chord_id, chord_symbol, flat_key
+    from v2m_desktop.core.tracks import ChordTrack
+    assert flat_key(5, 0) and flat_key(2, 1) and not flat_key(7, 0) and not flat_key(9, 1)
+    assert chord_symbol(chord_id(10, "sus2"), flats=True) == "Bbsus2"
+    assert chord_symbol(chord_id(10, "sus2")) == "A#sus2"
+    assert ChordTrack(np.zeros(2, dtype=np.int64), 10, 0).key_name == "Bb major"

@@ -352,12 +352,17 @@ class MainWindow(QMainWindow):
         if span is None or self.session.project is None:
             return
         from v2m_desktop.app.dialogs.edit import ChordDialog
-        from v2m_desktop.core.chords import chord_symbol
-        current = chord_symbol(int(self.session.project.tokens[span[0]]))
+        current = self._symbol(int(self.session.project.tokens[span[0]]))
         self.chord_dialog = ChordDialog(current, f"Seconds {self._span_text(span)}", self)
         self.chord_dialog.chosen.connect(lambda text, span=span: self.set_chord(text, span))
         self.chord_dialog.finished.connect(self.activateWindow)     # its keys are the window's again
         self.chord_dialog.open()
+
+    def _symbol(self, token: int) -> str:
+        """A chord as the lanes write it (flats in a flat key)."""
+        from v2m_desktop.core.chords import chord_symbol, flat_key
+        p = self.session.project
+        return chord_symbol(token, flat_key(p.key_root, p.mode))
 
     def set_chord(self, symbol: str, span=None) -> None:
         from v2m_desktop.core.edits import SetChords
@@ -366,7 +371,6 @@ class MainWindow(QMainWindow):
             self._edit(SetChords(*span, symbol), f"Set chord {symbol} at {format_time(span[0])}")
 
     def move_boundary(self, old: float, new: float) -> None:
-        from v2m_desktop.core.chords import chord_symbol
         from v2m_desktop.core.edits import SetChords
         p = self.session.project
         if p is None:
@@ -376,11 +380,10 @@ class MainWindow(QMainWindow):
             return
         # the block on the side the boundary moves into takes the other block's chord
         a, b, src = (o, n, o - 1) if n > o else (n, o, o)
-        symbol = chord_symbol(int(p.tokens[min(max(src, 0), p.seconds - 1)]))
+        symbol = self._symbol(int(p.tokens[min(max(src, 0), p.seconds - 1)]))
         self._edit(SetChords(a, b, symbol), f"Move chord boundary {format_time(o)} to {format_time(n)}")
 
     def merge_next(self) -> None:
-        from v2m_desktop.core.chords import chord_symbol
         from v2m_desktop.core.edits import SetChords
         p, span = self.session.project, self.selected_seconds()
         if p is None or span is None:
@@ -390,7 +393,7 @@ class MainWindow(QMainWindow):
             self.show_message("No chord block after the selection to merge with")
             return
         a, b = int(round(nxt.start)), int(round(nxt.end))
-        symbol = chord_symbol(int(p.tokens[span[1] - 1]))
+        symbol = self._symbol(int(p.tokens[span[1] - 1]))
         self._edit(SetChords(a, b, symbol), f"Merge chords at {format_time(a)}")
 
     def toggle_lock(self) -> None:

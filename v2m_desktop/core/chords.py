@@ -150,9 +150,18 @@ SYMBOL_SUFFIX = {"maj": "", "min": "m", "dim": "dim", "aug": "aug", "sus2": "sus
                  "hdim7": "m7b5"}
 
 
-def chord_symbol(token: int) -> str:
-    """'Am', 'F#maj7', 'N' (no chord): the symbol users read and type."""
+FLAT_ROOTS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def flat_key(key_root: int, mode: int) -> bool:
+    """Whether a key is written with flats (F, Bb, Eb, Ab, Db major; D, G, C, F, Bb minor), so its
+    chords read Bb and Eb, not A# and D#."""
+    return key_root % 12 in ((5, 10, 3, 8, 1) if mode == 0 else (2, 7, 0, 5, 10))
+
+
+def chord_symbol(token: int, flats: bool = False) -> str:
+    """'Am', 'F#maj7' ('Gbmaj7' with `flats`), 'N' (no chord): the symbol users read and type."""
     q = quality_of(token)
     if q is None:
         return chord_name(token)
-    return ROOTS[root_of(token)] + SYMBOL_SUFFIX[q]
+    return (FLAT_ROOTS if flats else ROOTS)[root_of(token)] + SYMBOL_SUFFIX[q]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_desktop.core.chords import chord_symbol, quality_of
+from v2m_desktop.core.chords import chord_symbol, flat_key, quality_of
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,16 @@ class TimelineData:
     targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
 
 
-def chord_blocks(chord_times: list[tuple[float, float, int]]) -> list[ChordBlock]:
-    """(start, end, token) spans -> blocks, consecutive spans of one chord joined."""
+def chord_blocks(chord_times: list[tuple[float, float, int]], flats: bool = False) -> list[ChordBlock]:
+    """(start, end, token) spans -> blocks, consecutive spans of one chord joined; symbols
+    spelled with flats in a flat key."""
     blocks: list[ChordBlock] = []
     for start, end, token in chord_times:
         if blocks and blocks[-1].token == token and abs(blocks[-1].end - start) < 1e-6:
             b = blocks[-1]
             blocks[-1] = ChordBlock(b.start, float(end), b.token, b.symbol, b.quality)
         else:
-            blocks.append(ChordBlock(float(start), float(end), int(token), chord_symbol(token),
+            blocks.append(ChordBlock(float(start), float(end), int(token), chord_symbol(token, flats),
                                      quality_of(token)))
     return blocks
 
@@ -92,7 +93,7 @@ def from_score(score, project=None) -> TimelineData:
     arr = score.arrangement
     data.density = score.dynamics.note_density
     data.loudness = score.dynamics.loudness
-    data.chords = chord_blocks(arr.chord_times)
+    data.chords = chord_blocks(arr.chord_times, flat_key(score.chords.key_root, score.chords.mode))
     data.notes = notes_of(arr.midi)
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)
