@@ -39,7 +39,8 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     assert window.windowTitle().startswith(f"{bbb.name}*")
     assert window.undo_action.text().startswith("&Undo Set chord Bbmaj7")
     assert window.session.wait_rendered()
-    assert any(r.symbol == "Bbmaj7" and abs(r.start - b.start) < 1.01 for r in window.session.lanes.chords.rows)
+    rows = window.session.lanes.chords.rows
+    assert any(r.symbol == "Bbmaj7" and abs(r.start - b.start) < 1.01 for r in rows)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (p.tokens == before).all()
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier

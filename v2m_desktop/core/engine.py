@@ -88,46 +88,40 @@ class Engine:
     def score(self):
         """The project as a pipeline Score (what export_score writes), rendered at the project's
         gain (fixed by its first render, so an edit never moves the level of the rest)."""
-        from v2m_desktop.core.pipeline import Score
-        from v2m_desktop.core.render import finish, render_raw
+        from v2m_desktop.core.render import render_with_gain
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
-        audio, gain = render_raw(arr.midi, soundfont=self._soundfont(), sample_rate=SAMPLE_RATE,
-                                 duration=self.analysis.info.duration)
-        if self.project.settings.gain is None:
-            self.project.settings.gain = float(gain)
-        finish(audio, self.project.settings.gain, SAMPLE_RATE)
-        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE,
-                                   gain=self.project.settings.gain))
-
-    def _stamped(self, score):
-        """The sound a Score's audio was made with (SoundFont, gain): update() joins only into
-        audio made with the project's current ones."""
-        score.sound = (self.project.settings.soundfont, self.project.settings.gain, SAMPLE_RATE)
-        return score
+        s = self.project.settings
+        audio, s.gain = render_with_gain(arr.midi, soundfont=self._soundfont(), sample_rate=SAMPLE_RATE,
+                                         duration=self.analysis.info.duration, gain=s.gain)
+        return self._score(dyn, arr, audio)
 
     def update(self, before):
-        """The project's Score after an edit, from `before` (the Score of the project before it,
-        at the same gain and SoundFont): only the seconds whose notes or controllers changed are
-        re-synthesised and joined into `before`'s audio (render.rerender); a change of parts, of
-        SoundFont or gain, or a Score not made here renders the whole piece."""
-        from v2m_desktop.core.pipeline import Score
+        """The project's Score after an edit, from `before` (the Score of the project before it):
+        only the seconds whose notes or controllers changed are re-synthesised and joined into
+        `before`'s audio (render.rerender); a change of parts, of SoundFont or of gain renders
+        the whole piece."""
         from v2m_desktop.core.render import rerender
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
-        gain = self.project.settings.gain
+        s = self.project.settings
         span = None
-        if before.audio is not None and getattr(before, "sound", None) == \
-                (self.project.settings.soundfont, gain, SAMPLE_RATE):
+        if before.audio is not None and s.gain is not None and \
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE):
             span = changed_span(before.arrangement.midi, arr.midi)
         if span is None:
             return self.score()
         audio = before.audio.copy()
         if span[1] > span[0]:
-            rerender(audio, arr.midi.instruments, span[0], span[1], gain=gain,
+            rerender(audio, arr.midi.instruments, span[0], span[1], gain=s.gain,
                      soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
-        return self._stamped(Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE,
-                                   gain=gain))
+        return self._score(dyn, arr, audio)
+
+    def _score(self, dyn, arr, audio):
+        from v2m_desktop.core.pipeline import Score
+        s = self.project.settings
+        return Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE, gain=s.gain,
+                     soundfont=s.soundfont)
 
     def _soundfont(self):
         sf = self.project.settings.soundfont
@@ -210,7 +204,6 @@ def project_from_score(video: Path, score, score_settings) -> Project:
     p = Project(ref, settings_of(score_settings), ch.tokens.copy(), ch.key_root, ch.mode, set(ch.locks))
     if score.analysis.vision != p.settings.vision:
         p.settings.vision = score.analysis.vision       # "auto" resolved: the analysis it made
-    if score.gain is not None and score.sample_rate == SAMPLE_RATE:
-        p.settings.gain = float(score.gain)             # kept, and the first edit joins into it
-        score.sound = (p.settings.soundfont, p.settings.gain, SAMPLE_RATE)
+    if score.gain is not None:
+        p.settings.gain = float(score.gain)             # kept: the first edit joins into its audio
     return p

@@ -45,6 +45,7 @@ class Score:
     sample_rate: int
     timings: dict = field(default_factory=dict)
     gain: float | None = None       # the render's gain (a project keeps it for its edits)
+    soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
 
 
 class _Run:
@@ -91,11 +92,7 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     `models`: (chords, dynamics) already loaded on the settings' device (a batch worker loads
     them once), else they are read here."""
     from v2m_desktop.core.model.checkpoint import load_models
-    from v2m_desktop.core.render import finish, render_raw
-
-    def render(midi, **kw):
-        audio, gain = render_raw(midi, **kw)
-        return finish(audio, gain, kw["sample_rate"]), gain
+    from v2m_desktop.core.render import render_with_gain
     settings = settings or ScoreSettings()
     check_settings(settings)
     run = _Run(progress, cancel)
@@ -120,10 +117,11 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
                             cuts=analysis.shot_changes, motion=analysis.motion, emotion=analysis.emotion,
                             options=settings.arrange, meter=meter)
     sr = 44100
-    audio, gain = run.stage("render", render, arrangement.midi, soundfont=settings.soundfont,
+    audio, gain = run.stage("render", render_with_gain, arrangement.midi, soundfont=settings.soundfont,
                       sample_rate=sr, duration=analysis.info.duration,
                       progress=lambda f: run.report("render", f))
-    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings, gain)
+    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings, gain,
+                 None if settings.soundfont is None else str(settings.soundfont))
 
 
 @dataclass

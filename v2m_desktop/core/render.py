@@ -241,9 +241,17 @@ def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sampl
     """Stereo float32 [N, 2] at `sample_rate`: N = duration (or the music plus its ring-out),
     at `gain` (None: choose_gain of this render), limited, a short fade at the end.
     `progress(fraction)` as in _synthesize (a cancel point)."""
-    audio, _ = render_raw(midi, soundfont=soundfont, sample_rate=sample_rate, duration=duration,
-                          progress=progress)
-    return finish(audio, choose_gain(peak(audio)) if gain is None else gain, sample_rate)
+    return render_with_gain(midi, soundfont=soundfont, sample_rate=sample_rate, duration=duration,
+                            progress=progress, gain=gain)[0]
+
+
+def render_with_gain(midi, *, soundfont=None, sample_rate: int = 44100, duration: float | None = None,
+                     progress=None, gain: float | None = None) -> tuple[np.ndarray, float]:
+    """render(), and the gain it used (the one to keep for the piece's later renders)."""
+    audio, chosen = render_raw(midi, soundfont=soundfont, sample_rate=sample_rate, duration=duration,
+                               progress=progress)
+    gain = chosen if gain is None else gain
+    return finish(audio, gain, sample_rate), gain
 
 
 def render_raw(midi, *, soundfont=None, sample_rate: int = 44100, duration: float | None = None,
