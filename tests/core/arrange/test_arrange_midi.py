@@ -32,7 +32,7 @@ def test_midi_file_contents(arr, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["song.mid"]       # no temp file left
     m = pretty_midi.PrettyMIDI(str(path))
     assert [(i.name, i.program, i.is_drum) for i in m.instruments] == \
-        [("piano", 0, False), ("bass", 33, False), ("pad", 89, False), ("drums", 0, True)]
+        [("piano", 1, False), ("bass", 33, False), ("pad", 89, False), ("drums", 0, True)]
     for a, b in zip(m.instruments, arr.midi.instruments):
         assert len(a.notes) == len(b.notes)
     # tempo map: the file's beats are the arrangement's beats

@@ -34,7 +34,7 @@ def test_tracks_programs_and_registers():
     arr = _arrange(*moderate(20), tempo=100)
     assert [i.name for i in arr.midi.instruments] == list(INSTRUMENTS)
     progs = {i.name: (i.program, i.is_drum) for i in arr.midi.instruments}
-    assert progs == {"piano": (0, False), "bass": (33, False), "pad": (89, False), "drums": (0, True)}
+    assert progs == {"piano": (1, False), "bass": (33, False), "pad": (89, False), "drums": (0, True)}
     for name, (lo, hi) in {"piano": (55, 84), "pad": (45, 67), "bass": (28, 47)}.items():
         pitches = [n.pitch for n in _part(arr, name).notes]
         assert pitches and lo <= min(pitches) and max(pitches) <= hi

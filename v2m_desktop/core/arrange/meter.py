@@ -16,9 +16,9 @@ slots from its start. The first phrase (A) is the model's, drawn under one rule:
 cadence (a subdominant or dominant chord, then the tonic). The next phrases repeat it, the second
 slot varied on every fourth phrase (A A A A' ...; the variation itself repeated), so the model
 writes the phrase and the sampler keeps it; the slots after the last whole phrase begin A again
-and close the scene on a cadence (one slot left over: the tonic held). A shorter scene of
-``CADENCE_S`` seconds or more (and the last scene, whatever its length) ends on the same kind of
-cadence.
+and close the scene on a cadence. One slot left over: A also opens on its closing tonic, and the
+slot holds it, so the scene repeats its phrase to the end. A shorter scene of ``CADENCE_S``
+seconds or more (and the last scene, whatever its length) ends on the same kind of cadence.
 """
 from __future__ import annotations
 
@@ -99,6 +99,14 @@ class Meter:
                         copy[own[i].second] = own[src].second
                 # after the last whole phrase, A begins again and the scene closes on its cadence
                 tail = n % PHRASE_SLOTS
+                if tail == 1:
+                    # one slot left: the phrase opens on the tonic it closes on (I . V I), and
+                    # the slot holds it, so the scene stays periodic to its end and still closes
+                    # on the phrase's cadence
+                    first = own[0].second
+                    cadence[first], copy[own[PHRASE_SLOTS - 1].second] = 2, first
+                    copy[own[-1].second], cadence[own[-1].second] = first, 0
+                    continue
                 roles = (1, 2)[-tail:] if tail else ()
                 for s, role in zip(own[n - len(roles):], roles):
                     copy[s.second], cadence[s.second] = -1, role

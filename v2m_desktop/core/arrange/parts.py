@@ -27,11 +27,13 @@ from v2m_desktop.core.arrange.voicing import (
     fifth_interval,
 )
 
-PROGRAMS = {"piano": 0, "bass": 33, "pad": 89, "drums": 0}    # GM: Acoustic Grand, Finger Bass,
+PROGRAMS = {"piano": 1, "bass": 33, "pad": 89, "drums": 0}    # GM: Bright Acoustic, Finger Bass,
 #                                                             Warm Pad, Standard kit (channel 10)
 # Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93). The bass and
-# the pad sit back (the bass alone was half the mix's energy, and 99 % of it lay under 2 kHz).
-MIXER = {"piano": (108, 54, 40, 0), "bass": (78, 64, 12, 0), "pad": (66, 76, 70, 40),
+# the pad sit back (the bass alone was a third of the mix's energy, all of it under 2 kHz); the
+# bright piano, voiced round C5, carries the mix's top (with the grand piano round A4, a calm
+# clip had 1 % of its energy above 2 kHz, now 3 %: models/README.md).
+MIXER = {"piano": (108, 54, 40, 0), "bass": (64, 64, 12, 0), "pad": (66, 76, 70, 40),
          "drums": (104, 64, 30, 0)}
 
 # Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two

@@ -1,5 +1,5 @@
 """Chord voicings: pitch classes of each quality, close-position voicings round each part's
-centre, each part in its own register (pad A2-G4 around G3, piano G3-C6 around A4, so they
+centre, each part in its own register (pad A2-G4 around G3, piano G3-C6 around C5, so they
 sit apart; bass roots E1-B2, under C3)."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ QUALITY_INTERVALS = {
 UPPER_RANGE = (48, 72)      # C3..C5: the default of VoiceLeader
 UPPER_CENTRE = 60           # C4
 PAD_RANGE, PAD_CENTRE = (45, 67), 55        # A2..G4 around G3
-PIANO_RANGE, PIANO_CENTRE = (55, 84), 69    # G3..C6 around A4
+PIANO_RANGE, PIANO_CENTRE = (55, 84), 72    # G3..C6 around C5
 BASS_RANGE = (28, 47)       # E1..B2: under C3
 BASS_CENTRE = 36            # C2
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id, root_of
+from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id, quality_of, root_of
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.amt import AMT, KVCache
@@ -72,11 +72,18 @@ class ChordRules:
                           self.cadence[start:stop], self.max_hold)
 
 
+# the tonic a cadence resolves to: a chord of the key's own colour (no I7 or a minor I in major)
+TONIC_QUALITIES = ({"maj", "maj7", "maj6", "sus2"}, {"min", "min7", "min6"})
+
+
 def _cadence_mask(role: int, mode: int) -> torch.Tensor:
     """[157] bool: the chords a cadence allows (roots relative to the normalised tonic: 5 or 7 for
-    its first chord, the tonic for its second)."""
+    its first chord, the tonic, in the key's mode, for its second)."""
     home = 0 if mode == 0 else 9
-    roots = (home,) if role == 2 else ((home + 5) % 12, (home + 7) % 12)
+    if role == 2:
+        return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES[mode != 0]
+                             for t in range(N_CHORDS)])
+    roots = ((home + 5) % 12, (home + 7) % 12)
     return torch.tensor([root_of(t) in roots for t in range(N_CHORDS)])
 
 
