@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), then run every check: the tests (pytest), the linter (ruff) and the
-# import contracts (import-linter: the core never imports Qt). Exits non-zero if any check fails;
-# all checks run either way. Extra arguments go to pytest.
+# import contracts (import-linter: the core never imports Qt, the runtime never imports the lab,
+# the layers). Exits non-zero if any check fails; all checks run either way. Extra arguments go to
+# pytest.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -91,3 +91,15 @@ def test_counts_out_of_range_are_usage_errors(argv, tmp_path, capsys):
         main(argv)
     assert e.value.code == 2 and "must be at least" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_the_lab_loads_only_for_its_commands():
+    """The command line imports the lab (training, evaluation, benchmarks) inside its train,
+    evaluate and bench commands only: importing it, the app or the scorer loads no lab module
+    (import-linter sees every import, not when one runs)."""
+    code = ("import sys\n"
+            "import v2m_desktop.app.window, v2m_desktop.cli, v2m_desktop.core.batch\n"
+            "import v2m_desktop.core.engine, v2m_desktop.core.pipeline\n"
+            "print(sorted(m for m in sys.modules if m.startswith('v2m_desktop.core.lab')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -26,7 +26,7 @@ def _at_least(low: int):
 
 
 def _train(args) -> int:
-    from v2m_desktop.core.model.train import TrainOptions, train
+    from v2m_desktop.core.lab.train import TrainOptions, train
     opts = TrainOptions(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
                         device=args.device, seed=args.seed, semantic=not args.no_semantic,
                         fresh=args.fresh)
@@ -45,7 +45,7 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from v2m_desktop.core.device import pick_device
-    from v2m_desktop.core.evaluate import evaluate, evaluate_emotion_control
+    from v2m_desktop.core.lab.evaluate import evaluate, evaluate_emotion_control
     if args.emotion_control:
         table = evaluate_emotion_control(Path(args.data), args.split, videos=args.emotion_control,
                                          semantic=not args.no_semantic, chords=args.chords,
@@ -72,9 +72,9 @@ def _bench_media(args) -> int:
     clip (app: on the shared Big Buck Bunny clip)."""
     import tempfile
 
-    from v2m_desktop.core import bench
-    from v2m_desktop.core.bench import bench_export
-    from v2m_desktop.core.video.bench import bench_analysis
+    from v2m_desktop.core.lab import bench
+    from v2m_desktop.core.lab.bench import bench_export
+    from v2m_desktop.core.lab.bench_analysis import bench_analysis
     what = (["analysis", "export", "score", "alignment", "edit", "batch", "app"] if args.what == "all"
             else [args.what])
     results = {}
@@ -123,7 +123,7 @@ def _bench_media(args) -> int:
                                            f"max diff {r['chord_max_diff']:.3f} / "
                                            f"{r['regenerate_max_diff']:.3f}"}
             elif w == "batch":
-                from v2m_desktop.core.bench_batch import bench_batch
+                from v2m_desktop.core.lab.bench_batch import bench_batch
                 r = bench_batch()
                 results[w] = {**r, "line": f"batch of {r['clips']} {r['clip_seconds']}-s clips "
                                            f"({r['jobs']} jobs) {r['batch_s']:.1f} s vs one v2m score after "
@@ -155,7 +155,7 @@ def _app_line(r: dict) -> str:
 
 
 def _music(args, folder: Path) -> dict:
-    from v2m_desktop.core.bench import MEDIA, bench_music, music_lines
+    from v2m_desktop.core.lab.bench import MEDIA, bench_music, music_lines
     r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
                     progress=lambda what: print(f"bench music: {what}", file=sys.stderr, flush=True))
     return {**r, "line": "\n".join(music_lines(r))}
@@ -171,8 +171,8 @@ def _bench_music(args) -> int:
 
 
 def _bench(args) -> int:
-    from v2m_desktop.core.bench import bench_generate
     from v2m_desktop.core.device import pick_device
+    from v2m_desktop.core.lab.bench import bench_generate
     res = bench_generate(args.model, device=pick_device(args.device))
     if args.json:
         print(json.dumps(res))

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import VOCAB, chord_id
 from v2m_desktop.core.compose import ComposeSettings, choose_key, compose, parse_primer
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.lab.bench import synthetic_features
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU
 from v2m_desktop.core.model.generate import SamplingOptions

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from v2m_desktop.core.bench import bench_export
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.export import (
     export_mp4,
@@ -20,6 +19,7 @@ from v2m_desktop.core.export import (
     write_stems,
     write_wav,
 )
+from v2m_desktop.core.lab.bench import bench_export
 
 SR = 44100
 FPS = 24

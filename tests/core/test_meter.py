@@ -8,9 +8,9 @@ import pytest
 
 from v2m_desktop.core.arrange import stats
 from v2m_desktop.core.arrange.meter import MIN_SLOT, plan_meter
-from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import chord_id, root_of
 from v2m_desktop.core.compose import ComposeSettings, compose
+from v2m_desktop.core.lab.bench import synthetic_features
 from v2m_desktop.core.model.checkpoint import load_models
 from v2m_desktop.core.model.generate import SamplingOptions, generate
 
@@ -168,7 +168,7 @@ def test_guidance_makes_the_chords_follow_the_video(shipped, muvi_root):
     random stream)."""
     import itertools
 
-    from v2m_desktop.core.data.muvisync import MuviSync
+    from v2m_desktop.core.lab.muvisync import MuviSync
     amt, _ = shipped
     feats = [v.features.window(0, 30) for v in MuviSync(muvi_root).load("val", semantic=True, limit=4)]
 

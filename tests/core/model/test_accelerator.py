@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from v2m_desktop.cli import main
-from v2m_desktop.core.bench import synthetic_features
-from v2m_desktop.core.data.muvisync import MuviSync
 from v2m_desktop.core.device import pick_device
-from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.lab.bench import synthetic_features
+from v2m_desktop.core.lab.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.lab.muvisync import MuviSync
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import load_model, load_models
 from v2m_desktop.core.model.generate import SamplingOptions, _Decoder, generate

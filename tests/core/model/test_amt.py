@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import PAD_ID
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.lab.bench import synthetic_features
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import load_model, save_model
 from v2m_desktop.core.model.context import context_features

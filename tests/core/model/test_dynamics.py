@@ -1,11 +1,11 @@
 """The dynamics model on tiny configurations: packing, position features, the ensemble, old files."""
 import torch
 
-from v2m_desktop.core.bench import synthetic_features
+from v2m_desktop.core.lab.bench import synthetic_features
+from v2m_desktop.core.lab.train import dynamics_loss
 from v2m_desktop.core.model.checkpoint import load_model, save_model
 from v2m_desktop.core.model.dynamics import DynamicsConfig, DynamicsGRU, position_features
 from v2m_desktop.core.model.inputs import batch_video
-from v2m_desktop.core.model.train import dynamics_loss
 
 TINY = dict(hidden=8, layers=2, semantic_proj=4)
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import N_ID, chord_id
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.lab.bench import synthetic_features
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.generate import SamplingOptions, generate, regenerate_span, tonic
 

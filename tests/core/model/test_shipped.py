@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from v2m_desktop.core.bench import synthetic_features
 from v2m_desktop.core.chords import EMOTION_MASKS
-from v2m_desktop.core.data.muvisync import MuviSync
-from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.lab.bench import synthetic_features
+from v2m_desktop.core.lab.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.lab.muvisync import MuviSync
 from v2m_desktop.core.model.checkpoint import SHIPPED, load_models, read_checkpoint
 from v2m_desktop.core.model.generate import SamplingOptions, _Decoder, generate
 

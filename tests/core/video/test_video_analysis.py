@@ -430,7 +430,7 @@ def test_shot_changes_find_the_hand_checked_ones(sintel, bbb_analysis, media_dir
     """The music's shot changes: every abrupt change of the Sintel trailer (montage cuts, to and
     from black, title cards) within 0.25 s, nothing else outside its gradual transitions; BBB's
     four cuts kept. The model's cuts (and scene offsets) stay the adaptive detector's."""
-    from v2m_desktop.core.bench import _sintel_reference, cut_detection
+    from v2m_desktop.core.lab.bench import _sintel_reference, cut_detection
     a = analyse(sintel, "basic", cache_dir=tmp_path)
     hard, ranges = _sintel_reference(media_dir)
     r = cut_detection(a.shot_changes, hard, ranges)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import cv2
 import pytest
 
+from v2m_desktop.core.lab.bench_analysis import bench_analysis
 from v2m_desktop.core.video.analysis import analyse
-from v2m_desktop.core.video.bench import bench_analysis
 from v2m_desktop.core.video.probe import probe
 from v2m_desktop.core.video.synthetic import make_test_video
 

@@ -85,7 +85,7 @@ _POLL_S = 0.02               # seconds between them while the two halves decode
 # Decode the two halves of the file at once, each with its own capture and one FFmpeg decoder
 # thread (False: always one pass). On the 2-core test machine one capture with frame threads
 # spends much of its time in `retrieve` waiting on the decoder threads (BBB: `read` 1.4-1.7x
-# `grab`); two single-threaded captures keep both cores decoding (see bench.py).
+# `grab`); two single-threaded captures keep both cores decoding (see core/lab/bench_analysis.py).
 PARALLEL = True
 _MIN_SPLIT_FRAMES = 200      # shorter videos: one pass (the second capture's start-up is not worth it)
 _SPLIT_DECODER_THREADS = max(1, (os.cpu_count() or 1) // 2)   # per half: the cores between them

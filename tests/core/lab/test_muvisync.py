@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from v2m_desktop.core.chords import END_ID, PAD_ID, VOCAB
-from v2m_desktop.core.data.muvisync import MuviSync, teacher_forcing
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.lab.muvisync import MuviSync, teacher_forcing
 
-ROOT = Path(__file__).resolve().parents[3] / "shared" / "muvi-sync"
+ROOT = Path(__file__).resolve().parents[4] / "shared" / "muvi-sync"
 if not (ROOT / "vevo_chord").is_dir():
     pytest.skip(f"shared MuVi-Sync data not found at {ROOT}", allow_module_level=True)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from v2m_desktop.core.arrange import stats
-from v2m_desktop.core.bench import audio_stats, cut_detection
+from v2m_desktop.core.lab.bench import audio_stats, cut_detection
 
 
 def test_loudness_peak_and_high_share_of_tones():

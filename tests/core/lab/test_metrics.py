@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from v2m_desktop.core.chords import EMOTION_MASKS, END_ID, N_TOKENS, PAD_ID
-from v2m_desktop.core.data.muvisync import MuviSync, teacher_forcing
-from v2m_desktop.core.metrics import (
+from v2m_desktop.core.lab.metrics import (
     ChordScorer,
     bce_with_logits,
     emotion_targets,
     rmse_per_video,
 )
+from v2m_desktop.core.lab.muvisync import MuviSync, teacher_forcing
 
 E = END_ID
 P = PAD_ID

@@ -19,12 +19,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from v2m_desktop.core.chords import PAD_ID
-from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.evaluate import evaluate_chords, evaluate_dynamics
 from v2m_desktop.core.files import check_writable
-from v2m_desktop.core.metrics import BCE_WEIGHT, CE_WEIGHT, emotion_targets
+from v2m_desktop.core.lab.evaluate import evaluate_chords, evaluate_dynamics
+from v2m_desktop.core.lab.metrics import BCE_WEIGHT, CE_WEIGHT, emotion_targets
+from v2m_desktop.core.lab.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
 from v2m_desktop.core.model.amt import AMT, AMTConfig
 from v2m_desktop.core.model.checkpoint import atomic_save, save_model
 from v2m_desktop.core.model.context import context_features

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_desktop.core.data.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
 from v2m_desktop.core.features import VideoFeatures
-from v2m_desktop.core.metrics import ChordScorer, rmse_per_video
+from v2m_desktop.core.lab.metrics import ChordScorer, rmse_per_video
+from v2m_desktop.core.lab.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
 from v2m_desktop.core.model.context import context_features
 from v2m_desktop.core.model.inputs import batch_video
 

@@ -72,7 +72,7 @@ def bench_score(video: Path) -> dict:
     import sys
     import tempfile
 
-    from v2m_desktop.core.video.bench import grab_pass
+    from v2m_desktop.core.lab.bench_analysis import grab_pass
     grab_s, frames = grab_pass(video)
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
         env = {**os.environ, "V2M_CACHE_DIR": d}
