@@ -270,17 +270,17 @@ def _probed(video: Path) -> None:
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
     """Score `video` and write `outputs` with progress bars, then print the summary."""
-    from v2m_desktop.core.pipeline import export_score, score
+    from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.pipeline import export_score
     _probed(video)
     bars = _StageBars(quiet)
     try:
-        result = score(video, settings, progress=bars)
+        result = score_video(video, settings, progress=bars)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=bars)
     finally:
         bars.close()
     if project is not None:
-        from v2m_desktop.core.engine import project_from_score
-        written["project"] = project_from_score(video, result, settings).save(Path(project))
+        written["project"] = result.project.save(Path(project))
     print(_summary(result, written))
     return 0
 
@@ -361,17 +361,16 @@ def _edits(args) -> list:
 
 
 def _project_new(args) -> int:
-    from v2m_desktop.core.engine import project_from_score
-    from v2m_desktop.core.pipeline import score
+    from v2m_desktop.core.engine import score_video
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
     _probed(video)
     bars = _StageBars(args.quiet)
     try:
-        result = score(video, settings, progress=bars)
+        result = score_video(video, settings, progress=bars)
     finally:
         bars.close()
-    path = project_from_score(video, result, settings).save(out)
+    path = result.project.save(out)
     print(f"project {path}: {result.chords.key_name}, {len(result.chords)} s")
     return 0
 

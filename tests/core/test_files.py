@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from v2m_desktop.core import cleanup
+from v2m_desktop.core.engine import score_video
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.export import export_mp4, write_stems, write_wav
 from v2m_desktop.core.files import output_set, same_file
-from v2m_desktop.core.pipeline import Outputs, ScoreSettings, export_score, score
+from v2m_desktop.core.pipeline import Outputs, ScoreSettings, export_score
 from v2m_desktop.core.video.synthetic import make_test_video
 
 SR = 44100
@@ -125,7 +126,7 @@ def scored(tmp_path_factory):
     d = tmp_path_factory.mktemp("scored")
     video = d / "clip.mp4"
     make_test_video(video, 6, fps=12, size=(96, 64), cuts=[2.0, 4.0])
-    return video, score(video, ScoreSettings(vision="basic", cache_dir=d / "cache"))
+    return video, score_video(video, ScoreSettings(vision="basic", cache_dir=d / "cache"))
 
 
 def test_an_output_inside_the_new_stems_folder(scored, tmp_path):

@@ -92,12 +92,13 @@ def test_compose_spreads_a_lock_over_its_bar(shipped):
 
 
 def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
-    from v2m_desktop.core.pipeline import ScoreSettings, score
+    from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.pipeline import ScoreSettings
     from v2m_desktop.core.video.synthetic import make_mood_video
     video = tmp_path / "alt.mp4"
     cuts = make_mood_video(video, "alternating", seconds=30, size=(160, 90))
     settings = ScoreSettings(vision="basic", compose=ComposeSettings(sampling=SamplingOptions(seed=2)))
-    result = score(video, settings)
+    result = score_video(video, settings)
     arr = result.arrangement
     lyrics = [ly.time for ly in arr.midi.lyrics]           # the chord symbols in the MIDI
     assert len(lyrics) == len(arr.chord_times) >= 6
@@ -113,7 +114,8 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
 @pytest.fixture(scope="module")
 def moods(tmp_path_factory):
     """The calm and energetic clips (24 s, small) scored with the same seed."""
-    from v2m_desktop.core.pipeline import ScoreSettings, score
+    from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.pipeline import ScoreSettings
     from v2m_desktop.core.video.synthetic import make_mood_video
     d = tmp_path_factory.mktemp("moods")
     out = {}
@@ -121,7 +123,7 @@ def moods(tmp_path_factory):
         make_mood_video(d / f"{mood}.mp4", mood, seconds=24, size=(160, 90))
         settings = ScoreSettings(vision="basic", cache_dir=d / "cache",
                                  compose=ComposeSettings(sampling=SamplingOptions(seed=0)))
-        out[mood] = score(d / f"{mood}.mp4", settings)
+        out[mood] = score_video(d / f"{mood}.mp4", settings)
     out["folder"] = d
     return out
 
@@ -148,14 +150,15 @@ def test_calm_and_energetic_clips_differ_in_the_stated_direction(moods):
 def test_a_reencoded_clip_gets_nearly_the_same_chords(moods):
     import subprocess
 
+    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.files import ffmpeg_exe
-    from v2m_desktop.core.pipeline import ScoreSettings, score
+    from v2m_desktop.core.pipeline import ScoreSettings
     d = moods["folder"]
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(d / "energetic.mp4"), "-vf", "scale=80:-2",
                     "-c:v", "libx264", "-b:v", "40k", str(d / "small.mp4")], check=True)
     settings = ScoreSettings(vision="basic", cache_dir=d / "cache",
                              compose=ComposeSettings(sampling=SamplingOptions(seed=0)))
-    small = score(d / "small.mp4", settings).arrangement
+    small = score_video(d / "small.mp4", settings).arrangement
     big = moods["energetic"].arrangement
     same = np.mean([a == b for a, b in zip(stats.per_second(small, small.key_root),
                                            stats.per_second(big, big.key_root))])

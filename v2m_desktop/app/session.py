@@ -87,8 +87,8 @@ class Session(QObject):
         Generate does not wait for them (the window is already up)."""
         def load():
             try:
+                from v2m_desktop.core.engine import score_video  # noqa: F401 - the import is the work
                 from v2m_desktop.core.model.checkpoint import load_models
-                from v2m_desktop.core.pipeline import score  # noqa: F401 - the import is the work
                 load_models()
             except Exception:  # noqa: BLE001 - Generate reports any real problem itself
                 log.warning("warm-up failed", exc_info=True)
@@ -210,11 +210,10 @@ class Session(QObject):
         level = self.settings.original_level
 
         def job(progress, cancel):
-            from v2m_desktop.core.engine import project_from_score
-            from v2m_desktop.core.pipeline import score
+            from v2m_desktop.core.engine import score_video
             settings = self._score_settings(seed)
-            result = score(video, settings, progress=progress, cancel=cancel)
-            project = project_from_score(video, result, settings)
+            result = score_video(video, settings, progress=progress, cancel=cancel)
+            project = result.project
             project.settings.original_level = level
             return _scored(result, project, video, level, seed, progress)
 

@@ -191,16 +191,16 @@ def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], 
     """Score `video` into `outputs` (and its .v2m `project`) with preloaded `models` (amt,
     dynamics); returns {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that
     cannot be scored."""
-    from v2m_desktop.core.pipeline import export_score, score
+    from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.pipeline import export_score
     t0 = time.perf_counter()
     made = _make_folders(Path(outputs.mp4).parent)
     try:
         outputs.check(video, settings.arrange.instruments)
-        result = score(video, settings, models=models, cancel=cancel)
+        result = score_video(video, settings, models=models, cancel=cancel)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, cancel=cancel)
         if project is not None:
-            from v2m_desktop.core.engine import project_from_score
-            written["project"] = project_from_score(video, result, settings).save(project)
+            written["project"] = result.project.save(project)
     except BaseException:
         for folder in reversed(made):       # a failed video leaves no empty folders behind
             try:

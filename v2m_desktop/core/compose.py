@@ -92,8 +92,19 @@ def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSetti
             locks: dict[int, int] | None = None, device="cpu",
             callback: Callable[[int, int], bool | None] | None = None,
             rules: ChordRules | None = None) -> tuple[ChordTrack, Dynamics]:
-    """The whole plan for a video.  locks: second -> chord token in the piece's key.  rules: the
-    meter the harmony follows (see `arrange.meter.plan_meter`)."""
+    """The whole plan for a video: its chords (`write`) and its dynamics."""
+    settings = settings or ComposeSettings()
+    track = write(features, amt, settings, locks=locks, device=device, callback=callback, rules=rules)
+    return track, predict_dynamics(dynamics_model, features, semantic=settings.semantic, device=device)
+
+
+def write(features: VideoFeatures, amt, settings: ComposeSettings | None = None, *,
+          locks: dict[int, int] | None = None, device="cpu",
+          callback: Callable[[int, int], bool | None] | None = None,
+          rules: ChordRules | None = None) -> ChordTrack:
+    """The chords of a video, in its key (from the settings, else from its emotion).
+    locks: second -> chord token in the piece's key.  rules: the meter the harmony follows (see
+    `arrange.meter.plan_meter`)."""
     settings = settings or ComposeSettings()
     if len(features) < 1:
         raise V2MError("the video is too short to score (under one second)")
@@ -105,5 +116,4 @@ def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSetti
                            options=dataclasses.replace(settings.sampling, guidance=settings.follow_picture),
                            semantic=settings.semantic, device=device,
                            callback=callback, rules=rules)
-    track = ChordTrack.from_normalised(tokens, key_root, mode, locks=norm_locks.keys())
-    return track, predict_dynamics(dynamics_model, features, semantic=settings.semantic, device=device)
+    return ChordTrack.from_normalised(tokens, key_root, mode, locks=norm_locks.keys())

@@ -85,16 +85,22 @@ class Engine:
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
 
-    def score(self):
+    def score(self, run=None):
         """The project as a pipeline Score (what export_score writes), rendered at the project's
-        gain (fixed by its first render, so an edit never moves the level of the rest)."""
+        gain (fixed by its first render, so an edit never moves the level of the rest).  `run`:
+        the scoring run's bookkeeping (timings, progress, cancel) when it goes on from there."""
+        from v2m_desktop.core.pipeline import _Run
         from v2m_desktop.core.render import render_with_gain
+        run = run or _Run(self.progress, self.cancel)
         dyn = self.dynamics()
-        arr = self.arrangement(dyn)
+        arr = run.stage("arrange", self.arrangement, dyn)
         s = self.project.settings
-        audio, s.gain = render_with_gain(arr.midi, soundfont=self._soundfont(), sample_rate=SAMPLE_RATE,
-                                         duration=self.analysis.info.duration, gain=s.gain)
-        return self._score(dyn, arr, audio)
+        audio, s.gain = run.stage("render", render_with_gain, arr.midi, soundfont=self._soundfont(),
+                                  sample_rate=SAMPLE_RATE, duration=self.analysis.info.duration, gain=s.gain,
+                                  progress=lambda f: run.report("render", f))
+        out = self._score(dyn, arr, audio)
+        out.timings = run.timings
+        return out
 
     def update(self, before):
         """The project's Score after an edit, from `before` (the Score of the project before it):
@@ -121,7 +127,7 @@ class Engine:
         from v2m_desktop.core.pipeline import Score
         s = self.project.settings
         return Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE, gain=s.gain,
-                     soundfont=s.soundfont)
+                     soundfont=s.soundfont, project=self.project)
 
     def _soundfont(self):
         sf = self.project.settings.soundfont
@@ -195,15 +201,30 @@ def settings_of(score_settings) -> Settings:
                     follow_picture=float(c.follow_picture))
 
 
-def project_from_score(video: Path, score, score_settings) -> Project:
-    """The Project of a scoring run (`v2m score --project`, `v2m project new`)."""
-    info = score.analysis.info
-    ch = score.chords
+def new_project(video: Path, analysis, chords: ChordTrack, score_settings) -> Project:
+    """The Project of a video's analysis and the chords written for it, with the scorer's
+    settings (the command line's options)."""
+    info = analysis.info
     ref = VideoRef(str(Path(video).resolve()), fingerprint(video), float(info.duration),
-                   int(score.analysis.seconds))
-    p = Project(ref, settings_of(score_settings), ch.tokens.copy(), ch.key_root, ch.mode, set(ch.locks))
-    if score.analysis.vision != p.settings.vision:
-        p.settings.vision = score.analysis.vision       # "auto" resolved: the analysis it made
-    if score.gain is not None:
-        p.settings.gain = float(score.gain)             # kept: the first edit joins into its audio
+                   int(analysis.seconds))
+    p = Project(ref, settings_of(score_settings), chords.tokens.copy(), chords.key_root, chords.mode,
+                set(chords.locks))
+    if analysis.vision != p.settings.vision:
+        p.settings.vision = analysis.vision             # "auto" resolved: the analysis it made
     return p
+
+
+def score_video(video: Path, settings=None, *, progress=None, cancel: Callable[[], bool] | None = None,
+                models: tuple | None = None):
+    """The one path from a video to music (`v2m score`, `v2m project new`, the app's Generate,
+    batch scoring): the scorer's first stages write the chords on the meter, a Project holds
+    them with the settings, and its Engine arranges and renders it.  Returns the Score; its
+    `project` is the Project (its gain fixed by this render, so a first edit joins into the
+    audio)."""
+    from v2m_desktop.core.pipeline import ScoreSettings, write_chords
+    settings = settings or ScoreSettings()
+    w = write_chords(Path(video), settings, progress=progress, cancel=cancel, models=models)
+    project = new_project(video, w.analysis, w.chords, settings)
+    engine = Engine(project, analysis=w.analysis, models=w.models, device=settings.device,
+                    progress=progress, cancel=cancel)
+    return engine.score(run=w.run)

@@ -1,5 +1,6 @@
-"""The whole scoring run, one stage after another: analyse -> compose -> arrange -> render ->
-export.  The command line and the app both drive this, with progress callbacks and a cancel flag.
+"""The scorer's stages for a video: analyse -> compose (the chords on the meter), then, through
+the project engine (`engine.score_video`), arrange -> render; and export.  The command line, the
+app and batch scoring all drive them, with progress callbacks and a cancel flag.
 """
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from v2m_desktop.core.arrange import Arrangement, ArrangeOptions, arrange
+from v2m_desktop.core.arrange import Arrangement, ArrangeOptions
 from v2m_desktop.core.arrange.meter import plan_meter
-from v2m_desktop.core.compose import ComposeSettings, compose
+from v2m_desktop.core.compose import ComposeSettings, write
 from v2m_desktop.core.device import pick_device
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
@@ -46,6 +48,7 @@ class Score:
     timings: dict = field(default_factory=dict)
     gain: float | None = None       # the render's gain (a project keeps it for its edits)
     soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
+    project: Any = None             # the core.project.Project it was rendered from
 
 
 class _Run:
@@ -86,14 +89,24 @@ def check_settings(settings: ScoreSettings) -> None:
     fluidsynth_module()
 
 
-def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progress | None = None,
-          cancel: Callable[[], bool] | None = None, models: tuple | None = None) -> Score:
-    """Analyse a video and write its music (audio in memory; see export_score for files).
-    `models`: (chords, dynamics) already loaded on the settings' device (a batch worker loads
-    them once), else they are read here."""
+@dataclass
+class Written:
+    """The scorer's first stages for a video: its analysis and the chords written on its meter,
+    with the models that wrote them and the run's bookkeeping (the engine goes on from here)."""
+    analysis: Analysis
+    chords: ChordTrack
+    models: tuple
+    device: object
+    run: _Run
+
+
+def write_chords(video: Path, settings: ScoreSettings, *, progress: Progress | None = None,
+                 cancel: Callable[[], bool] | None = None, models: tuple | None = None) -> Written:
+    """Analyse a video and write its chords on the meter (the tempo map and bars, planned from
+    the shot changes first).  `models`: (chords, dynamics) already loaded on the settings'
+    device (a batch worker loads them once), else they are read here.  The one caller is
+    `engine.score_video`, the one path from a video to music."""
     from v2m_desktop.core.model.checkpoint import load_models
-    from v2m_desktop.core.render import render_with_gain
-    settings = settings or ScoreSettings()
     check_settings(settings)
     run = _Run(progress, cancel)
     device = pick_device(settings.device)
@@ -108,20 +121,11 @@ def score(video: Path, settings: ScoreSettings | None = None, *, progress: Progr
     def on_token(done, total):
         run.report("compose", done / total)
 
-    # the meter comes first: the chords are written on its bars and on every shot change
     meter = plan_meter(analysis.shot_changes, analysis.info.duration, analysis.emotion,
                        settings.arrange.tempo)
-    chords, dynamics = run.stage("compose", compose, feats, amt, dyn, settings.compose,
-                                 device=device, callback=on_token, rules=meter.rules(len(feats)))
-    arrangement = run.stage("arrange", arrange, chords, dynamics, duration=analysis.info.duration,
-                            cuts=analysis.shot_changes, motion=analysis.motion, emotion=analysis.emotion,
-                            options=settings.arrange, meter=meter)
-    sr = 44100
-    audio, gain = run.stage("render", render_with_gain, arrangement.midi, soundfont=settings.soundfont,
-                      sample_rate=sr, duration=analysis.info.duration,
-                      progress=lambda f: run.report("render", f))
-    return Score(analysis, chords, dynamics, arrangement, audio, sr, run.timings, gain,
-                 None if settings.soundfont is None else str(settings.soundfont))
+    chords = run.stage("compose", write, feats, amt, settings.compose, device=device, callback=on_token,
+                       rules=meter.rules(len(feats)))
+    return Written(analysis, chords, (amt, dyn), device, run)
 
 
 @dataclass

@@ -24,3 +24,4 @@ def test_edit_similarity_and_cut_detection():
     assert stats.edit_similarity([1, 2], [3, 4, 5, 6]) == 0.0
     r = cut_detection([1.0, 5.1, 9.0], hard=[1.1, 2.0], ranges=[(5.0, 6.0)])
     assert r["recall_abrupt"] == 0.5 and r["recall_gradual"] == 1.0 and r["precision"] == pytest.approx(2 / 3)
+    assert r["recall"] == pytest.approx(2 / 3)          # abrupt and gradual together

@@ -428,13 +428,16 @@ def test_first_frame_of_each_second_is_kept(make_video, tmp_path):
 
 def test_shot_changes_find_the_hand_checked_ones(sintel, bbb_analysis, media_dir, tmp_path):
     """The music's shot changes: every abrupt change of the Sintel trailer (montage cuts, to and
-    from black, title cards) within 0.25 s, nothing else outside its gradual transitions; BBB's
+    from black, title cards) within 0.25 s and, with its fades and dissolves, 90 % of all its
+    changes (the fade to black at 15.8-16.3 s makes the difference), nothing else outside its
+    gradual transitions; BBB's
     four cuts kept. The model's cuts (and scene offsets) stay the adaptive detector's."""
     from v2m_desktop.core.lab.bench import _sintel_reference, cut_detection
     a = analyse(sintel, "basic", cache_dir=tmp_path)
     hard, ranges = _sintel_reference(media_dir)
     r = cut_detection(a.shot_changes, hard, ranges)
-    assert r["recall_abrupt"] >= 0.9 and r["precision"] >= 0.9
+    assert r["recall_abrupt"] >= 0.9 and r["precision"] >= 0.9 and r["recall"] >= 0.9
+    assert any(15.8 <= c <= 16.3 for c in a.shot_changes)
     assert set(a.cuts) <= set(a.shot_changes)
     b = bbb_analysis.shot_changes
     assert all(any(abs(c - s) < 1e-6 for s in b) for c in bbb_analysis.cuts) and len(b) <= 5

