@@ -83,25 +83,72 @@ def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, 
     assert copy.is_file()                       # declining keeps the copy until it is discarded
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb is not installed")
-def test_screenshot_of_a_project_shows_its_locks_and_targets(bbb, tmp_path):
-    from v2m_desktop.cli import main
-    proj = tmp_path / "p.v2m"
+def _desktop(args, tmp_path, timeout=300):
+    """`v2m-desktop ARGS` under Xvfb with its own settings and data folders."""
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env.update(XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_DATA_HOME=str(tmp_path / "d"))
+    return subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m",
+                           "v2m_desktop.app.main", *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _pixels(path):
+    img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    return np.frombuffer(img.constBits(), np.uint8).reshape(h, bpl)[:, :3 * w].reshape(h, w, 3).astype(int)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb is not installed")
+def test_screenshot_of_a_project_shows_its_locks_and_targets(bbb, tmp_path):
+    """A project made on the command line: `v2m-desktop P.v2m --screenshot OUT.png` saves the
+    window (its size) with the lock over 4-8 s drawn in the chord lane there and nowhere else, and
+    the sad target's outline over 10-20 s."""
+    from v2m_desktop.app.timeline.lanes import EMOTION_COLOURS
+    from v2m_desktop.cli import main
+    from v2m_desktop.core.chords import EMOTIONS
+    proj = tmp_path / "p.v2m"
     assert main(["project", "new", str(bbb), "-o", str(proj), "--seed", "2", "--vision", "basic",
                  "--quiet"]) == 0
-    assert main(["edit", str(proj), "--lock", "0-56", "--target", "20-40=sad:1"]) == 0
+    assert main(["edit", str(proj), "--lock", "4-8", "--target", "10-20=sad:0.8"]) == 0
     out = tmp_path / "shot.png"
-    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m",
-                        "v2m_desktop.app.main", str(proj), "--screenshot", str(out)], env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = _desktop([proj, "--screenshot", out], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    img = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    rgb = np.frombuffer(img.constBits(), np.uint8).reshape(h, bpl)[:, :3 * w].reshape(h, w, 3).astype(int)
+    assert out.is_file()
+    rgb = _pixels(out)
+    assert rgb.shape[:2] == (860, 1280)                             # the window as it opens
 
-    def count(colour):
-        return int((np.abs(rgb - np.array(QColor(colour).getRgb()[:3])).sum(-1) < 25).sum())
-    assert count("#f5d76e") > 200                    # locked blocks' frames and padlocks
-    assert count(QColor("#4a7fd6").darker(130).name()) > 100     # the sad target's outline
+    def where(colour):
+        return np.abs(rgb - np.array(QColor(colour).getRgb()[:3])).sum(-1) < 25
+    # the target's outline (a rectangle) gives the time axis: its sides are at 10 s and 20 s
+    sad = where(QColor(EMOTION_COLOURS[EMOTIONS.index("sad")]).darker(130).name())
+    top = np.nonzero(sad.sum(1) > 100)[0].min()                     # its top edge
+    sides = np.nonzero(sad[top:top + 30].sum(0) > 20)[0]
+    x10, x20 = sides.min(), sides.max()
+    bottom = top + np.nonzero(sad[top:top + 80, x10])[0].max()
+    assert bottom - top > 20
+    per_s = (x20 - x10) / 10
+    assert 10 < per_s < 40
+
+    def x(t):
+        return x10 + (t - 10) * per_s
+    chords = where("#f5d76e")[bottom + 1:bottom + 60]              # the chord lane, under the emotion
+    ly, lx = np.nonzero(chords)                                     # locked frames and padlocks
+    assert len(lx) > 50
+    assert x(4) - 3 <= lx.min() and lx.max() <= x(8) + 3           # only over the locked seconds
+    ly += bottom + 1
+    row = int(np.median(ly))
+    locked, unlocked = rgb[row, int(x(4)):int(x(8))], rgb[row, int(x(30)):int(x(34))]
+    assert np.abs(locked - unlocked).sum(-1).max() > 100
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb is not installed")
+def test_screenshot_of_a_damaged_project_says_so_in_one_line(tmp_path):
+    bad = tmp_path / "bad.v2m"
+    bad.write_text('{"format": 1, "video": ')
+    out = tmp_path / "shot.png"
+    r = _desktop([bad, "--screenshot", out], tmp_path, timeout=120)
+    assert r.returncode == 1 and not out.exists()
+    said = [line for line in r.stderr.splitlines() if line.startswith("v2m-desktop:")]
+    assert said == ["v2m-desktop: Cannot open the project: bad.v2m is not a v2m project (not JSON) "
+                    "or is damaged"]
+    assert "Traceback" not in r.stderr
