@@ -32,55 +32,92 @@ def test_closing_with_unsaved_changes_asks(qtbot, window, bbb, monkeypatch):
 
 
 KILLED_APP = textwrap.dedent("""
-    import os, signal, sys
+    # `v2m-desktop P.v2m` (its main()), one chord edited once the project is open; the autosave
+    # timer (V2M_AUTOSAVE_MS) writes the recovery copy; the test then kills the process.
+    import sys
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-    app = QApplication([])
-    app.setOrganizationName("v2m-desktop"); app.setApplicationName("v2m-desktop")
-    from v2m_desktop.app.window import MainWindow
-    from v2m_desktop.core.edits import SetChords
-    w = MainWindow()
-    w.show()
-    def scored(res):
-        w.session.apply(SetChords(10, 14, "C#dim"), "Set chord")
-        w.session.project.save(sys.argv[2])          # saved once, edited since
-        w.session.apply(SetChords(20, 22, "Ebaug"), "Set chord")
-        w._modified = True
-        w.autosave()
-        os.kill(os.getpid(), signal.SIGKILL)         # the app dies: no clean close
-    w.session.scored.connect(scored)
-    w.open_path(sys.argv[1]); w.session.generate(0)
-    app.exec()
+    from v2m_desktop.app.main import main
+    app = QApplication([sys.argv[0]])
+
+    def edit_once_open():
+        w = next(w for w in app.topLevelWidgets() if w.objectName() == "main-window")
+
+        def scored(_res):
+            w.axis.set_selection(20, 22)
+            w.set_chord("Ebaug")
+            print("edited", w.windowTitle(), flush=True)
+        w.session.scored.connect(scored)
+    QTimer.singleShot(0, edit_once_open)
+    sys.exit(main([sys.argv[1]]))
 """)
 
 
 def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, tmp_path):
-    saved = tmp_path / "work.v2m"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    """The app (a process of its own) opens a project, is edited, autosaves and is killed
+    (SIGKILL: no clean close).  The next window offers the recovery copy naming the project and
+    the time; Later keeps the copy; Recover opens the edit as the project, modified; Save puts it
+    in the project and the copy goes."""
+    import signal
+    import time
+    from datetime import datetime
+
+    from v2m_desktop.cli import main
+    from v2m_desktop.core.chords import chord_symbol
+    from v2m_desktop.core.project import open_project, recoverable, recovery_dir
+    proj = tmp_path / "work.v2m"
+    assert main(["project", "new", str(bbb), "-o", str(proj), "--seed", "1", "--vision", "basic",
+                 "--quiet"]) == 0
+    before = open_project(proj).tokens.copy()
+    assert chord_symbol(int(before[20])) != "D#aug"
+    folder = recovery_dir()
+    assert str(folder).startswith(str(tmp_path))             # XDG_DATA_HOME is the test's
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "V2M_AUTOSAVE_MS": "200"}
     log = tmp_path / "killed.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_APP, str(bbb), str(saved)], env=env,
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_APP, str(proj)], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            code = proc.wait(180)
+            end = time.monotonic() + 180
+            while not list(folder.glob("*.v2m")) and proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(0.3)                     # a second autosave may follow: let it land
+            proc.send_signal(signal.SIGKILL)
+            code = proc.wait(30)
         finally:
             try:
-                os.killpg(proc.pid, 9)          # anything it started goes too
+                os.killpg(proc.pid, signal.SIGKILL)      # anything it started goes too
             except OSError:
                 pass
-    assert code == -9, log.read_text()[-1500:]
-    assert saved.is_file()
+    assert code == -signal.SIGKILL, log.read_text()[-1500:]
+    assert f"edited {proj.name}*" in log.read_text()
+    (copy, of), = recoverable()
+    assert of == str(proj)
+    assert (open_project(proj).tokens == before).all()          # the project itself untouched
+
     window.offer_recovery()
     box = window.recovery_box
-    assert box.isVisible() and saved.name in box.text()
-    from v2m_desktop.core.chords import chord_symbol
-    from v2m_desktop.core.project import open_project, recoverable
-    (copy, of), = recoverable()
-    assert of == str(saved)
-    recovered = open_project(copy)
-    assert [chord_symbol(int(recovered.tokens[s])) for s in (10, 20)] == ["C#dim", "D#aug"]
-    later = next(b for b in box.buttons() if b.text() == "Later")
-    qtbot.mouseClick(later, Qt.MouseButton.LeftButton)
-    assert copy.is_file()                       # declining keeps the copy until it is discarded
+    when = datetime.fromtimestamp(copy.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    assert box.isVisible() and str(proj) in box.text() and when in box.text()
+    button = {b.text(): b for b in box.buttons()}
+    qtbot.mouseClick(button["Later"], Qt.MouseButton.LeftButton)
+    assert copy.is_file() and window.session.project is None    # declining keeps the copy
+
+    window.offer_recovery()
+    box = window.recovery_box
+    button = {b.text(): b for b in box.buttons()}
+    with qtbot.waitSignal(window.session.scored, timeout=120000):
+        qtbot.mouseClick(button["Recover"], Qt.MouseButton.LeftButton)
+    p = window.session.project
+    assert [chord_symbol(int(t)) for t in p.tokens[20:22]] == ["D#aug"] * 2
+    assert (p.tokens[:20] == before[:20]).all() and (p.tokens[22:] == before[22:]).all()
+    assert window.modified and window.windowTitle().startswith(f"{proj.name}*")
+    assert p.path == proj and window.project_path == proj
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not window.modified and not window.windowTitle().startswith(f"{proj.name}*")
+    assert chord_symbol(int(open_project(proj).tokens[20])) == "D#aug"
+    assert recoverable() == [] and not copy.exists()
 
 
 def _desktop(args, tmp_path, timeout=300):

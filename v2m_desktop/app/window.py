@@ -4,6 +4,7 @@ and one Player, and holds no music or video logic of its own."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -42,10 +43,20 @@ STATE_TEXT = {"opening": "Opening", "analysing": "Analysing the video", "generat
               "exporting": "Exporting", "cancelling": "Cancelling"}
 
 
+def autosave_ms() -> int:
+    """How often a modified project is autosaved: a minute, or V2M_AUTOSAVE_MS milliseconds (the
+    recovery test's killed app autosaves at once)."""
+    try:
+        return max(100, int(os.environ.get("V2M_AUTOSAVE_MS", "")))
+    except ValueError:
+        return 60_000
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, log_path: Path | None = None,
                  output_factory=None):
         super().__init__()
+        self.setObjectName("main-window")
         self.settings = settings or AppSettings()
         self.log_path = log_path
         self.session = Session(self.settings, self)
@@ -69,7 +80,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._state("empty")
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(60_000)
+        self.autosave_timer.setInterval(autosave_ms())
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
 
@@ -489,7 +500,7 @@ class MainWindow(QMainWindow):
         return True
 
     def autosave(self) -> None:
-        """Every minute while modified: a recovery copy (never over the project itself)."""
+        """Every minute (autosave_ms) while modified: a recovery copy (never over the project itself)."""
         from v2m_desktop.core.errors import V2MError
         from v2m_desktop.core.project import autosave
         if self.modified and self.session.project is not None:
@@ -521,6 +532,7 @@ class MainWindow(QMainWindow):
             elif box.clickedButton() is discard:
                 copy.unlink(missing_ok=True)
         box.finished.connect(chosen)
+        box.finished.connect(self.activateWindow)       # its keys are the window's again
         box.open()
         self.dialog = self.recovery_box = box
 
@@ -621,6 +633,7 @@ class MainWindow(QMainWindow):
         if saved is not None:
             from v2m_desktop.core.project import saved_cleanly
             saved_cleanly(self.session.project)
+            self._modified = False          # also a recovered project (its undo stack was clean)
             self.project_path = saved
             self.settings.add_recent(str(saved))
             self._update_title()
