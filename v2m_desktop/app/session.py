@@ -242,10 +242,11 @@ class Session(QObject):
         if self.project is None:
             return False
         try:
-            self.undo_stack.push(EditCommand(self.project, edit, text, engine))
-        except V2MError as err:
+            inverse = edit.apply(self.project, engine)
+        except V2MError as err:         # refused: nothing changed, nothing on the stack
             self.failed.emit("Cannot edit", str(err), False)
             return False
+        self.undo_stack.push(EditCommand(self.project, inverse, text))
         return True
 
     def _project_changed(self, change) -> None:
