@@ -32,76 +32,160 @@ def test_closing_with_unsaved_changes_asks(qtbot, window, bbb, monkeypatch):
 
 
 KILLED_APP = textwrap.dedent("""
-    import os, signal, sys
+    # `v2m-desktop P.v2m` (its main()), one chord edited once the project is open; the autosave
+    # timer (V2M_AUTOSAVE_MS) writes the recovery copy; the test then kills the process.
+    import sys
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-    app = QApplication([])
-    app.setOrganizationName("v2m-desktop"); app.setApplicationName("v2m-desktop")
-    from v2m_desktop.app.window import MainWindow
-    from v2m_desktop.core.edits import SetChords
-    w = MainWindow()
-    w.show()
-    def scored(res):
-        w.session.apply(SetChords(10, 14, "C#dim"), "Set chord")
-        w.session.project.save(sys.argv[2])          # saved once, edited since
-        w.session.apply(SetChords(20, 22, "Ebaug"), "Set chord")
-        w._modified = True
-        w.autosave()
-        os.kill(os.getpid(), signal.SIGKILL)         # the app dies: no clean close
-    w.session.scored.connect(scored)
-    w.open_path(sys.argv[1]); w.session.generate(0)
-    app.exec()
+    from v2m_desktop.app.main import main
+    app = QApplication([sys.argv[0]])
+
+    def edit_once_open():
+        w = next(w for w in app.topLevelWidgets() if w.objectName() == "main-window")
+
+        def scored(_res):
+            w.axis.set_selection(20, 22)
+            w.set_chord("Ebaug")
+            print("edited", w.windowTitle(), flush=True)
+        w.session.scored.connect(scored)
+    QTimer.singleShot(0, edit_once_open)
+    sys.exit(main([sys.argv[1]]))
 """)
 
 
 def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, tmp_path):
-    saved = tmp_path / "work.v2m"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    """The app (a process of its own) opens a project, is edited, autosaves and is killed
+    (SIGKILL: no clean close).  The next window offers the recovery copy naming the project and
+    the time; Later keeps the copy; Recover opens the edit as the project, modified; Save puts it
+    in the project and the copy goes."""
+    import signal
+    import time
+    from datetime import datetime
+
+    from v2m_desktop.cli import main
+    from v2m_desktop.core.chords import chord_symbol
+    from v2m_desktop.core.project import open_project, recoverable, recovery_dir
+    proj = tmp_path / "work.v2m"
+    assert main(["project", "new", str(bbb), "-o", str(proj), "--seed", "1", "--vision", "basic",
+                 "--quiet"]) == 0
+    before = open_project(proj).tokens.copy()
+    assert chord_symbol(int(before[20])) != "D#aug"
+    folder = recovery_dir()
+    assert str(folder).startswith(str(tmp_path))             # XDG_DATA_HOME is the test's
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "V2M_AUTOSAVE_MS": "200"}
     log = tmp_path / "killed.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_APP, str(bbb), str(saved)], env=env,
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_APP, str(proj)], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            code = proc.wait(180)
+            end = time.monotonic() + 180
+            while not list(folder.glob("*.v2m")) and proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(0.3)                     # a second autosave may follow: let it land
+            proc.send_signal(signal.SIGKILL)
+            code = proc.wait(30)
         finally:
             try:
-                os.killpg(proc.pid, 9)          # anything it started goes too
+                os.killpg(proc.pid, signal.SIGKILL)      # anything it started goes too
             except OSError:
                 pass
-    assert code == -9, log.read_text()[-1500:]
-    assert saved.is_file()
+    assert code == -signal.SIGKILL, log.read_text()[-1500:]
+    assert f"edited {proj.name}*" in log.read_text()
+    (copy, of), = recoverable()
+    assert of == str(proj)
+    assert (open_project(proj).tokens == before).all()          # the project itself untouched
+
     window.offer_recovery()
     box = window.recovery_box
-    assert box.isVisible() and saved.name in box.text()
-    from v2m_desktop.core.chords import chord_symbol
-    from v2m_desktop.core.project import open_project, recoverable
-    (copy, of), = recoverable()
-    assert of == str(saved)
-    recovered = open_project(copy)
-    assert [chord_symbol(int(recovered.tokens[s])) for s in (10, 20)] == ["C#dim", "D#aug"]
-    later = next(b for b in box.buttons() if b.text() == "Later")
-    qtbot.mouseClick(later, Qt.MouseButton.LeftButton)
-    assert copy.is_file()                       # declining keeps the copy until it is discarded
+    when = datetime.fromtimestamp(copy.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    assert box.isVisible() and str(proj) in box.text() and when in box.text()
+    button = {b.text(): b for b in box.buttons()}
+    qtbot.mouseClick(button["Later"], Qt.MouseButton.LeftButton)
+    assert copy.is_file() and window.session.project is None    # declining keeps the copy
+
+    window.offer_recovery()
+    box = window.recovery_box
+    button = {b.text(): b for b in box.buttons()}
+    with qtbot.waitSignal(window.session.scored, timeout=120000):
+        qtbot.mouseClick(button["Recover"], Qt.MouseButton.LeftButton)
+    p = window.session.project
+    assert [chord_symbol(int(t)) for t in p.tokens[20:22]] == ["D#aug"] * 2
+    assert (p.tokens[:20] == before[:20]).all() and (p.tokens[22:] == before[22:]).all()
+    assert window.modified and window.windowTitle().startswith(f"{proj.name}*")
+    assert p.path == proj and window.project_path == proj
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not window.modified and not window.windowTitle().startswith(f"{proj.name}*")
+    assert chord_symbol(int(open_project(proj).tokens[20])) == "D#aug"
+    assert recoverable() == [] and not copy.exists()
+
+
+def _desktop(args, tmp_path, timeout=300):
+    """`v2m-desktop ARGS` under Xvfb with its own settings and data folders."""
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_DATA_HOME=str(tmp_path / "d"))
+    return subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m",
+                           "v2m_desktop.app.main", *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _pixels(path):
+    img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    return np.frombuffer(img.constBits(), np.uint8).reshape(h, bpl)[:, :3 * w].reshape(h, w, 3).astype(int)
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb is not installed")
 def test_screenshot_of_a_project_shows_its_locks_and_targets(bbb, tmp_path):
+    """A project made on the command line: `v2m-desktop P.v2m --screenshot OUT.png` saves the
+    window (its size) with the lock over 4-8 s drawn in the chord lane there and nowhere else, and
+    the sad target's outline over 10-20 s."""
+    from v2m_desktop.app.timeline.lanes import EMOTION_COLOURS
     from v2m_desktop.cli import main
+    from v2m_desktop.core.chords import EMOTIONS
     proj = tmp_path / "p.v2m"
-    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_DATA_HOME=str(tmp_path / "d"))
     assert main(["project", "new", str(bbb), "-o", str(proj), "--seed", "2", "--vision", "basic",
                  "--quiet"]) == 0
-    assert main(["edit", str(proj), "--lock", "0-56", "--target", "20-40=sad:1"]) == 0
+    assert main(["edit", str(proj), "--lock", "4-8", "--target", "10-20=sad:0.8"]) == 0
     out = tmp_path / "shot.png"
-    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m",
-                        "v2m_desktop.app.main", str(proj), "--screenshot", str(out)], env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = _desktop([proj, "--screenshot", out], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    img = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    rgb = np.frombuffer(img.constBits(), np.uint8).reshape(h, bpl)[:, :3 * w].reshape(h, w, 3).astype(int)
+    assert out.is_file()
+    rgb = _pixels(out)
+    assert rgb.shape[:2] == (860, 1280)                             # the window as it opens
 
-    def count(colour):
-        return int((np.abs(rgb - np.array(QColor(colour).getRgb()[:3])).sum(-1) < 25).sum())
-    assert count("#f5d76e") > 200                    # locked blocks' frames and padlocks
-    assert count(QColor("#4a7fd6").darker(130).name()) > 100     # the sad target's outline
+    def where(colour):
+        return np.abs(rgb - np.array(QColor(colour).getRgb()[:3])).sum(-1) < 25
+    # the target's outline (a rectangle) gives the time axis: its sides are at 10 s and 20 s
+    sad = where(QColor(EMOTION_COLOURS[EMOTIONS.index("sad")]).darker(130).name())
+    top = np.nonzero(sad.sum(1) > 100)[0].min()                     # its top edge
+    sides = np.nonzero(sad[top:top + 30].sum(0) > 20)[0]
+    x10, x20 = sides.min(), sides.max()
+    bottom = top + np.nonzero(sad[top:top + 80, x10])[0].max()
+    assert bottom - top > 20
+    per_s = (x20 - x10) / 10
+    assert 10 < per_s < 40
+
+    def x(t):
+        return x10 + (t - 10) * per_s
+    chords = where("#f5d76e")[bottom + 1:bottom + 60]              # the chord lane, under the emotion
+    ly, lx = np.nonzero(chords)                                     # locked frames and padlocks
+    assert len(lx) > 50
+    assert x(4) - 3 <= lx.min() and lx.max() <= x(8) + 3           # only over the locked seconds
+    ly += bottom + 1
+    row = int(np.median(ly))
+    locked, unlocked = rgb[row, int(x(4)):int(x(8))], rgb[row, int(x(30)):int(x(34))]
+    assert np.abs(locked - unlocked).sum(-1).max() > 100
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb is not installed")
+def test_screenshot_of_a_damaged_project_says_so_in_one_line(tmp_path):
+    bad = tmp_path / "bad.v2m"
+    bad.write_text('{"format": 1, "video": ')
+    out = tmp_path / "shot.png"
+    r = _desktop([bad, "--screenshot", out], tmp_path, timeout=120)
+    assert r.returncode == 1 and not out.exists()
+    said = [line for line in r.stderr.splitlines() if line.startswith("v2m-desktop:")]
+    assert said == ["v2m-desktop: Cannot open the project: bad.v2m is not a v2m project (not JSON) "
+                    "or is damaged"]
+    assert "Traceback" not in r.stderr

@@ -58,7 +58,7 @@ def test_round_trip(project, tmp_path):
 def _random_edit(rng: random.Random, T: int):
     a = rng.randrange(T - 1)
     b = rng.randrange(a + 1, T + 1)
-    kind = rng.randrange(11)
+    kind = rng.randrange(14)
     return [lambda: E.SetChords(a, b, rng.choice(["C", "Am", "F#m7", "Bbmaj7", "Csus4", "N"])),
             lambda: E.Transpose(a, b, rng.randrange(-5, 6)),
             lambda: E.Lock(a, b), lambda: E.Unlock(a, b),
@@ -68,7 +68,10 @@ def _random_edit(rng: random.Random, T: int):
             lambda: E.ClearDynamics(a, b, "density"),
             lambda: E.CopyChords(0, 1, a),
             lambda: E.SetKey(rng.choice(["D minor", "Eb major", "F# minor"])),
-            lambda: E.SetTempo(rng.choice([None, 96.0, 120.0]))][kind]()
+            lambda: E.SetTempo(rng.choice([None, 96.0, 120.0])),
+            lambda: E.SetSeed(rng.randrange(100)),
+            lambda: E.SetOriginalLevel(rng.choice([0.0, 0.25, 1.0])),
+            lambda: E.SetInstruments(rng.choice([("piano",), ("bass", "drums"), ("piano", "pad")]))][kind]()
 
 
 def test_undo_is_exact_over_random_edits(project, made):
@@ -108,7 +111,10 @@ def test_bad_edits_and_bad_files_change_nothing(project, tmp_path):
     path = tmp_path / "p.v2m"
     good = path.read_bytes()
     for bad in (E.SetChords(0, 99, "C"), E.SetChords(2, 4, "Hm"), E.SetEmotionTarget(0, 4, "angry"),
-                E.SetEmotionTarget(0, 4, "sad", 1.5), E.UseTake(0, 4, 1), E.SetTempo(500)):
+                E.SetEmotionTarget(0, 4, "sad", 1.5), E.UseTake(0, 4, 1), E.SetTempo(500),
+                E.SetSeed(-1), E.SetSeed(1.5), E.SetOriginalLevel(1.2), E.SetOriginalLevel("loud"),
+                E.SetInstruments(()), E.SetInstruments(("kazoo",)), E.SetSoundFont(str(tmp_path / "no.sf2")),
+                E.SetSoundFont(str(path))):
         state = project.state()
         with pytest.raises(V2MError):
             bad.apply(project)
@@ -246,3 +252,30 @@ def test_an_edit_re_renders_only_its_seconds_at_the_project_gain(project, made):
     err = after.audio - full.audio
     snr = 10 * np.log10((full.audio ** 2).sum() / max((err ** 2).sum(), 1e-20))
     assert snr > 20
+
+
+def test_arrangement_settings_edits(project, made, tmp_path):
+    """The arrangement panel's edits: each sets its setting and its inverse restores it; a new
+    SoundFont is rendered whole at a gain measured for it, and undo gives the old one's gain back."""
+    from v2m_desktop.core.render import default_soundfont
+    engine = Engine(project, analysis=made[1].analysis)
+    before = engine.score()
+    gain = project.settings.gain
+    s0 = project.state()
+    seen = []
+    project.listeners.append(seen.append)
+    undo = [E.SetSeed(9).apply(project), E.SetOriginalLevel(0.4).apply(project)]
+    assert (project.settings.seed, project.settings.original_level) == (9, 0.4)
+    sf = tmp_path / "my font.sf2"
+    shutil.copy(default_soundfont(), sf)
+    undo.append(E.SetSoundFont(str(sf)).apply(project))
+    assert project.settings.soundfont == str(sf.resolve()) and project.settings.gain is None
+    assert [c.what for c in seen] == ["settings"] * 3
+    after = engine.update(before)                  # another SoundFont: the whole piece, a new gain
+    assert after.soundfont == str(sf.resolve()) and project.settings.gain is not None
+    assert len(after.audio) == len(before.audio)
+    for inv in reversed(undo):
+        inv.apply(project)
+    assert project.state() == s0 and project.settings.gain == gain
+    E.SetSoundFont(None).apply(project)
+    assert project.settings.soundfont is None

@@ -7,15 +7,21 @@ from PySide6.QtGui import QUndoCommand
 
 
 class EditCommand(QUndoCommand):
-    def __init__(self, project, edit, text: str, engine=None):
+    """Made from an edit already applied and its inverse (Session.apply applies it first, so a
+    refused edit never reaches the stack); Qt's redo on push is then a no-op."""
+
+    def __init__(self, project, inverse, text: str):
         super().__init__(text)
-        self.project, self.engine = project, engine
-        self._do = edit             # what redo applies next
-        self._undo = None           # what undo applies next
+        self.project = project
+        self._undo = inverse            # what undo applies next
+        self._do = None                 # what redo applies next (after an undo)
+        self._pushed = False
 
     def redo(self) -> None:
-        self._undo = self._do.apply(self.project, self.engine)
-        self.engine = None          # a redo after an undo replays the inverse's inverse: no models
+        if not self._pushed:            # the push itself: already applied
+            self._pushed = True
+            return
+        self._undo = self._do.apply(self.project)   # the inverse's inverse: no models needed
 
     def undo(self) -> None:
         self._do = self._undo.apply(self.project)

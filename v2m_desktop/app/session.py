@@ -139,7 +139,8 @@ class Session(QObject):
 
     def _failed(self, name: str, message: str, unexpected: bool) -> None:
         self._generate_after_analysis = False
-        titles = {"open": "Cannot open the video", "analyse": "Cannot analyse the video",
+        titles = {"open": "Cannot open the video", "open project": "Cannot open the project",
+                  "analyse": "Cannot analyse the video",
                   "generate": "Generation failed", "export": "Export failed",
                   "regenerate": "Regeneration failed", "render": "Cannot render the edited music"}
         self.failed.emit(titles.get(name, "Error"), message, unexpected)
@@ -240,10 +241,11 @@ class Session(QObject):
         if self.project is None:
             return False
         try:
-            self.undo_stack.push(EditCommand(self.project, edit, text, engine))
-        except V2MError as err:
+            inverse = edit.apply(self.project, engine)
+        except V2MError as err:         # refused: nothing changed, nothing on the stack
             self.failed.emit("Cannot edit", str(err), False)
             return False
+        self.undo_stack.push(EditCommand(self.project, inverse, text))
         return True
 
     def _project_changed(self, change) -> None:
@@ -361,7 +363,7 @@ class Session(QObject):
             self.video, self.info = Path(scored.project.video.path), info
             self.videoOpened.emit(info)
             self._show(scored)
-        self._run(job, "open", "opening", opened)
+        self._run(job, "open project", "opening", opened)
 
     def save_project(self, path=None) -> Path | None:
         """Save the project (atomically; the video is never touched).  Fast: on the GUI thread."""

@@ -4,6 +4,7 @@ and one Player, and holds no music or video logic of its own."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -42,10 +43,20 @@ STATE_TEXT = {"opening": "Opening", "analysing": "Analysing the video", "generat
               "exporting": "Exporting", "cancelling": "Cancelling"}
 
 
+def autosave_ms() -> int:
+    """How often a modified project is autosaved: a minute, or V2M_AUTOSAVE_MS milliseconds (the
+    recovery test's killed app autosaves at once)."""
+    try:
+        return max(100, int(os.environ.get("V2M_AUTOSAVE_MS", "")))
+    except ValueError:
+        return 60_000
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, log_path: Path | None = None,
                  output_factory=None):
         super().__init__()
+        self.setObjectName("main-window")
         self.settings = settings or AppSettings()
         self.log_path = log_path
         self.session = Session(self.settings, self)
@@ -61,6 +72,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 860)
         self._build_actions()
         self._build_history()
+        self._build_arrangement()
         self._build_menus()
         self._build_toolbar()
         self._build_central()
@@ -69,7 +81,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._state("empty")
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(60_000)
+        self.autosave_timer.setInterval(autosave_ms())
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
 
@@ -178,6 +190,7 @@ class MainWindow(QMainWindow):
             v.addAction(a)
         v.addSeparator()
         v.addAction(self.history_action)
+        v.addAction(self.arrangement_action)
         theme = v.addMenu("&Theme")
         group = QActionGroup(self)
         for key, text in (("system", "Follow the System"), ("dark", "Dark"), ("light", "Light")):
@@ -218,6 +231,35 @@ class MainWindow(QMainWindow):
         self.history_action = self.history_dock.toggleViewAction()
         self.history_action.setText("Edit &History")
 
+    def _build_arrangement(self) -> None:
+        """Arrangement: the project's key, tempo, instruments, SoundFont, seed and original-sound
+        level; each change one undoable edit."""
+        from v2m_desktop.app.arrangement import ArrangementPanel
+        self.arrangement = ArrangementPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.arrangement)
+        self.arrangement.hide()
+        self.arrangement_action = self.arrangement.toggleViewAction()
+        self.arrangement_action.setText("&Arrangement")
+        self.arrangement.edit.connect(self._edit)
+        self.arrangement.visibilityChanged.connect(lambda on: on and self._show_settings())
+
+    def _settings_changed(self, what: str, _start: int, _end: int) -> None:
+        if what == "settings":
+            self._show_settings()
+
+    def _show_settings(self) -> None:
+        """The project's settings in the arrangement panel (while it is shown) and the
+        transport's level."""
+        p = self.session.project
+        res = self.session.result
+        if self.arrangement.isVisible() or p is None:
+            self.arrangement.show_project(p, res.timeline.tempo if res is not None else None)
+        if p is not None and self.level.value() != round(100 * p.settings.original_level):
+            self.level.blockSignals(True)
+            self.level.setValue(round(100 * p.settings.original_level))
+            self.level.blockSignals(False)
+            self.player.set_original_level(p.settings.original_level)
+
     def _build_central(self) -> None:
         transport = QToolBar("Transport")
         transport.setObjectName("transport")
@@ -233,6 +275,7 @@ class MainWindow(QMainWindow):
         self.level.setValue(round(100 * self.settings.original_level))
         self.level.setToolTip("Level of the video's own sound under the music")
         self.level.valueChanged.connect(self._level_changed)
+        self.level.sliderReleased.connect(self._level_edit)
         self.info_label = QLabel()
         transport.addWidget(self.play_button)
         transport.addWidget(self.time_label)
@@ -287,6 +330,7 @@ class MainWindow(QMainWindow):
         self.timeline.chords.blockActivated.connect(lambda _b: self.pick_chord())
         self.timeline.chords.boundaryMoved.connect(self.move_boundary)
         s.rendered.connect(self._rendered)
+        s.projectChanged.connect(self._settings_changed)
         s.undo_stack.cleanChanged.connect(self._clean_changed)
         self.axis.selectionChanged.connect(self._selection_changed)
 
@@ -305,6 +349,7 @@ class MainWindow(QMainWindow):
         for w in (self.stage_label, self.progress_bar, self.cancel_button):
             w.setVisible(busy)
         self.cancel_button.setEnabled(state != "cancelling")
+        self.arrangement.set_busy(busy)
         if busy:
             self.stage_label.setText(STATE_TEXT[state])
             if state != "cancelling":
@@ -489,7 +534,7 @@ class MainWindow(QMainWindow):
         return True
 
     def autosave(self) -> None:
-        """Every minute while modified: a recovery copy (never over the project itself)."""
+        """Every minute (autosave_ms) while modified: a recovery copy (never over the project itself)."""
         from v2m_desktop.core.errors import V2MError
         from v2m_desktop.core.project import autosave
         if self.modified and self.session.project is not None:
@@ -521,11 +566,13 @@ class MainWindow(QMainWindow):
             elif box.clickedButton() is discard:
                 copy.unlink(missing_ok=True)
         box.finished.connect(chosen)
+        box.finished.connect(self.activateWindow)       # its keys are the window's again
         box.open()
         self.dialog = self.recovery_box = box
 
     def _rendered(self, res) -> None:
         self.player.set_soundtrack(res.soundtrack)
+        self._show_settings()
         self.player.set_original_level(self.level.value() / 100)
 
     # ------------------------------------------------------------------ files
@@ -583,6 +630,7 @@ class MainWindow(QMainWindow):
             self._modified = True
             self._update_title()
         self.player.set_soundtrack(res.soundtrack)
+        self._show_settings()
         self.player.set_original_level(self.level.value() / 100)
         t = res.timeline
         self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
@@ -602,6 +650,7 @@ class MainWindow(QMainWindow):
         """A non-blocking message box (the window keeps running; tests can read and close it)."""
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(self.activateWindow)       # its keys are the window's again
         box.open()
         self.dialog = box
         return box
@@ -621,6 +670,7 @@ class MainWindow(QMainWindow):
         if saved is not None:
             from v2m_desktop.core.project import saved_cleanly
             saved_cleanly(self.session.project)
+            self._modified = False          # also a recovered project (its undo stack was clean)
             self.project_path = saved
             self.settings.add_recent(str(saved))
             self._update_title()
@@ -666,8 +716,19 @@ class MainWindow(QMainWindow):
             QStyle.StandardPixmap.SP_MediaPause if on else QStyle.StandardPixmap.SP_MediaPlay))
 
     def _level_changed(self, value: int) -> None:
+        """The transport's level: heard at once; with a project open, one undoable edit of its
+        level when the drag ends (or at once from the keys or the wheel)."""
         self.settings.original_level = value / 100
         self.player.set_original_level(value / 100)
+        if not self.level.isSliderDown():
+            self._level_edit()
+
+    def _level_edit(self) -> None:
+        from v2m_desktop.core.edits import SetOriginalLevel
+        p, value = self.session.project, self.level.value()
+        if p is not None and value != round(100 * p.settings.original_level) \
+                and self.session.state not in STATE_TEXT:
+            self._edit(SetOriginalLevel(value / 100), f"Original sound {value}%")
 
     def _selection_changed(self) -> None:
         self.timeline.overlay.loop = self.loop_action.isChecked()

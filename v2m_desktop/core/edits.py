@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -362,3 +363,44 @@ class SetInstruments(Edit):
     def apply(self, p, engine=None):
         from v2m_desktop.core.arrange import parse_instruments
         return SetSettings({"instruments": parse_instruments(self.instruments)}).apply(p)
+
+
+@dataclass
+class SetSoundFont(Edit):
+    """The SoundFont the music is rendered with (None: the bundled one).  Its render gain is
+    measured again by the next render (another SoundFont plays at another level); undo brings the
+    old SoundFont back with its gain."""
+    path: str | None
+
+    def apply(self, p, engine=None):
+        path = None
+        if self.path:
+            from v2m_desktop.core.render import check_soundfont
+            path = str(check_soundfont(Path(self.path)).resolve())
+        return SetSettings({"soundfont": path, "gain": None}).apply(p)
+
+
+@dataclass
+class SetSeed(Edit):
+    """The arrangement's seed (its random choices: rhythms, voicings, fills)."""
+    seed: int
+
+    def apply(self, p, engine=None):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or not 0 <= int(self.seed) < 1 << 31:
+            raise V2MError(f"the seed must be a whole number from 0 to {(1 << 31) - 1}, not {self.seed!r}")
+        return SetSettings({"seed": int(self.seed)}).apply(p)
+
+
+@dataclass
+class SetOriginalLevel(Edit):
+    """The level of the video's own sound under the music, 0 (off) to 1."""
+    level: float
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.export import check_original_level
+        try:
+            level = check_original_level(self.level)
+        except (TypeError, ValueError):
+            raise V2MError(f"the original-audio level is a number from 0 to 1, not {self.level!r}") from None
+        return SetSettings({"original_level": level}).apply(p)

@@ -1,0 +1,218 @@
+"""View > Arrangement: a dock with the open project's arrangement settings (key, tempo,
+instruments, SoundFont, seed, the original sound's level).  It shows the project and turns each
+change a user makes into one core edit (core.edits), which the window pushes as one undoable
+command; it redraws from the project after every edit, undo included."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from v2m_desktop.app.settings import INSTRUMENTS
+from v2m_desktop.core.chords import FLAT_ROOTS, ROOTS, flat_key
+
+SEED_MAX = (1 << 31) - 1
+# keys the panel's fields use themselves, though the window has shortcuts on them (Return: Set
+# Chord, Space: Play, arrows: step, Del: No Chord...)
+OWN_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space, Qt.Key.Key_Up, Qt.Key.Key_Down,
+            Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+            Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Delete, Qt.Key.Key_Backspace}
+
+
+class _OwnKeys(QObject):
+    """A field keeps its keys while it has the focus: the window's one-key shortcuts wait."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in OWN_KEYS and \
+                not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            event.accept()
+            return True
+        return False
+
+
+def key_names() -> list[tuple[str, int, int]]:
+    """(name, root, mode) of the 24 keys, each spelled as it is written (Bb major, C# minor)."""
+    out = []
+    for mode, word in ((0, "major"), (1, "minor")):
+        for root in range(12):
+            out.append((f"{(FLAT_ROOTS if flat_key(root, mode) else ROOTS)[root]} {word}", root, mode))
+    return out
+
+
+class ArrangementPanel(QDockWidget):
+    edit = Signal(object, str)          # a core edit and its text for the undo stack
+
+    def __init__(self, parent=None):
+        super().__init__("Arrangement", parent)
+        self.setObjectName("arrangement")
+        self.project = None
+        self._showing = False           # set while the widgets are filled from the project
+        body = QWidget()
+        form = QFormLayout(body)
+
+        self.key = QComboBox()
+        for name, root, mode in key_names():
+            self.key.addItem(name, root + 12 * mode)
+        self.key.setToolTip("Move the whole piece to another key (its chords move with it)")
+        self.key.currentIndexChanged.connect(self._key_chosen)
+        form.addRow("Key:", self.key)
+
+        self.auto_tempo = QCheckBox("Auto (beats on the cuts)")
+        self.tempo = QDoubleSpinBox()
+        self.tempo.setDecimals(1)
+        self.tempo.setSuffix(" BPM")
+        self.tempo.setKeyboardTracking(False)       # typed digits change it once, on Enter
+        self.auto_tempo.toggled.connect(self._tempo_chosen)
+        self.tempo.valueChanged.connect(self._tempo_chosen)
+        row = QHBoxLayout()
+        row.addWidget(self.auto_tempo)
+        row.addWidget(self.tempo)
+        form.addRow("Tempo:", row)
+
+        self.parts: dict[str, QCheckBox] = {}
+        row = QHBoxLayout()
+        for name in INSTRUMENTS:
+            box = QCheckBox(name)
+            box.toggled.connect(self._parts_chosen)
+            self.parts[name] = box
+            row.addWidget(box)
+        form.addRow("Instruments:", row)
+
+        self.soundfont = QLabel()
+        self.soundfont.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.choose_soundfont = QPushButton("Choose…")
+        self.choose_soundfont.clicked.connect(self._soundfont_dialog)
+        self.default_soundfont = QPushButton("Default")
+        self.default_soundfont.setToolTip("The bundled General MIDI SoundFont (TimGM6mb)")
+        self.default_soundfont.clicked.connect(lambda: self._soundfont_chosen(None))
+        row = QHBoxLayout()
+        row.addWidget(self.soundfont, 1)
+        row.addWidget(self.choose_soundfont)
+        row.addWidget(self.default_soundfont)
+        form.addRow("SoundFont:", row)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(0, SEED_MAX)
+        self.seed.setKeyboardTracking(False)
+        self.seed.setToolTip("The arrangement's random choices: rhythms, voicings, fills")
+        self.seed.valueChanged.connect(self._seed_chosen)
+        form.addRow("Seed:", self.seed)
+
+        self.level = QSlider(Qt.Orientation.Horizontal)
+        self.level.setRange(0, 100)
+        self.level.setPageStep(10)
+        self.level.setTracking(False)               # one edit when the drag ends
+        self.level.setToolTip("Level of the video's own sound under the music")
+        self.level.valueChanged.connect(self._level_chosen)
+        self.level_text = QLabel()
+        row = QHBoxLayout()
+        row.addWidget(self.level, 1)
+        row.addWidget(self.level_text)
+        form.addRow("Original sound:", row)
+
+        self.setWidget(body)
+        self._own_keys = _OwnKeys(self)
+        for w in body.findChildren(QWidget):
+            w.installEventFilter(self._own_keys)
+        self.show_project(None)
+
+    # -- the project -> the widgets
+    def show_project(self, project, tempo: float | None = None) -> None:
+        """Fill the widgets from `project` (None: nothing open); `tempo`: the arrangement's
+        current tempo, shown while the tempo is automatic."""
+        self.project = project
+        self.widget().setEnabled(project is not None)
+        if project is None:
+            return
+        from v2m_desktop.core.arrange.arranger import TEMPO_LIMITS  # loaded with the project
+        self._showing = True
+        try:
+            self.tempo.setRange(*TEMPO_LIMITS)
+            s = project.settings
+            self.key.setCurrentIndex(self.key.findData(project.key_root + 12 * project.mode))
+            self.auto_tempo.setChecked(s.tempo is None)
+            self.tempo.setEnabled(s.tempo is not None)
+            if s.tempo is not None:
+                self.tempo.setValue(s.tempo)
+            elif tempo:
+                self.tempo.setValue(round(tempo, 1))
+            for name, box in self.parts.items():
+                box.setChecked(name in s.instruments)
+            self.soundfont.setText(Path(s.soundfont).name if s.soundfont else "TimGM6mb (bundled)")
+            self.soundfont.setToolTip(s.soundfont or "")
+            self.default_soundfont.setEnabled(s.soundfont is not None)
+            self.seed.setValue(int(s.seed))
+            self.level.setValue(round(100 * s.original_level))
+            self.level_text.setText(f"{round(100 * s.original_level)}%")
+        finally:
+            self._showing = False
+
+    def set_busy(self, busy: bool) -> None:
+        self.widget().setEnabled(self.project is not None and not busy)
+
+    # -- the widgets -> core edits
+    def _emit(self, edit, text: str) -> None:
+        if self._showing or self.project is None:
+            return
+        self.edit.emit(edit, text)
+        self.show_project(self.project, self.tempo.value())     # a refused edit: back as it was
+
+    def _key_chosen(self, _index: int) -> None:
+        from v2m_desktop.core.edits import SetKey
+        name = self.key.currentText()
+        p = self.project
+        if p is not None and self.key.currentData() != p.key_root + 12 * p.mode:
+            self._emit(SetKey(name), f"Key {name}")
+
+    def _tempo_chosen(self, *_args) -> None:
+        from v2m_desktop.core.edits import SetTempo
+        if self._showing or self.project is None:
+            return
+        bpm = None if self.auto_tempo.isChecked() else round(self.tempo.value(), 1)
+        if bpm != self.project.settings.tempo:
+            self._emit(SetTempo(bpm), "Tempo auto" if bpm is None else f"Tempo {bpm:g} BPM")
+
+    def _parts_chosen(self, _on: bool) -> None:
+        from v2m_desktop.core.edits import SetInstruments
+        if self._showing or self.project is None:
+            return
+        chosen = tuple(n for n, box in self.parts.items() if box.isChecked())
+        if chosen != tuple(self.project.settings.instruments):
+            self._emit(SetInstruments(chosen), f"Instruments {', '.join(chosen) or 'none'}")
+
+    def _soundfont_dialog(self) -> None:
+        start = str(Path(self.project.settings.soundfont).parent) if self.project and \
+            self.project.settings.soundfont else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a SoundFont", start,
+                                              "SoundFonts (*.sf2 *.sf3);;All files (*)")
+        if path:
+            self._soundfont_chosen(path)
+
+    def _soundfont_chosen(self, path) -> None:
+        from v2m_desktop.core.edits import SetSoundFont
+        if self.project is not None and path != self.project.settings.soundfont:
+            self._emit(SetSoundFont(path), f"SoundFont {Path(path).name if path else 'bundled'}")
+
+    def _seed_chosen(self, value: int) -> None:
+        from v2m_desktop.core.edits import SetSeed
+        if self.project is not None and value != self.project.settings.seed:
+            self._emit(SetSeed(int(value)), f"Seed {value}")
+
+    def _level_chosen(self, value: int) -> None:
+        from v2m_desktop.core.edits import SetOriginalLevel
+        if self.project is not None and value != round(100 * self.project.settings.original_level):
+            self._emit(SetOriginalLevel(value / 100), f"Original sound {value}%")
