@@ -27,6 +27,7 @@ class Engine:
         self._models = models
         self._meter = None
         self._meter_key = None
+        self._dynamics = None       # (targets, the model's prediction under them)
         self.progress, self.cancel = progress, cancel
 
     # -- inputs
@@ -70,8 +71,14 @@ class Engine:
         return ChordTrack(p.tokens.copy(), p.key_root, p.mode, set(p.locks))
 
     def dynamics(self) -> Dynamics:
+        """The model's dynamics under the emotion targets (predicted again only when the
+        targets change: a chord edit does not wait for the model), with the user's edits."""
         from v2m_desktop.core.compose import predict_dynamics
-        d = predict_dynamics(self.models[1], self.features(), device=self.device)
+        key = tuple((t.start, t.end, t.emotion, t.intensity) for t in self.project.targets)
+        if self._dynamics is None or self._dynamics[0] != key:
+            self._dynamics = key, predict_dynamics(self.models[1], self.features(), device=self.device)
+        base = self._dynamics[1]
+        d = Dynamics(base.note_density.copy(), base.loudness.copy())
         for kind, arr in (("density", d.note_density), ("loudness", d.loudness)):
             for s, v in self.project.dynamics[kind].items():
                 arr[s] = v

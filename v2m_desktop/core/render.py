@@ -1,6 +1,12 @@
 """Synthesis: MIDI -> stereo float32 audio with FluidSynth (pyfluidsynth) and a General MIDI
 SoundFont, cut or padded to the video's duration, with a short fade at the end.
 
+Each part plays on a synthesiser of its own (side by side on the cores), dry; the reverb is
+ours, a fixed impulse response convolved with the parts' sends.  So the mix is exactly the sum
+of its parts and any stretch rendered on its own equals the whole render there: a re-render
+after an edit joins in without a trace (FluidSynth's reverb and chorus run modulators from the
+synthesiser's start, and in one synthesiser the parts' voices affected each other).
+
 The level: a gain chosen from the first render (`choose_gain`: a loud arrangement is brought to
 -0.9 dBFS, a quiet one only part of the way, so a calm picture's music stays calmer) and then
 kept for the piece, so an edit never moves the level of the untouched music; a soft limiter
@@ -14,13 +20,15 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
 
-from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.errors import Cancelled, V2MError
 
 PEAK = 0.9              # -0.9 dBFS
 LIMIT_FROM, CEILING = 0.8, 0.98     # the soft limiter: samples above LIMIT_FROM bend toward CEILING
@@ -70,100 +78,180 @@ def check_soundfont(soundfont: Path | str | None) -> Path:
 
 
 _stderr_lock = threading.Lock()
+_silenced = {"depth": 0, "saved": -1}
 
 
 @contextmanager
 def _c_stderr_silenced() -> Iterator[None]:
     """File descriptor 2 points at /dev/null inside the block: FluidSynth and GLib print their
-    loading errors there themselves, and v2m reports in one line of its own."""
+    loading errors there themselves, and v2m reports in one line of its own.  Threads may be
+    inside at once (the parts load their SoundFonts side by side): the first in silences, the
+    last out restores."""
     with _stderr_lock:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
+        if _silenced["depth"] == 0:
+            sys.stderr.flush()
+            _silenced["saved"] = os.dup(2)
             with open(os.devnull, "wb") as null:
                 os.dup2(null.fileno(), 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+        _silenced["depth"] += 1
+    try:
+        yield
+    finally:
+        with _stderr_lock:
+            _silenced["depth"] -= 1
+            if _silenced["depth"] == 0:
+                os.dup2(_silenced["saved"], 2)
+                os.close(_silenced["saved"])
 
 
 def _float_writer(fs):
-    """fluid_synth_write_float (no 16-bit clipping) when the library exposes it."""
+    """fluid_synth_write_float (no 16-bit clipping)."""
     fn = getattr(getattr(fs, "_fl", None), "fluid_synth_write_float", None)
     if fn is None:
-        return None
+        raise V2MError(f"this FluidSynth library lacks fluid_synth_write_float: {INSTALL_HINT}")
     fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                    ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     fn.restype = ctypes.c_int
     return fn
 
 
-def _events(instruments: list[pretty_midi.Instrument]) -> tuple[list[tuple], dict[int, tuple]]:
-    """Time-sorted (time, order, kind, channel, a, b) and channel -> (program, is_drum)."""
-    free = [c for c in range(16) if c != 9]
-    programs: dict[int, tuple] = {}
-    events = []
-    for n, inst in enumerate(instruments):
-        ch = 9 if inst.is_drum else free[n % len(free)]
-        programs[ch] = (inst.program, inst.is_drum)
-        for cc in inst.control_changes:
-            events.append((cc.time, 0, "cc", ch, cc.number, cc.value))
-        for bend in inst.pitch_bends:
-            events.append((bend.time, 0, "bend", ch, bend.pitch, 0))
-        for note in inst.notes:
-            events.append((note.end, 1, "off", ch, note.pitch, 0))
-            events.append((note.start, 2, "on", ch, note.pitch, note.velocity))
+def _events(inst: pretty_midi.Instrument) -> list[tuple]:
+    """A part's time-sorted (time, order, kind, a, b)."""
+    events = [(cc.time, 0, "cc", cc.number, cc.value) for cc in inst.control_changes]
+    events += [(bend.time, 0, "bend", bend.pitch, 0) for bend in inst.pitch_bends]
+    for note in inst.notes:
+        events.append((note.end, 1, "off", note.pitch, 0))
+        events.append((note.start, 2, "on", note.pitch, note.velocity))
     events.sort(key=lambda e: (e[0], e[1]))
-    return events, programs
+    return events
+
+
+def _send(inst: pretty_midi.Instrument) -> float:
+    """The part's reverb send: its first CC91 (0..1; General MIDI's 40 when it has none)."""
+    first = min((c for c in inst.control_changes if c.number == 91), key=lambda c: c.time, default=None)
+    return (40 if first is None else first.value) / 127
+
+
+def _end_frame(instruments, sr: int, first_frame: int) -> int:
+    """Frames from first_frame to the last event plus TAIL_S."""
+    last = max((e[0] for inst in instruments for e in _events(inst)), default=0.0)
+    return max(int(np.ceil((last + TAIL_S) * sr)) - first_frame, 0)
 
 
 def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
                 progress: Callable[[float], None] | None = None, first_frame: int = 0) -> np.ndarray:
-    """Raw (un-normalised) stereo float32 [N, 2]; N = n_out or the end of the last event + tail.
-    `progress(fraction)` is called about once per second of audio (it may raise Cancelled).
-    `first_frame`: the audio starts there (events before it are sent at once); a multiple of
-    the synthesiser's 64-frame block keeps every event on the block it has in a whole render."""
-    fluidsynth = fluidsynth_module()
-    events, programs = _events(instruments)
-    last = max((e[0] for e in events), default=0.0)
-    n_total = int(np.ceil((last + TAIL_S) * sr)) - first_frame if n_out is None else int(n_out)
+    """Raw (un-normalised) stereo float32 [N, 2] with the reverb; N = n_out or the end of the
+    last event + tail.  `progress(fraction)` is called about once per second of audio (it may
+    raise Cancelled).  `first_frame`: the audio starts there (events before it are sent at once);
+    a multiple of the synthesiser's 64-frame block keeps every event on the block it has in a
+    whole render."""
+    n_total = _end_frame(instruments, sr, first_frame) if n_out is None else int(n_out)
     out = audio_buffer(n_total)
+    send = audio_buffer(n_total, 1)[:, 0]
+    parts = [inst for inst in instruments if inst.notes]
+    done = [0.0] * len(parts)
+
+    def report(k: int, f: float) -> None:
+        done[k] = f
+        progress(0.95 * sum(done) / len(parts))
+
+    _synthesize_parts([(inst, first_frame, out, send) for inst in parts], soundfont, sr,
+                      None if progress is None else report)
+    add_reverb(out, send, sr)
+    if progress is not None:
+        progress(1.0)
+    return out
+
+
+def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
+    """_synthesize_part for each (part, first frame, out, send), side by side on the cores (the
+    synthesiser runs outside the GIL); `progress(k, fraction)` per part, from its thread (a
+    raise there, e.g. Cancelled, stops the rest and is raised here)."""
+    lock = threading.Lock()
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    if workers == 1:
+        for k, (inst, first, out, send) in enumerate(jobs):
+            _synthesize_part(inst, soundfont, sr, out, send, first,
+                             None if progress is None else (lambda f, k=k: progress(k, f)), lock)
+        return
+    stop = threading.Event()
+
+    def run(k, inst, first, out, send):
+        def report(f):
+            with lock:
+                if stop.is_set():               # another part failed or was cancelled
+                    raise Cancelled()
+                if progress is not None:
+                    try:
+                        progress(k, f)
+                    except BaseException:
+                        stop.set()
+                        raise
+        try:
+            _synthesize_part(inst, soundfont, sr, out, send, first, report, lock)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="v2m-synth") as pool:
+        futures = [pool.submit(run, k, *job) for k, job in enumerate(jobs)]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+
+
+def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out: np.ndarray,
+                     send: np.ndarray, first_frame: int = 0,
+                     progress: Callable[[float], None] | None = None,
+                     lock: threading.Lock | None = None) -> None:
+    """Add one part's dry audio into `out` and its reverb send into `send` (frame 0 of both is
+    `first_frame` of the piece).  Each part has a synthesiser of its own: in one shared by all
+    parts, a part's sound depended on the other parts' notes (0.02 of raw difference, and an
+    edit changed the mix 20 s after it, where no part's own notes changed)."""
+    fluidsynth = fluidsynth_module()
+    n_total = len(out)
+    events = _events(inst)
     if not events or n_total == 0:
-        return out
-    # no chorus: its one modulator runs from the synthesiser's start, so a stretch rendered on
-    # its own (rerender) would not match the whole piece there (the pad differed by 100 %)
-    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr), **{"synth.chorus.active": 0})
+        return
+    # FluidSynth's own effects are off: their modulators run from the synthesiser's start, so a
+    # stretch rendered on its own (rerender) would not match the whole piece there (the chorus
+    # put the pad 100 % off, the reverb left 0.016 of raw residue); the reverb is ours
+    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr),
+                             **{"synth.chorus.active": 0, "synth.reverb.active": 0})
+    ch = 9 if inst.is_drum else 0
+    level = np.float32(_send(inst) * 0.5)
     try:
         with _c_stderr_silenced():
             sfid = synth.sfload(str(soundfont))
         if sfid < 0:
             raise V2MError(f"FluidSynth cannot load the SoundFont {soundfont} (damaged or not a "
                            "SoundFont 2 file)")
-        for ch, (program, is_drum) in programs.items():
-            if synth.program_select(ch, sfid, 128 if is_drum else 0, program) < 0:
-                synth.program_select(ch, sfid, 128 if is_drum else 0, 0)
+        bank = 128 if inst.is_drum else 0
+        if synth.program_select(ch, sfid, bank, inst.program) < 0:
+            synth.program_select(ch, sfid, bank, 0)
         write_float = _float_writer(fluidsynth)
+        chunk = np.zeros((65536, 2), dtype=np.float32)
         pos = next_report = 0
 
         def render_to(target: int) -> None:
             nonlocal pos, next_report
             target = min(target, n_total)
             while pos < target:
-                n = min(target - pos, 65536)
-                if write_float is not None:
-                    ptr = out.ctypes.data + pos * 8
-                    write_float(synth.synth, n, ptr, 0, 2, ptr, 1, 2)
-                else:
-                    s16 = synth.get_samples(n).astype(np.float32) / 32768.0
-                    out[pos:pos + n] = s16.reshape(-1, 2)
+                n = min(target - pos, len(chunk))
+                write_float(synth.synth, n, chunk.ctypes.data, 0, 2, chunk.ctypes.data, 1, 2)
+                with lock or nullcontext():      # parts on other threads add into the same buffers
+                    out[pos:pos + n] += chunk[:n]
+                    send[pos:pos + n] += level * (chunk[:n, 0] + chunk[:n, 1])
                 pos += n
                 if progress is not None and pos >= next_report:
                     next_report = pos + sr
                     progress(pos / n_total)
 
-        for t, _, kind, ch, a, b in events:
-            render_to(int(round(t * sr)) - first_frame)
+        for t, _, kind, a, b in events:
+            # on the synthesiser's 64-frame block grid, as it would play it anyway: asked for
+            # whole blocks, it never renders ahead, so when an event sounds does not depend on
+            # the events before it
+            render_to(int(round(t * sr / 64)) * 64 - first_frame)
             if pos >= n_total:
                 break
             if kind == "on":
@@ -175,10 +263,55 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
             else:
                 synth.pitch_bend(ch, a)
         render_to(n_total)
-        if progress is not None:
-            progress(1.0)
     finally:
         synth.delete()
+
+
+REVERB_S = 1.6          # the impulse response's length: under PRE_ROLL_S, so a re-rendered
+#                         stretch carries the whole reverb of what it renders
+PREDELAY_S = 0.012
+# decay (RT60, seconds) by band (Hz from): the highs die first, as in a real room
+REVERB_BANDS = ((0, 1.6), (500, 1.3), (2000, 0.9), (6000, 0.5))
+REVERB_WET = 0.25       # the tail's level: its energy is that of FluidSynth's reverb on BBB
+REVERB_BLOCK = 1 << 17
+
+
+@lru_cache(maxsize=8)
+def _reverb_spectrum(sr: int, nfft: int) -> np.ndarray:
+    """[nfft // 2 + 1, 2] complex: the spectrum of a fixed stereo impulse response (seeded noise
+    in four bands, each decaying at its own rate, after a short pre-delay): time-invariant and
+    the same on every run, unlike FluidSynth's modulated reverb."""
+    n = int(REVERB_S * sr)
+    rng = np.random.default_rng(0x5EED)
+    t = np.arange(n) / sr
+    noise = rng.standard_normal((n, 2))
+    spec = np.fft.rfft(noise, axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    ir = np.zeros((n, 2))
+    edges = [f for f, _ in REVERB_BANDS[1:]] + [sr]
+    for (lo, rt60), hi in zip(REVERB_BANDS, edges):
+        band = np.fft.irfft(spec * ((freqs >= lo) & (freqs < hi))[:, None], n=n, axis=0)
+        ir += band * np.exp(-6.91 * t / rt60)[:, None]
+    ir *= np.clip((t - PREDELAY_S) / 0.01, 0, 1)[:, None]       # pre-delay, then a 10-ms onset
+    ir *= np.clip((REVERB_S - t) / 0.1, 0, 1)[:, None]          # no step at the end
+    ir *= REVERB_WET / np.sqrt((ir ** 2).sum(0, keepdims=True))
+    return np.fft.rfft(ir, nfft, axis=0)
+
+
+def add_reverb(out: np.ndarray, send: np.ndarray, sr: int) -> np.ndarray:
+    """out += send convolved with the reverb's impulse response (FFT overlap-add, a block at a
+    time), in place; the tail past the end of `out` is dropped."""
+    n = len(send)
+    size = int(REVERB_S * sr)
+    nfft = 1 << int(np.ceil(np.log2(REVERB_BLOCK + size - 1)))
+    spec = _reverb_spectrum(sr, nfft)
+    for i in range(0, n, REVERB_BLOCK):
+        x = np.asarray(send[i:i + REVERB_BLOCK], dtype=np.float64)
+        if not x.any():
+            continue
+        y = np.fft.irfft(np.fft.rfft(x, nfft)[:, None] * spec, nfft, axis=0)
+        end = min(i + len(x) + size - 1, n)
+        out[i:end] += y[:end - i].astype(np.float32)
     return out
 
 
@@ -287,6 +420,7 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
 PRE_ROLL_S = 2.0        # rendered before a join and thrown away: the voices settle
 RING_S = 4.0            # the longest ring-out looked for before the join out
 RELEASE_S = 4.0         # notes that ended this long before the pre-roll are rendered too
+DRUM_RING_S = 12.0      # ... drums this long (a kit's cymbal rings on after its note-off)
 JOIN_S = 0.05           # cross-fade at each join
 AGREE = 1e-3            # the join out goes where the new stretch and the old audio agree this well
 
@@ -295,9 +429,9 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
              soundfont: Path | None = None, sample_rate: int = 44100) -> tuple[int, int]:
     """Replace, in place, the music of seconds [start, end) (every note that changed starts and
     ends in there) by synthesising only a stretch of `instruments` (the whole edited piece's
-    parts, in the piece's order) at the piece's `gain`.  The stretch starts PRE_ROLL_S early,
-    from the start of every note still sounding or releasing then, on the whole render's block
-    grid, with each channel's controllers as they stand; it is cross-faded in over JOIN_S before
+    parts, in the piece's order) at the piece's `gain`.  The stretch starts PRE_ROLL_S early
+    (each part from the start of its notes still sounding or ringing then), on the whole
+    render's block grid, with each part's controllers as they stand; it is cross-faded in over JOIN_S before
     `start`, and out after `end` where it agrees with the old audio (the old and new notes'
     releases have died away; at most RING_S on).  Returns the frames replaced."""
     sr, total = sample_rate, len(audio)
@@ -306,15 +440,21 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
     stop = min(int(round((end + RING_S) * sr)), total)
     if stop <= c0:
         return c0, c0
-    t_from = c0 / sr - PRE_ROLL_S
-    t_from = min([t_from] + [n.start for inst in instruments for n in inst.notes
-                             if n.start < t_from < n.end + RELEASE_S])
-    first = max(int(np.floor(t_from * sr / 64)) * 64, 0) if t_from > 0 else 0
-    t_first, t_stop = first / sr, stop / sr
-    parts = [_window(inst, t_first, t_stop) for inst in instruments]
-    new = _synthesize(parts, sf, sr, stop - first, None, first)
-    finish(new, gain, sr, first, total)
-    new = new[c0 - first:]
+    # the reverb's input is needed from `base` (its response is shorter than the pre-roll); each
+    # part renders from there, or from the start of a note of it still sounding or ringing then
+    base = max(int(np.floor((c0 / sr - PRE_ROLL_S) * sr / 64)) * 64, 0)
+    firsts = []
+    for inst in instruments:
+        ring = DRUM_RING_S if inst.is_drum else RELEASE_S
+        t_from = min([base / sr] + [n.start for n in inst.notes if n.start < base / sr < n.end + ring])
+        firsts.append(max(int(np.floor(t_from * sr / 64)) * 64, 0))
+    lo = min(firsts + [base])
+    dry, send = audio_buffer(stop - lo), audio_buffer(stop - lo, 1)[:, 0]
+    _synthesize_parts([(_window(inst, first / sr, stop / sr), first, dry[first - lo:], send[first - lo:])
+                       for inst, first in zip(instruments, firsts)], sf, sr)
+    new = add_reverb(dry[base - lo:], send[base - lo:], sr)
+    finish(new, gain, sr, base, total)
+    new = new[c0 - base:]
     j = int(round(JOIN_S * sr))
     if c0 > 0:                             # no join needed from the very start
         w = np.linspace(0.0, 1.0, min(j, len(new)), dtype=np.float32)[:, None]
