@@ -93,7 +93,7 @@ def _bad_inputs(tmp_path, clip):
         (["score", str(clip), "-o", "/proc/out.mp4"], "/proc"),
         (["score", str(clip), "-o", str(tmp_path / "no" / "such" / "dir" / "o.mp4")], "does not exist"),
         (["score", str(clip), "-o", out, "--soundfont", str(tmp_path / "none.sf2")], "none.sf2"),
-        (["score", str(clip), "-o", out, "--tempo", "fast"], "--tempo"),
+        (["score", str(clip), "-o", out, "--tempo", "fast"], "the tempo is 'auto' or beats per minute"),
         (["score", str(clip), "-o", out, "--instruments", "piano,kazoo"], "kazoo"),
         (["score", str(clip), "-o", out, "--key", "H major"], "key"),
         (["score", str(clip)], "nothing to write"),

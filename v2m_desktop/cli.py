@@ -209,25 +209,12 @@ class _StageBars:
 
 
 def _score_settings(args):
-    from v2m_desktop.core.arrange import ArrangeOptions, parse_instruments
-    from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.model.generate import SamplingOptions
     from v2m_desktop.core.pipeline import ScoreSettings
-    sampling = SamplingOptions(temperature=args.temperature, seed=args.seed)
-    tempo = None if args.tempo == "auto" else _tempo(args.tempo)
-    return ScoreSettings(
-        vision=args.vision, clip_model=args.clip_model, device=args.device, soundfont=args.soundfont,
-        compose=ComposeSettings(key=args.key, primer=args.primer or "", sampling=sampling,
-                                follow_picture=args.follow_picture),
-        arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(args.instruments),
-                               seed=args.seed or 0))
-
-
-def _tempo(text: str) -> float:
-    try:
-        return float(text)          # its range is checked with the other settings
-    except ValueError:
-        raise V2MError(f"--tempo takes 'auto' or beats per minute, not {text!r}") from None
+    return ScoreSettings.build(vision=args.vision, clip_model=args.clip_model, device=args.device,
+                               soundfont=args.soundfont, key=args.key, primer=args.primer,
+                               seed=args.seed, temperature=args.temperature,
+                               follow_picture=args.follow_picture, tempo=args.tempo,
+                               instruments=args.instruments)
 
 
 def _summary(result, written: dict) -> str:
@@ -319,6 +306,7 @@ def _span_value(text: str) -> tuple[int, int, str]:
 def _edits(args) -> list:
     """The --chord/--lock/... options, in the order given, as core edits."""
     from v2m_desktop.core import edits as E
+    from v2m_desktop.core.arrange import parse_tempo
     out = []
     for op, value in args.ops or []:
         if op == "chord":
@@ -356,7 +344,7 @@ def _edits(args) -> list:
         elif op == "key":
             out.append(E.SetKey(value))
         elif op == "tempo":
-            out.append(E.SetTempo(None if value == "auto" else _tempo(value)))
+            out.append(E.SetTempo(parse_tempo(value)))
     return out
 
 
@@ -446,8 +434,6 @@ def _batch(args) -> int:
     from v2m_desktop.core.export import check_original_level
     check_original_level(args.keep_original_audio)
     settings = _score_settings(args)
-    from v2m_desktop.core.pipeline import check_settings
-    check_settings(settings)
     items = collect(args.inputs)
     request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
                       project=args.project, keep_original_audio=args.keep_original_audio)

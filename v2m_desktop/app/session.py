@@ -171,16 +171,10 @@ class Session(QObject):
         self._run(job, "open", "opening", opened)
 
     def _score_settings(self, seed: int):
-        from v2m_desktop.core.arrange import ArrangeOptions
-        from v2m_desktop.core.compose import ComposeSettings
-        from v2m_desktop.core.model.generate import SamplingOptions
         from v2m_desktop.core.pipeline import ScoreSettings
         s = self.settings
-        return ScoreSettings(
-            vision="auto", clip_model=s.clip_folder or None, device=s.device,
-            soundfont=Path(s.soundfont) if s.soundfont else None,
-            compose=ComposeSettings(sampling=SamplingOptions(seed=seed)),
-            arrange=ArrangeOptions(instruments=s.instruments, seed=seed))
+        return ScoreSettings.build(clip_model=s.clip_folder, device=s.device, soundfont=s.soundfont,
+                                   seed=seed, instruments=s.instruments)
 
     def _analyse(self) -> None:
         video, clip = self.video, self.settings.clip_folder or None

@@ -35,6 +35,27 @@ class ScoreSettings:
     dynamics_model: Path | None = None
     cache_dir: Path | None = None
 
+    @classmethod
+    def build(cls, *, vision: str = "auto", clip_model: str | None = None, device: str = "auto",
+              soundfont=None, key: str | None = None, primer: str = "", seed: int | None = None,
+              temperature: float = 1.0, follow_picture: float = 1.5, tempo="auto",
+              instruments=None, cache_dir: Path | None = None) -> ScoreSettings:
+        """The scorer's settings from the values a user gives, as typed (the command line's
+        options, the app's preferences): parsed and checked here, in one place, so a bad value
+        fails with its one line before any work."""
+        from v2m_desktop.core.arrange import INSTRUMENTS, parse_instruments, parse_tempo
+        from v2m_desktop.core.model.generate import SamplingOptions
+        tempo = parse_tempo(tempo)
+        settings = cls(
+            vision=vision, clip_model=clip_model or None, device=device,
+            soundfont=Path(soundfont) if soundfont else None, cache_dir=cache_dir,
+            compose=ComposeSettings(key=key or None, primer=primer or "", follow_picture=follow_picture,
+                                    sampling=SamplingOptions(temperature=temperature, seed=seed)),
+            arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(instruments or INSTRUMENTS),
+                                   seed=seed or 0))
+        check_settings(settings)
+        return settings
+
 
 @dataclass
 class Score:

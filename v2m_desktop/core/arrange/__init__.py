@@ -13,9 +13,10 @@ from v2m_desktop.core.arrange.arranger import (
     ArrangeOptions,
     arrange,
     parse_instruments,
+    parse_tempo,
 )
 from v2m_desktop.core.arrange.midi_file import write_midi
 from v2m_desktop.core.arrange.tempo import TEMPO_RANGES, choose_tempo, tempo_range
 
 __all__ = ["INSTRUMENTS", "TEMPO_RANGES", "ArrangeOptions", "Arrangement", "arrange", "choose_tempo",
-           "cut_alignment", "parse_instruments", "tempo_range", "write_midi"]
+           "cut_alignment", "parse_instruments", "parse_tempo", "tempo_range", "write_midi"]

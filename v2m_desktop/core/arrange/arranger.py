@@ -27,6 +27,17 @@ def check_tempo(bpm: float) -> float:
     return bpm
 
 
+def parse_tempo(value) -> float | None:
+    """'auto' (or None) -> None (beats on the cuts); a number or its text -> a checked BPM."""
+    if value is None or str(value).strip().lower() == "auto":
+        return None
+    try:
+        bpm = float(value)
+    except ValueError:
+        raise V2MError(f"the tempo is 'auto' or beats per minute, not {value!r}") from None
+    return check_tempo(bpm)
+
+
 @dataclass
 class ArrangeOptions:
     tempo: float | None = None            # None = auto
