@@ -279,3 +279,16 @@ def test_arrangement_settings_edits(project, made, tmp_path):
     assert project.state() == s0 and project.settings.gain == gain
     E.SetSoundFont(None).apply(project)
     assert project.settings.soundfont is None
+
+
+def test_a_target_moves_the_dynamics_only_inside_it(project, made):
+    """The model reads the whole video, so a target would nudge its dynamics everywhere: the
+    engine takes the targeted prediction inside the target's seconds only."""
+    engine = Engine(project, analysis=made[1].analysis)
+    plain = engine.dynamics()
+    E.SetEmotionTarget(6, 12, "exciting", 1.0).apply(project)
+    aimed = engine.dynamics()
+    outside = np.r_[0:6, 12:project.seconds]
+    assert np.array_equal(aimed.note_density[outside], plain.note_density[outside])
+    assert np.array_equal(aimed.loudness[outside], plain.loudness[outside])
+    assert not np.allclose(aimed.note_density[6:12], plain.note_density[6:12])

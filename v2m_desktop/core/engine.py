@@ -28,6 +28,7 @@ class Engine:
         self._meter = None
         self._meter_key = None
         self._dynamics = None       # (targets, the model's prediction under them)
+        self._plain_dynamics = None   # the model's prediction without targets
         self.progress, self.cancel = progress, cancel
 
     # -- inputs
@@ -71,12 +72,24 @@ class Engine:
         return ChordTrack(p.tokens.copy(), p.key_root, p.mode, set(p.locks))
 
     def dynamics(self) -> Dynamics:
-        """The model's dynamics under the emotion targets (predicted again only when the
-        targets change: a chord edit does not wait for the model), with the user's edits."""
+        """The model's dynamics with the user's edits.  Under emotion targets the model's
+        prediction with the targets is taken inside their seconds only (the model reads the
+        whole video both ways, so a target would otherwise nudge the dynamics, and so the
+        music, everywhere); predicted again only when the targets change."""
         from v2m_desktop.core.compose import predict_dynamics
         key = tuple((t.start, t.end, t.emotion, t.intensity) for t in self.project.targets)
         if self._dynamics is None or self._dynamics[0] != key:
-            self._dynamics = key, predict_dynamics(self.models[1], self.features(), device=self.device)
+            if self._plain_dynamics is None:
+                self._plain_dynamics = predict_dynamics(self.models[1], self.analysis.features(),
+                                                        device=self.device)
+            plain = self._plain_dynamics
+            spliced = Dynamics(plain.note_density.copy(), plain.loudness.copy())
+            if key:
+                aimed = predict_dynamics(self.models[1], self.features(), device=self.device)
+                for t in self.project.targets:
+                    spliced.note_density[t.start:t.end] = aimed.note_density[t.start:t.end]
+                    spliced.loudness[t.start:t.end] = aimed.loudness[t.start:t.end]
+            self._dynamics = key, spliced
         base = self._dynamics[1]
         d = Dynamics(base.note_density.copy(), base.loudness.copy())
         for kind, arr in (("density", d.note_density), ("loudness", d.loudness)):
