@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     window.session.warm_up()
     status = {"code": 0}
+    window.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
     if args.path:
         window.open_path(args.path)
         if args.generate:

@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
         self.project_path: Path | None = None       # the .v2m the window shows, once saved or opened
         self.export_dialog = None
+        self.ask_for_videos = True                  # a project's moved video: ask where it is
+        self.relinked_video: Path | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
         self._build_actions()
@@ -342,6 +344,7 @@ class MainWindow(QMainWindow):
         for lane in (self.timeline.density, self.timeline.loudness):
             lane.curveDrawn.connect(lambda start, values, clear, kind=lane.kind:
                                     self.draw_dynamics(kind, start, values, clear))
+        s.videoMissing.connect(self._video_missing)
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._settings_changed)
         s.undo_stack.cleanChanged.connect(self._clean_changed)
@@ -675,12 +678,38 @@ class MainWindow(QMainWindow):
         self._modified = False
         if Path(path).suffix.lower() == ".v2m":
             self.show_message(f"Opening the project {Path(path).name}…")
+            self._shown_project = self.project_path     # back to it when the project cannot open
             self.project_path = Path(path)
             self.session.open_project(Path(path))
             return
         self.project_path = None
         self.show_message(f"Opening {Path(path).name}…")
         self.session.open_video(Path(path))
+
+    def _video_missing(self, path: Path, message: str) -> None:
+        """A project whose video moved: ask where it is now (after the job has finished)."""
+        if not self.ask_for_videos:             # --screenshot: nobody to ask
+            self.session.failed.emit("Cannot open the project", message, False)
+            return
+        QTimer.singleShot(0, lambda: self._ask_for_video(path, message))
+
+    def _ask_for_video(self, path: Path, message: str) -> None:
+        self.show_message(message[:1].upper() + message[1:].split(" (moved?")[0])
+        video, _ = QFileDialog.getOpenFileName(
+            self, f"Where is the video of {path.name} now?", str(path.parent), VIDEO_FILTER)
+        if not video:
+            self._not_opened()
+            self.show_message(f"Not opened: {message.split(' (moved?')[0]}")
+            return
+        self.relinked_video = Path(video)
+        self.show_message(f"Opening the project {path.name} with {Path(video).name}…")
+        self.session.open_project(path, video)
+
+    def _not_opened(self) -> None:
+        """A project that did not open leaves the window as it was."""
+        self.relinked_video = None
+        self.project_path = getattr(self, "_shown_project", self.project_path)
+        self._update_title()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -708,6 +737,7 @@ class MainWindow(QMainWindow):
         self.show_message(f"Opened {Path(path).name}; analysing…")
 
     def _scored(self, res: Scored) -> None:
+        relinked, self.relinked_video = getattr(self, "relinked_video", None), None
         recovered = getattr(self, "recovered_from", None)
         if recovered is not None and res.project is not None:
             # a recovery copy opens as the project it belongs to, modified (saving goes there)
@@ -723,11 +753,18 @@ class MainWindow(QMainWindow):
         self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
                                 f"{len(t.cuts)} cuts, seed {res.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
+        if relinked is not None and res.project is not None:
+            # the project now points at the video's new place: modified until saved there
+            self._modified = True
+            self._update_title()
+            self.show_message(f"Found the video at {relinked}: save the project to keep its new place")
         self._state(self.session.state)
 
     def _failed(self, title: str, message: str, unexpected: bool) -> None:
         if title == "Export failed" and self.export_dialog is not None and self.export_dialog.isVisible():
             return          # the export dialog says it
+        if title == "Cannot open the project":
+            self._not_opened()
         if unexpected:
             message = f"Something went wrong: {message}\n\nThe details are in the log file:\n{self.log_path}"
         self.show_message(f"{title}: {message.splitlines()[0]}")
