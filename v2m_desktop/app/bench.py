@@ -204,6 +204,8 @@ def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats:
         full_s = time.perf_counter() - t0
         w._modified = False
         w.close()
+        w.deleteLater()
+        app.processEvents()
     times.sort()
     return {"edit_video_s": p.seconds, "edit_to_player_s": times[len(times) // 2],
             "edit_to_player_max_s": times[-1], "edit_full_render_s": full_s,
