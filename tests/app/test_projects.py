@@ -243,3 +243,17 @@ def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkey
     assert proj.read_bytes() == saved                                   # until the user saves
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert not window.modified and json.loads(proj.read_text())["video"]["path"] == str(moved)
+
+    # moved again, its new place given up front (`v2m-desktop P.v2m --video NEW_PLACE`): no question
+    again = tmp_path / "again.mp4"
+    moved.rename(again)
+    with qtbot.waitSignal(window.session.scored, timeout=120000):
+        window.open_path(proj, video=again)
+    qtbot.waitUntil(lambda: not window.session.busy)
+    assert len(asked) == 3 and window.session.project.video.path == str(again) and window.modified
+
+
+def test_the_apps_video_option_goes_with_a_project(capsys):
+    from v2m_desktop.app.main import main
+    assert main(["clip.mp4", "--video", "other.mp4"]) == 2
+    assert capsys.readouterr().err == "v2m-desktop: --video goes with a project (.v2m) whose video moved\n"

@@ -672,7 +672,8 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path) -> None:
+    def open_path(self, path, video=None) -> None:
+        """Open a video or a project (`video`: a project's moved video, its new place)."""
         if not self.maybe_save():
             return
         self._modified = False
@@ -680,7 +681,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Opening the project {Path(path).name}…")
             self._shown_project = self.project_path     # back to it when the project cannot open
             self.project_path = Path(path)
-            self.session.open_project(Path(path))
+            self.relinked_video = Path(video) if video is not None else None
+            self.session.open_project(Path(path), video)
             return
         self.project_path = None
         self.show_message(f"Opening {Path(path).name}…")
