@@ -2,6 +2,7 @@
 on the next start, and `v2m-desktop P.v2m --screenshot` shows a project's locks and targets."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -189,3 +190,70 @@ def test_screenshot_of_a_damaged_project_says_so_in_one_line(tmp_path):
     assert said == ["v2m-desktop: Cannot open the project: bad.v2m is not a v2m project (not JSON) "
                     "or is damaged"]
     assert "Traceback" not in r.stderr
+
+
+def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkeypatch):
+    """A project made on the command line, then its video moved: opening it asks for the video;
+    another video is refused with the core's one line and nothing changes; the same video found
+    elsewhere (its fingerprint) opens the project, modified until saved with the new place."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from v2m_desktop.cli import main
+    from v2m_desktop.core.video.synthetic import make_test_video
+    video, proj = tmp_path / "clip.mp4", tmp_path / "p.v2m"
+    make_test_video(video, 12, fps=24, size=(192, 108), cuts=[4.0, 8.0])
+    assert main(["project", "new", str(video), "-o", str(proj), "--vision", "basic", "--quiet"]) == 0
+    saved = proj.read_bytes()
+    moved = tmp_path / "elsewhere" / "renamed.mp4"
+    moved.parent.mkdir()
+    video.rename(moved)
+    other = tmp_path / "other.mp4"
+    make_test_video(other, 12, fps=24, size=(192, 108), cuts=[3.0])
+    answers, asked = [str(other)], []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (asked.append(a[1]), (answers.pop(0) if answers else "", ""))[1])
+
+    with qtbot.waitSignal(window.session.failed, timeout=60000) as refused:
+        window.open_path(proj)
+    assert asked == ["Where is the video of p.v2m now?"]
+    message = f"{other} is not the project's video (its content differs)"
+    assert refused.args[:2] == ["Cannot open the project", message]
+    assert window.dialog.text() == message and "\n" not in message
+    qtbot.waitUntil(lambda: not window.session.busy)
+    assert window.session.project is None and window.session.video is None
+    assert window.windowTitle() == "v2m-desktop" and window.project_path is None
+    assert proj.read_bytes() == saved
+    window.dialog.done(0)
+
+    # cancelling the question opens nothing either
+    with qtbot.waitSignal(window.session.stateChanged, timeout=60000):
+        window.open_path(proj)
+    qtbot.waitUntil(lambda: len(asked) == 2 and not window.session.busy)
+    assert window.session.project is None and window.windowTitle() == "v2m-desktop"
+    assert window.statusBar().currentMessage().startswith("Not opened: the project's video is missing")
+
+    answers.append(str(moved))
+    with qtbot.waitSignal(window.session.scored, timeout=120000):
+        window.open_path(proj)
+    qtbot.waitUntil(lambda: not window.session.busy)
+    assert len(asked) == 3
+    p = window.session.project
+    assert p.video.path == str(moved) and window.session.video == moved
+    assert window.modified and window.windowTitle().startswith("p.v2m*")
+    assert proj.read_bytes() == saved                                   # until the user saves
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not window.modified and json.loads(proj.read_text())["video"]["path"] == str(moved)
+
+    # moved again, its new place given up front (`v2m-desktop P.v2m --video NEW_PLACE`): no question
+    again = tmp_path / "again.mp4"
+    moved.rename(again)
+    with qtbot.waitSignal(window.session.scored, timeout=120000):
+        window.open_path(proj, video=again)
+    qtbot.waitUntil(lambda: not window.session.busy)
+    assert len(asked) == 3 and window.session.project.video.path == str(again) and window.modified
+
+
+def test_the_apps_video_option_goes_with_a_project(capsys):
+    from v2m_desktop.app.main import main
+    assert main(["clip.mp4", "--video", "other.mp4"]) == 2
+    assert capsys.readouterr().err == "v2m-desktop: --video goes with a project (.v2m) whose video moved\n"

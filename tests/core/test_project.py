@@ -17,6 +17,7 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.pipeline import ScoreSettings
 from v2m_desktop.core.project import (
     FORMAT,
+    VideoMissing,
     autosave,
     from_dict,
     open_project,
@@ -148,7 +149,7 @@ def test_a_moved_video_is_found_by_its_fingerprint(project, made, tmp_path):
     shutil.copy(video, moved)
     project.video.path = str(tmp_path / "gone.mp4")
     project.save()
-    with pytest.raises(V2MError, match="missing"):
+    with pytest.raises(VideoMissing, match="missing"):       # the app asks for it then
         open_project(project.path)
     p = open_project(project.path, video=moved)
     assert p.video.path == str(moved)

@@ -5,7 +5,10 @@
 - responsiveness: the longest gap between ticks of a 10-ms timer while a video is opened,
   analysed (empty cache) and scored, against the same timer on the idle window;
 - cancel: from pressing Cancel to the window being idle again, during analysis, composition and
-  rendering (the longest of them)."""
+  rendering (the longest of them);
+- edit to new audio in the player: on a 3-minute video, from the user's chord edit (Return in
+  the chord dialog) to the player holding the re-rendered audio, against a full arrange + render
+  of the same project (what an edit cost before only its seconds were rendered again)."""
 from __future__ import annotations
 
 import os
@@ -14,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 BARE_WINDOW = ("import PySide6.QtWidgets as w; a = w.QApplication([]); m = w.QMainWindow(); "
                "m.resize(1280, 860); m.show(); a.processEvents(); print('window-shown', flush=True)")
@@ -133,10 +138,95 @@ def bench_window(video: Path) -> dict:
             "cancel_max_s": max(cancels.values()) if cancels else float("nan")}
 
 
+def edit_video(folder: Path, seconds: int = 180) -> Path:
+    """A `seconds`-s clip with a cut every 6 to 9 s (small frames: the edit is what is timed)."""
+    from v2m_desktop.core.video.synthetic import make_test_video
+    video = Path(folder) / f"edit-{seconds}s.mp4"
+    cuts, t = [], 0.0
+    while t + 9 < seconds:
+        t += 6 + (len(cuts) * 7) % 4
+        cuts.append(t)
+    make_test_video(video, seconds, fps=24, size=(320, 180), cuts=cuts)
+    return video
+
+
+def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats: int = 3) -> dict:
+    """Edit to new audio in the player on the real window (offscreen, real models): a chord set
+    in the chord dialog by the keyboard, timed from its Return to the player's new soundtrack
+    (the re-render's wait included); the median of `repeats` edits after one untimed (it loads
+    the models).  Baseline: a full arrange + render of the same project."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from v2m_desktop.app.audio import Output
+    from v2m_desktop.app.window import MainWindow
+    from v2m_desktop.core.engine import Engine
+    app = QApplication.instance() or QApplication([])
+    held: list[tuple[float, object]] = []          # (when, soundtrack) the player was given
+
+    def output(soundtrack):
+        held.append((time.perf_counter(), soundtrack))
+        return Output(soundtrack), None
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-edit-") as d:
+        video = Path(video) if video is not None else edit_video(Path(d), seconds)
+        w = MainWindow(output_factory=output)
+        w.resize(1280, 860)
+        w.show()
+        s = w.session
+        w.open_path(video)
+        s.generate(0)
+        _spin_until(app, lambda: s.result is not None and not s.busy)
+        p = s.project
+        chords = ("F#m7", "Bbmaj7", "C#dim", "Ebsus4")
+        times, changed = [], []
+        for i, chord in enumerate(chords[:repeats + 1]):
+            a = p.seconds * (i + 2) // (repeats + 3)
+            w.axis.set_selection(a, a + 2)
+            w.pick_chord()
+            dlg = w.chord_dialog
+            dlg.symbol.setText(chord)
+            before = s.result.soundtrack
+            n = len(held)
+            t0 = time.perf_counter()
+            QTest.keyClick(dlg.symbol, Qt.Key.Key_Return)            # the user's action
+            _spin_until(app, lambda n=n, b=before: len(held) > n and held[-1][1] is not b, timeout=120)
+            if i:
+                times.append(held[-1][0] - t0)
+            new = held[-1][1]
+            changed.append(bool(np.abs(new.music - before.music).max() > 1e-4))
+            s.wait_rendered()
+        snapshot = s._snapshot()
+        engine = Engine(snapshot, analysis=s.analysis, models=s._models)
+        t0 = time.perf_counter()
+        engine.score()
+        full_s = time.perf_counter() - t0
+        w._modified = False
+        w.close()
+        w.deleteLater()
+        app.processEvents()
+    times.sort()
+    return {"edit_video_s": p.seconds, "edit_to_player_s": times[len(times) // 2],
+            "edit_to_player_max_s": times[-1], "edit_full_render_s": full_s,
+            "edit_audio_changed": all(changed)}
+
+
+def edit_line(r: dict) -> str:
+    """The edit figure as `v2m bench app` prints it."""
+    return (f"app edit to new audio in the player ({r['edit_video_s']} s video): chord edit "
+            f"{r['edit_to_player_s']:.2f} s (max {r['edit_to_player_max_s']:.2f} s; target < 1 s) vs a "
+            f"full arrange + render {r['edit_full_render_s']:.2f} s")
+
+
 def bench_app(video: Path | None = None) -> dict:
     if video is None:
         if not SHARED_CLIP.is_file():
             from v2m_desktop.core.errors import V2MError
             raise V2MError(f"bench app needs a video: the shared clip {SHARED_CLIP} is not here")
         video = SHARED_CLIP
-    return {**bench_launch(), **bench_window(Path(video))}
+    return {**bench_launch(), **bench_window(Path(video)), **bench_edit_in_player()}
+
+
+if __name__ == "__main__":          # the edit figure alone
+    print(edit_line(bench_edit_in_player()))

@@ -32,6 +32,8 @@ def parse_args(argv):
                    help="save a picture of the window when done (after --generate: when the music "
                         "is ready), then exit")
     p.add_argument("--seed", type=int, help="the seed of --generate (default: a new one)")
+    p.add_argument("--video", type=Path, metavar="NEW_PLACE",
+                   help="with a project whose video moved: the video's new place (the same video)")
     p.add_argument("--bench-launch", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--version", action="version", version=_version())
     return p.parse_args(argv)
@@ -82,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"v2m-desktop: the folder for --screenshot does not exist: {args.screenshot.parent}",
               file=sys.stderr)
         return 2
+    if args.video is not None and not (args.path and Path(args.path).suffix.lower() == ".v2m"):
+        print("v2m-desktop: --video goes with a project (.v2m) whose video moved", file=sys.stderr)
+        return 2
     if args.generate and not args.path:
         print("v2m-desktop: --generate needs a video", file=sys.stderr)
         return 2
@@ -115,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     window.session.warm_up()
     status = {"code": 0}
+    window.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
     if args.path:
-        window.open_path(args.path)
+        window.open_path(args.path, video=args.video)
         if args.generate:
             window.session.generate(args.seed)
     elif args.screenshot is None:

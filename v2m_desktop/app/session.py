@@ -54,6 +54,7 @@ class Session(QObject):
     cancelled = Signal()
     rendered = Signal(object)           # Scored: the edited project's new music
     projectChanged = Signal(str, int, int)   # what, start, end (seconds) of an edit
+    videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
     RERENDER_MS = 120                   # edits within this time re-render once
 
@@ -334,17 +335,25 @@ class Session(QObject):
     def project(self):
         return None if self.result is None else self.result.project
 
-    def open_project(self, path) -> None:
+    def open_project(self, path, video=None) -> None:
         """Open a .v2m project: its video, and its music as edited (the analysis from the cache,
-        or made again)."""
+        or made again).  A project whose video moved emits videoMissing (nothing changes); open
+        it again with `video`, the video's new place: the same video (by its fingerprint) is
+        accepted, another one refused with the core's one line."""
         path = Path(path)
+        moved = None if video is None else Path(video)
 
         def job(progress, cancel):
             from v2m_desktop.core.engine import Engine
-            from v2m_desktop.core.project import open_project
+            from v2m_desktop.core.project import VideoMissing, open_project
             from v2m_desktop.core.video.probe import probe
             progress("open", 0.0)
-            project = open_project(path)
+            try:
+                project = open_project(path, moved)
+            except VideoMissing as err:
+                if moved is not None:
+                    raise
+                return "missing", str(err)
             video = Path(project.video.path)
             info = probe(video)
             engine = Engine(project, device=self.settings.device, progress=progress, cancel=cancel)
@@ -353,6 +362,9 @@ class Session(QObject):
             return info, _scored(result, project, video, level, project.settings.seed, progress)
 
         def opened(res):
+            if res[0] == "missing":             # ask for the video; nothing changes
+                self.videoMissing.emit(path, res[1])
+                return
             info, scored = res
             self.video, self.info = Path(scored.project.video.path), info
             self.videoOpened.emit(info)

@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
         self.project_path: Path | None = None       # the .v2m the window shows, once saved or opened
         self.export_dialog = None
+        self.ask_for_videos = True                  # a project's moved video: ask where it is
+        self.relinked_video: Path | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
         self._build_actions()
@@ -146,7 +148,14 @@ class MainWindow(QMainWindow):
         self.next_take_action = A("Next Take", lambda: self.step_take(1), "Alt+Right")
         self.target_action = A("Set Emotion &Target…", self.pick_target, "E",
                                "Ask for an emotion over the selection")
-        self.clear_target_action = A("Clear Emotion Target", self.clear_target, "Shift+E")
+        self.clear_target_action = A("Clear Emotion Target", self.clear_target, "Shift+E",
+                                     "Back to the detected emotion over the selection")
+        self.draw_action = A("&Draw Curves", self._draw_toggled, "D",
+                             "Drag on the emotion, density or loudness lane to draw it (Shift+drag "
+                             "clears); without draw mode, Ctrl+drag draws")
+        self.draw_action.setCheckable(True)
+        self.clear_dynamics_action = A("Clear Dynamics Edits", self.clear_dynamics, "Shift+D",
+                                       "Back to the model's note density and loudness over the selection")
         self.copy_action = A("&Copy Chords", self.copy_chords, QKeySequence.StandardKey.Copy)
         self.paste_action = A("&Paste Chords at the Playhead", self.paste_chords,
                               QKeySequence.StandardKey.Paste)
@@ -154,6 +163,7 @@ class MainWindow(QMainWindow):
                              self.up_action,
                              self.down_action, self.regenerate_action, self.prev_take_action,
                              self.next_take_action, self.target_action, self.clear_target_action,
+                             self.draw_action, self.clear_dynamics_action,
                              self.copy_action, self.paste_action]
         self.about_action = A("&About v2m-desktop", self.about)
 
@@ -329,6 +339,12 @@ class MainWindow(QMainWindow):
         self.timeline.seekRequested.connect(self.player.seek)
         self.timeline.chords.blockActivated.connect(lambda _b: self.pick_chord())
         self.timeline.chords.boundaryMoved.connect(self.move_boundary)
+        self.timeline.emotion.sceneActivated.connect(self.pick_scene_target)
+        self.timeline.emotion.curveDrawn.connect(self.draw_target)
+        for lane in (self.timeline.density, self.timeline.loudness):
+            lane.curveDrawn.connect(lambda start, values, clear, kind=lane.kind:
+                                    self.draw_dynamics(kind, start, values, clear))
+        s.videoMissing.connect(self._video_missing)
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._settings_changed)
         s.undo_stack.cleanChanged.connect(self._clean_changed)
@@ -484,9 +500,21 @@ class MainWindow(QMainWindow):
         self.target_dialog.finished.connect(self.activateWindow)
         self.target_dialog.open()
 
+    def pick_scene_target(self, start: float, end: float) -> None:
+        """A double-click on a scene of the emotion lane: the target dialog for its seconds."""
+        p = self.session.project
+        if p is None:
+            self.show_message("Generate (Ctrl+G) first: a target steers the music")
+            return
+        a = min(max(int(round(start)), 0), p.seconds - 1)
+        b = min(max(int(round(end)), a + 1), p.seconds)
+        self.axis.set_selection(a, b)
+        self.pick_target()
+
     def set_target(self, emotion: str, intensity: float, span=None) -> None:
         from v2m_desktop.core.edits import SetEmotionTarget
         span = span or self.selected_seconds()
+        self.draw_emotion = emotion             # what a drawn curve asks for next
         if span:
             self._edit(SetEmotionTarget(*span, emotion, intensity),
                        f"Target {emotion} {intensity:.0%} at {self._span_text(span)}")
@@ -496,6 +524,68 @@ class MainWindow(QMainWindow):
         span = self.selected_seconds()
         if span:
             self._edit(ClearEmotionTarget(*span), f"Clear target {self._span_text(span)}")
+
+    def _can_draw(self) -> bool:
+        if self.session.project is None:
+            self.show_message("Generate (Ctrl+G) first: the drawn curves steer the music")
+            return False
+        if self.session.state in STATE_TEXT:
+            self.show_message(f"{STATE_TEXT[self.session.state]}: draw when it is done")
+            return False
+        return True
+
+    def _draw_toggled(self, on: bool) -> None:
+        self.timeline.set_draw_mode(on)
+        self.show_message("Draw mode: drag on the emotion, density or loudness lane; Shift+drag "
+                          "clears" if on else "Draw mode off (Ctrl+drag still draws)")
+
+    def _emotion_to_draw(self, start: int) -> str:
+        """The target's emotion where the drawing starts; else the last one chosen; else the
+        detected emotion there."""
+        p = self.session.project
+        here = next((t for t in p.targets if t.start <= start < t.end), None)
+        if here is not None:
+            return here.emotion
+        if getattr(self, "draw_emotion", None):
+            return self.draw_emotion
+        from v2m_desktop.app.timeline.lanes import EMOTION_NAMES
+        rows = self.session.lanes.emotion.rows
+        if start < len(rows):
+            return EMOTION_NAMES[max(range(len(rows[start])), key=rows[start].__getitem__)]
+        return EMOTION_NAMES[-1]
+
+    def draw_target(self, start: int, values: list, clear: bool) -> None:
+        """A drag on the emotion lane: the target's intensity a second along it (one command), or
+        those seconds back to the detected emotion."""
+        from v2m_desktop.core.edits import ClearEmotionTarget, SetEmotionCurve
+        if not self._can_draw():
+            return
+        span = (start, start + len(values))
+        if clear:
+            self._edit(ClearEmotionTarget(*span), f"Clear target {self._span_text(span)}")
+            return
+        emotion = self._emotion_to_draw(start)
+        self._edit(SetEmotionCurve(start, emotion, [round(v, 2) for v in values]),
+                   f"Draw {emotion} target {self._span_text(span)}")
+
+    def draw_dynamics(self, kind: str, start: int, values: list, clear: bool) -> None:
+        """A drag on the density or loudness lane: its value a second along it (one command), or
+        those seconds back to the model's."""
+        from v2m_desktop.core.edits import ClearDynamics, SetDynamics
+        if not self._can_draw():
+            return
+        span = (start, start + len(values))
+        if clear:
+            self._edit(ClearDynamics(*span, kind), f"Clear {kind} {self._span_text(span)}")
+        else:
+            self._edit(SetDynamics(*span, kind, list(values)), f"Draw {kind} {self._span_text(span)}")
+
+    def clear_dynamics(self) -> None:
+        from v2m_desktop.core.edits import Batch, ClearDynamics
+        span = self.selected_seconds()
+        if span:
+            self._edit(Batch([ClearDynamics(*span, "density"), ClearDynamics(*span, "loudness")]),
+                       f"Clear dynamics {self._span_text(span)}")
 
     def copy_chords(self) -> None:
         self.clipboard = self.selected_seconds()
@@ -582,18 +672,46 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path) -> None:
+    def open_path(self, path, video=None) -> None:
+        """Open a video or a project (`video`: a project's moved video, its new place)."""
         if not self.maybe_save():
             return
         self._modified = False
         if Path(path).suffix.lower() == ".v2m":
             self.show_message(f"Opening the project {Path(path).name}…")
+            self._shown_project = self.project_path     # back to it when the project cannot open
             self.project_path = Path(path)
-            self.session.open_project(Path(path))
+            self.relinked_video = Path(video) if video is not None else None
+            self.session.open_project(Path(path), video)
             return
         self.project_path = None
         self.show_message(f"Opening {Path(path).name}…")
         self.session.open_video(Path(path))
+
+    def _video_missing(self, path: Path, message: str) -> None:
+        """A project whose video moved: ask where it is now (after the job has finished)."""
+        if not self.ask_for_videos:             # --screenshot: nobody to ask
+            self.session.failed.emit("Cannot open the project", message, False)
+            return
+        QTimer.singleShot(0, lambda: self._ask_for_video(path, message))
+
+    def _ask_for_video(self, path: Path, message: str) -> None:
+        self.show_message(message[:1].upper() + message[1:].split(" (moved?")[0])
+        video, _ = QFileDialog.getOpenFileName(
+            self, f"Where is the video of {path.name} now?", str(path.parent), VIDEO_FILTER)
+        if not video:
+            self._not_opened()
+            self.show_message(f"Not opened: {message.split(' (moved?')[0]}")
+            return
+        self.relinked_video = Path(video)
+        self.show_message(f"Opening the project {path.name} with {Path(video).name}…")
+        self.session.open_project(path, video)
+
+    def _not_opened(self) -> None:
+        """A project that did not open leaves the window as it was."""
+        self.relinked_video = None
+        self.project_path = getattr(self, "_shown_project", self.project_path)
+        self._update_title()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -621,6 +739,7 @@ class MainWindow(QMainWindow):
         self.show_message(f"Opened {Path(path).name}; analysing…")
 
     def _scored(self, res: Scored) -> None:
+        relinked, self.relinked_video = getattr(self, "relinked_video", None), None
         recovered = getattr(self, "recovered_from", None)
         if recovered is not None and res.project is not None:
             # a recovery copy opens as the project it belongs to, modified (saving goes there)
@@ -636,11 +755,18 @@ class MainWindow(QMainWindow):
         self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
                                 f"{len(t.cuts)} cuts, seed {res.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
+        if relinked is not None and res.project is not None:
+            # the project now points at the video's new place: modified until saved there
+            self._modified = True
+            self._update_title()
+            self.show_message(f"Found the video at {relinked}: save the project to keep its new place")
         self._state(self.session.state)
 
     def _failed(self, title: str, message: str, unexpected: bool) -> None:
         if title == "Export failed" and self.export_dialog is not None and self.export_dialog.isVisible():
             return          # the export dialog says it
+        if title == "Cannot open the project":
+            self._not_opened()
         if unexpected:
             message = f"Something went wrong: {message}\n\nThe details are in the log file:\n{self.log_path}"
         self.show_message(f"{title}: {message.splitlines()[0]}")

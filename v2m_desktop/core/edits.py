@@ -252,6 +252,31 @@ class ClearEmotionTarget(Edit):
 
 
 @dataclass
+class SetEmotionCurve(Edit):
+    """A drawn target: `emotion` over seconds [start, start + len(intensities)), one intensity a
+    second (0..1); seconds of one intensity in a row become one target."""
+    start: int
+    emotion: str
+    intensities: list
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.start + len(self.intensities))
+        if self.emotion not in EMOTIONS:
+            raise V2MError(f"unknown emotion {self.emotion!r} (choose from {', '.join(EMOTIONS)})")
+        values = [float(v) for v in self.intensities]
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise V2MError("the intensities must be between 0 and 1")
+        runs: list[Target] = []
+        for s, v in zip(range(start, end), values):
+            if runs and runs[-1].intensity == v:
+                runs[-1].end = s + 1
+            else:
+                runs.append(Target(s, s + 1, self.emotion, v))
+        new = _without(p.targets, start, end) + runs
+        return SetTargets(tuple(sorted(new, key=lambda t: t.start))).apply(p)
+
+
+@dataclass
 class SetDynamics(Edit):
     """Note density (notes a second) or loudness (linear RMS) over [start, end): one value, or
     one per second."""

@@ -319,13 +319,21 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     return p
 
 
+class VideoMissing(V2MError):
+    """The project's video is not where the project (or the caller) says: ask for its new place."""
+
+
 def relink(p: Project, video: Path | None = None) -> None:
     """Check the project's video is there and is the same video; `video`: its new place."""
     where = Path(video) if video is not None else Path(p.video.path)
     if not where.is_file():
-        raise V2MError(f"the project's video is missing: {p.video.path} (moved? give its new place "
-                       "with --video)")
-    if fingerprint(where) != p.video.fingerprint:
+        raise VideoMissing(f"the project's video is missing: {p.video.path} (moved? give its new place "
+                           "with --video)")
+    try:
+        same = fingerprint(where) == p.video.fingerprint
+    except OSError as e:
+        raise V2MError(f"cannot read {where}: {e.strerror or e}") from None
+    if not same:
         raise V2MError(f"{where} is not the project's video (its content differs)")
     p.video.path = str(where)
 

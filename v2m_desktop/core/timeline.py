@@ -52,6 +52,7 @@ class TimelineData:
     tempo: float = 0.0
     locks: set[int] = field(default_factory=set)          # locked seconds
     targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
+    edited: dict = field(default_factory=dict)            # 'density' / 'loudness': the seconds the user drew
 
 
 def chord_blocks(chord_times: list[tuple[float, float, int]], flats: bool = False) -> list[ChordBlock]:
@@ -100,6 +101,7 @@ def from_score(score, project=None) -> TimelineData:
     if project is not None:
         data.locks = set(project.locks)
         data.targets = list(project.targets)
+        data.edited = {kind: set(values) for kind, values in project.dynamics.items()}
         data.chords = [dataclasses.replace(b, locked=_covered(b, data.locks)) for b in data.chords]
     return data
 

@@ -122,6 +122,116 @@ class Lane(QWidget):
         self.axis.set_selection(start, t)
 
 
+class CurveLane(Lane):
+    """A lane whose curve is drawn with the mouse: Ctrl+drag (any drag in draw mode) sets a value
+    a second along the drag, Ctrl+Shift+drag (Shift+drag in draw mode) clears the seconds it
+    crosses back to what was detected or modelled.  One curveDrawn per drag, on release."""
+
+    curveDrawn = Signal(int, list, bool)        # first second, a value a second, cleared
+    TOP = 14                                    # the legend's strip above the plot
+    BOTTOM = 0                                  # the plot's margin at the bottom
+
+    def __init__(self, axis, model, parent=None):
+        super().__init__(axis, model, parent)
+        self.draw_mode = False
+        self._stroke: dict[int, float] | None = None     # second -> 0..1 of the plot's height
+        self._erase = False
+        self._last: tuple[float, float] | None = None
+        self._moved = False
+
+    def set_draw_mode(self, on: bool) -> None:
+        self.draw_mode = bool(on)
+        self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+
+    def seconds(self) -> int:
+        return len(self.model.rows)
+
+    # -- the plot's heights: 0 at the bottom, 1 under the legend
+    def frac_of(self, y: float) -> float:
+        bottom = self.height() - self.BOTTOM
+        return min(max((bottom - y) / max(bottom - self.TOP, 1), 0.0), 1.0)
+
+    def y_of(self, frac: float) -> float:
+        bottom = self.height() - self.BOTTOM
+        return bottom - frac * (bottom - self.TOP)
+
+    def value_of(self, frac: float) -> float:
+        """What a height means on this lane (the value the edit gets)."""
+        return frac
+
+    def begin_stroke(self) -> None:
+        """A drawing starts (a lane freezes its scale here)."""
+
+    # -- the mouse
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        mods = e.modifiers()
+        if e.button() == Qt.MouseButton.LeftButton and self.seconds() and self.axis.duration > 0 \
+                and (self.draw_mode or mods & Qt.KeyboardModifier.ControlModifier):
+            self._stroke, self._last, self._moved = {}, None, False
+            self._erase = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            self._press_x = e.position().x()
+            self.begin_stroke()
+            self._add(e.position())
+            return
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        if self._stroke is None:
+            super().mouseMoveEvent(e)
+            return
+        self._moved = self._moved or abs(e.position().x() - self._press_x) > 3
+        self._add(e.position())
+        self.update()
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        if self._stroke is None:
+            super().mouseReleaseEvent(e)
+            return
+        self._add(e.position())
+        stroke, self._stroke = self._stroke, None
+        self.update()
+        moved = self._moved or abs(e.position().x() - self._press_x) > 3 or len(stroke) > 1
+        if not moved:                   # a click, not a drawing: seek there
+            self.seekRequested.emit(self.axis.t_of(e.position().x()))
+            return
+        lo, hi = min(stroke), max(stroke)
+        self.curveDrawn.emit(lo, [self.value_of(stroke[s]) for s in range(lo, hi + 1)], self._erase)
+
+    def _add(self, pos) -> None:
+        """The point's second gets its height; the seconds between it and the last point the
+        straight line's (a fast drag leaves no gaps)."""
+        t, f = self.axis.t_of(pos.x()), self.frac_of(pos.y())
+        n = self.seconds()
+        ta, fa = self._last if self._last is not None else (t, f)
+        lo, hi = min(ta, t), max(ta, t)
+        for s in range(max(int(math.floor(lo)), 0), min(int(math.floor(hi)), n - 1) + 1):
+            tm = min(max(s + 0.5, lo), hi)
+            self._stroke[s] = f if t == ta else fa + (f - fa) * (tm - ta) / (t - ta)
+        if n and not 0 <= t < n:        # dragged past an end: the end second
+            self._stroke[min(max(int(math.floor(t)), 0), n - 1)] = f
+        self._last = (t, f)
+
+    def paint_stroke(self, p: QPainter) -> None:
+        """The drawing in progress: its line, or the seconds it clears greyed."""
+        if not self._stroke:
+            return
+        seconds = sorted(self._stroke)
+        if self._erase:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(128, 128, 128, 150))
+            for s in seconds:
+                x0, x1 = self.axis.x_of(s), self.axis.x_of(s + 1)
+                p.drawRect(QRectF(x0, self.TOP, x1 - x0, self.height() - self.TOP))
+            return
+        path = QPainterPath()
+        for i, s in enumerate(seconds):
+            pt = QPointF(self.axis.x_of(s + 0.5), self.y_of(self._stroke[s]))
+            path.moveTo(pt) if i == 0 else path.lineTo(pt)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(self.text_colour(), 2, Qt.PenStyle.DashLine))
+        p.drawPath(path)
+
+
 class RulerLane(Lane):
     """m:ss ticks.  Click or drag seeks (scrubbing)."""
 
@@ -211,41 +321,75 @@ class CutLane(Lane):
                 p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 7)]))
 
 
-class EmotionLane(Lane):
+class EmotionLane(CurveLane):
     """The six detected probabilities a second, stacked, with a legend; the user's targets drawn
-    over them (the detected curve stays visible underneath)."""
+    over them, translucent (the detected curve stays visible underneath), each outlined with its
+    intensity as a white line.  Double-click a scene (between two cuts): its target; drawing sets
+    the target's intensity a second (see CurveLane)."""
 
     title = "Emotion"
     lane_height = 64
+    sceneActivated = Signal(float, float)      # the scene's start and end (seconds)
 
-    def __init__(self, axis, model, targets=None, parent=None):
+    def __init__(self, axis, model, targets=None, cuts=None, parent=None):
         super().__init__(axis, model, parent)
-        self.targets = targets
-        if targets is not None:
-            targets.modelReset.connect(self.update)
+        self.targets, self.cuts = targets, cuts
+        for m in (targets, cuts):
+            if m is not None:
+                m.modelReset.connect(self.update)
+
+    def scene_at(self, t: float) -> tuple[float, float]:
+        """The stretch between the cuts either side of `t` (the video's ends outside them)."""
+        cuts = sorted(self.cuts.rows) if self.cuts is not None else []
+        start = max((c for c in cuts if c <= t), default=0.0)
+        end = min((c for c in cuts if c > t), default=self.axis.duration)
+        return start, end
+
+    def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
+        if e.button() == Qt.MouseButton.LeftButton and self.model.rows and self.axis.duration > 0:
+            self.sceneActivated.emit(*self.scene_at(self.axis.t_of(e.position().x())))
 
     def paint_targets(self, p):
-        if self.targets is None:
+        if self.targets is None or not self.targets.rows:
             return
-        for t in self.targets.rows:
-            x0, x1 = self.axis.x_of(t.start), self.axis.x_of(t.end)
-            colour = QColor(EMOTION_COLOURS[EMOTION_NAMES.index(t.emotion)])
+        runs: list[list] = []           # touching targets of one emotion are one outlined band
+        for t in sorted(self.targets.rows, key=lambda t: t.start):
+            if runs and runs[-1][-1].emotion == t.emotion and runs[-1][-1].end == t.start:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+        for run in runs:
+            x0, x1 = self.axis.x_of(run[0].start), self.axis.x_of(run[-1].end)
+            colour = QColor(EMOTION_COLOURS[EMOTION_NAMES.index(run[0].emotion)])
             band = QColor(colour)
-            band.setAlpha(int(60 + 120 * t.intensity))
-            r = QRectF(x0, 14, x1 - x0, self.height() - 15)
-            p.setPen(QPen(colour.darker(130), 2))
+            band.setAlpha(70)
+            r = QRectF(x0, self.TOP, x1 - x0, self.height() - self.TOP - 1)
+            p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(band)
             p.drawRect(r)
-            p.setPen(QColor("white"))
-            p.drawText(r.adjusted(4, 2, -2, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                       f"target: {t.emotion} {t.intensity:.0%}")
+            line = QPainterPath()
+            for i, t in enumerate(run):
+                y = self.y_of(t.intensity)
+                a, b = QPointF(self.axis.x_of(t.start), y), QPointF(self.axis.x_of(t.end), y)
+                line.moveTo(a) if i == 0 else line.lineTo(a)
+                line.lineTo(b)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor("white"), 2))
+            p.drawPath(line)
+            p.setPen(QPen(colour.darker(130), 2))
+            p.drawRect(r)
+            level = f"{run[0].intensity:.0%}" if len({t.intensity for t in run}) == 1 else "drawn"
+            p.setPen(QColor("white"))           # the label clear of the line where it starts
+            where = Qt.AlignmentFlag.AlignBottom if run[0].intensity > 0.5 else Qt.AlignmentFlag.AlignTop
+            p.drawText(r.adjusted(4, 2, -2, -1), Qt.AlignmentFlag.AlignLeft | where,
+                       f"target: {run[0].emotion} {level}")
 
     def paint(self, p, t0, t1):
         rows = self.model.rows
         if not rows:
             self.empty_text(p, "detected emotion appears after the analysis")
             return
-        h = self.height() - 14          # the legend's strip at the top
+        h = self.height() - self.TOP    # the legend's strip at the top
         lo, hi = max(int(t0) - 1, 0), min(int(t1) + 2, len(rows))
         probs = np.asarray(rows[lo:hi], dtype=np.float64)
         if len(probs) == 0:
@@ -268,6 +412,7 @@ class EmotionLane(Lane):
             p.drawPath(path)
             below = top
         self.paint_targets(p)
+        self.paint_stroke(p)
         self.legend(p, zip(EMOTION_NAMES, EMOTION_COLOURS))
 
 
@@ -380,7 +525,7 @@ class PianoRollLane(Lane):
     """The arranged notes, a colour per part; drums as ticks along the bottom."""
 
     title = "Notes"
-    lane_height = 150
+    lane_height = 130
     DRUM_STRIP = 12
 
     def __init__(self, axis, model, parent=None):
@@ -431,28 +576,69 @@ class PianoRollLane(Lane):
             p.drawRects(rects)
 
 
-class DynamicsLane(Lane):
-    """Note density and loudness a second, each scaled to the lane, with a legend."""
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is at least x."""
+    if x <= 0:
+        return 1.0
+    e = 10.0 ** math.floor(math.log10(x))
+    return next(m * e for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * e >= x * (1 - 1e-9))
 
-    title = "Dynamics"
-    lane_height = 56
+
+class DynamicsLane(CurveLane):
+    """One of the model's dynamics a second, note density or loudness, scaled to the lane; the
+    seconds the user drew tinted.  Draw over it to set them (see CurveLane)."""
+
+    lane_height = 44
+    BOTTOM = 3
+    KINDS = {"density": (0, "Density", DENSITY_COLOUR, 40.0, "note density, notes/s"),
+             "loudness": (1, "Loudness", LOUDNESS_COLOUR, 1.0, "loudness, RMS")}
+
+    def __init__(self, axis, model, kind: str = "density", parent=None):
+        self.kind = kind
+        self.column, self.title, self.colour, self.top_value, self.label = self.KINDS[kind]
+        super().__init__(axis, model, parent)
+        self._frozen: float | None = None
+
+    def scale(self) -> float:
+        """The value at the lane's top: a round number above the curve's peak (kept while
+        drawing, so the line under the mouse stays where it is)."""
+        if self._frozen is not None:
+            return self._frozen
+        peak = max((r[self.column] for r in self.model.rows), default=0.0)
+        return min(nice_ceiling(max(peak * 1.15, 1e-3)), self.top_value)
+
+    def begin_stroke(self) -> None:
+        self._frozen = None
+        self._frozen = self.scale()
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        super().mouseReleaseEvent(e)
+        self._frozen = None
+
+    def value_of(self, frac: float) -> float:
+        return round(frac * self.scale(), 4)
 
     def paint(self, p, t0, t1):
         rows = self.model.rows
         if not rows:
-            self.empty_text(p, "note density and loudness appear after Generate")
+            self.empty_text(p, f"{self.label.split(',')[0]} appears after Generate")
             return
-        arr = np.asarray(rows, dtype=np.float64)
         lo, hi = max(int(t0) - 1, 0), min(int(t1) + 2, len(rows))
-        h = self.height() - 16
-        for col, colour, scale in ((0, DENSITY_COLOUR, max(arr[:, 0].max(), 1e-6)),
-                                   (1, LOUDNESS_COLOUR, max(arr[:, 1].max(), 1e-6))):
-            path = QPainterPath()
-            for t in range(lo, hi):
-                pt = QPointF(self.axis.x_of(t + 0.5), self.height() - 3 - arr[t, col] / scale * h)
-                path.moveTo(pt) if t == lo else path.lineTo(pt)
-            p.setPen(QPen(QColor(colour), 1.8))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawPath(path)
-        self.legend(p, ((f"note density (max {arr[:, 0].max():.1f}/s)", DENSITY_COLOUR),
-                        (f"loudness (max {arr[:, 1].max():.3f})", LOUDNESS_COLOUR)), lines=True)
+        scale = self.scale()
+        tint = QColor(self.colour)
+        tint.setAlpha(45)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(tint)
+        for t in range(lo, hi):
+            if rows[t][2 + self.column]:            # drawn by the user
+                x0, x1 = self.axis.x_of(t), self.axis.x_of(t + 1)
+                p.drawRect(QRectF(x0, self.TOP, x1 - x0, self.height() - self.TOP))
+        path = QPainterPath()
+        for t in range(lo, hi):
+            pt = QPointF(self.axis.x_of(t + 0.5), self.y_of(rows[t][self.column] / scale))
+            path.moveTo(pt) if t == lo else path.lineTo(pt)
+        p.setPen(QPen(QColor(self.colour), 1.8))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(path)
+        self.paint_stroke(p)
+        self.legend(p, ((f"{self.label} (0 to {scale:g})", self.colour),), lines=True)

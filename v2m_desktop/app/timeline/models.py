@@ -110,6 +110,10 @@ class LaneModels(QObject):
         self.emotion.set_rows([] if data.emotion is None else [tuple(map(float, r)) for r in data.emotion])
         self.chords.set_rows(data.chords)
         self.notes.set_notes(data.notes)
-        dyn = [] if data.density is None else list(zip(map(float, data.density), map(float, data.loudness)))
+        dyn = []
+        if data.density is not None:        # (density, loudness, density drawn, loudness drawn)
+            drawn = [data.edited.get(k, set()) for k in ("density", "loudness")]
+            dyn = [(float(d), float(lo), s in drawn[0], s in drawn[1])
+                   for s, (d, lo) in enumerate(zip(data.density, data.loudness))]
         self.dynamics.set_rows(dyn)
         self.targets.set_rows(data.targets)

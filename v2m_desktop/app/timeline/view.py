@@ -19,6 +19,7 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 from v2m_desktop.app.timeline.lanes import (
     PART_COLOURS,
     ChordLane,
+    CurveLane,
     CutLane,
     DynamicsLane,
     EmotionLane,
@@ -101,12 +102,14 @@ class TimelineView(QWidget):
         self.ruler = RulerLane(axis)
         self.thumbnails = ThumbnailLane(axis, models.thumbnails)
         self.cuts = CutLane(axis, models.cuts)
-        self.emotion = EmotionLane(axis, models.emotion, models.targets)
+        self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
         self.chords = ChordLane(axis, models.chords)
         self.piano_roll = PianoRollLane(axis, models.notes)
-        self.dynamics = DynamicsLane(axis, models.dynamics)
+        self.density = DynamicsLane(axis, models.dynamics, "density")
+        self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
+        self.curves: list[CurveLane] = [self.emotion, self.density, self.loudness]     # drawn on
         self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.emotion, self.chords,
-                                  self.piano_roll, self.dynamics]
+                                  self.piano_roll, self.density, self.loudness]
 
         self.body = QWidget()
         grid = QGridLayout(self.body)
@@ -200,6 +203,11 @@ class TimelineView(QWidget):
         self.hbar.blockSignals(False)
         self.hbar.setVisible(total > 0)
         self.overlay.update()
+
+    def set_draw_mode(self, on: bool) -> None:
+        """Draw mode: a plain drag on the emotion, density or loudness lane draws its curve."""
+        for lane in self.curves:
+            lane.set_draw_mode(on)
 
     def _scrolled(self, value: int) -> None:
         self.axis.scroll_to(value / self.axis.pps)
