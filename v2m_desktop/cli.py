@@ -512,7 +512,7 @@ def _demo(args) -> int:
 def _fetch_clip(args) -> int:
     from v2m_desktop.core.video.vision import fetch_clip
     bars = _StageBars(False)
-    path = fetch_clip(args.model, lambda f: bars("download", f))
+    path = fetch_clip(args.model, bars)
     bars.close()
     print(f"CLIP weights are in {path}; `--vision auto` now uses them")
     return 0

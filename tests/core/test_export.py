@@ -86,7 +86,8 @@ def _tone_level(audio: np.ndarray, freq: float) -> float:
 def test_export_copies_video_and_adds_aac_of_the_right_duration(media, tmp_path):
     out = tmp_path / "out.mp4"
     seen = []
-    export_mp4(media["silent"], _music(2.0), SR, out, duration=media["duration"], progress=seen.append)
+    export_mp4(media["silent"], _music(2.0), SR, out, duration=media["duration"],
+               progress=lambda stage, f: seen.append(f))
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]          # no temp file left
     streams = _streams(out)
     assert streams["audio"]["codec_name"] == "aac"
@@ -184,7 +185,7 @@ def test_failed_ffmpeg_leaves_nothing(tmp_path):
 
 
 def test_cancel_through_progress_leaves_nothing(media, tmp_path):
-    def cancel(_):
+    def cancel(_stage, _fraction):
         raise Cancelled()
     with pytest.raises(Cancelled):
         export_mp4(media["silent"], _music(2.0), SR, tmp_path / "c.mp4", duration=2.0, progress=cancel)

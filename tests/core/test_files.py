@@ -72,7 +72,7 @@ def test_clean_up_from_another_thread_stops_an_export(tmp_path):
     def work():
         try:
             export_mp4(video, _tone(60), SR, out / "o.mp4", duration=60.0,
-                       progress=lambda f: running.set())
+                       progress=lambda stage, f: running.set())
         except BaseException as e:  # noqa: BLE001 - looked at below
             errors.append(e)
     worker = threading.Thread(target=work)

@@ -119,11 +119,12 @@ def test_libfluidsynth_missing(monkeypatch):
 def test_render_reports_progress_and_stops_when_cancelled():
     from v2m_desktop.core.errors import Cancelled
     seen = []
-    audio = render(_midi(10.0), sample_rate=SR, duration=10.0, progress=seen.append)
+    audio = render(_midi(10.0), sample_rate=SR, duration=10.0, progress=lambda stage, f: seen.append(f))
     assert len(seen) >= 9 and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
     calls = []
 
-    def cancel_at_second_report(f):
+    def cancel_at_second_report(stage, f):
+        assert stage == "render"
         calls.append(f)
         if len(calls) == 2:
             raise Cancelled()

@@ -158,7 +158,7 @@ class Session(QObject):
     def open_video(self, path) -> None:
         path = Path(path)
 
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.video.probe import probe
             progress("open", 0.0)
             return probe(path)
@@ -180,10 +180,10 @@ class Session(QObject):
     def _analyse(self) -> None:
         video, clip = self.video, self.settings.clip_folder or None
 
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.timeline import from_analysis
             from v2m_desktop.core.video.analysis import analyse
-            a = analyse(video, "auto", clip_model=clip, progress=progress, cancel=cancel)
+            a = analyse(video, "auto", clip_model=clip, progress=progress)
             return a, from_analysis(a)
 
         def done(res):
@@ -205,10 +205,10 @@ class Session(QObject):
         seed = random.randrange(1 << 20) if seed is None else int(seed)
         level = self.settings.original_level
 
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.engine import score_video
             settings = self._score_settings(seed)
-            result = score_video(video, settings, progress=progress, cancel=cancel)
+            result = score_video(video, settings, progress=progress)
             project = result.project
             project.settings.original_level = level
             return _scored(result, project, video, level, seed, progress)
@@ -252,12 +252,12 @@ class Session(QObject):
         p = self.project
         return from_dict(to_dict(p), p.path)
 
-    def _engine(self, project, progress=None, cancel=None):
+    def _engine(self, project, progress=None):
         """An Engine over a snapshot of the project, sharing the analysis and the models (the GUI
         thread keeps editing the project itself while a worker reads the snapshot)."""
         from v2m_desktop.core.engine import Engine
         engine = Engine(project, analysis=self.analysis, models=self._models, device=self.settings.device,
-                        progress=progress, cancel=cancel)
+                        progress=progress)
         return engine
 
     def _rerender(self) -> None:
@@ -269,8 +269,8 @@ class Session(QObject):
         snapshot, level = self._snapshot(), self.settings.original_level
         seed, before = self.result.seed, self.result.score
 
-        def job(progress, cancel):
-            engine = self._engine(snapshot, cancel=cancel)
+        def job(progress):
+            engine = self._engine(snapshot, progress)
             result = engine.update(before)          # only the seconds the edits touched
             self._models = engine.models
             return _scored(result, snapshot, Path(snapshot.video.path), level, seed, progress)
@@ -304,9 +304,9 @@ class Session(QObject):
         seed = random.randrange(1 << 20) if seed is None else int(seed)
         snapshot = self._snapshot()
 
-        def job(progress, cancel):
+        def job(progress):
             progress("regenerate", 0.0)
-            engine = self._engine(snapshot, cancel=cancel)
+            engine = self._engine(snapshot, progress)
             tokens = engine.regenerate(start, end, seed)
             self._models = engine.models
             return tokens
@@ -343,7 +343,7 @@ class Session(QObject):
         path = Path(path)
         moved = None if video is None else Path(video)
 
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.engine import Engine
             from v2m_desktop.core.project import VideoMissing, open_project
             from v2m_desktop.core.video.probe import probe
@@ -356,7 +356,7 @@ class Session(QObject):
                 return "missing", str(err)
             video = Path(project.video.path)
             info = probe(video)
-            engine = Engine(project, device=self.settings.device, progress=progress, cancel=cancel)
+            engine = Engine(project, device=self.settings.device, progress=progress)
             result = engine.score()
             level = project.settings.original_level
             return info, _scored(result, project, video, level, project.settings.seed, progress)
@@ -391,11 +391,10 @@ class Session(QObject):
         video, result = self.video, self.result.score
         soundfont = Path(self.settings.soundfont) if self.settings.soundfont else None
 
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.pipeline import export_score
             outputs.check(video, tuple(i.name for i in result.arrangement.midi.instruments) or None)
-            return export_score(result, video, outputs, soundfont=soundfont, progress=progress,
-                                cancel=cancel)
+            return export_score(result, video, outputs, soundfont=soundfont, progress=progress)
         self._run(job, "export", "exporting", self.exported.emit)
 
     def wait(self, timeout_ms: int = 10000) -> bool:

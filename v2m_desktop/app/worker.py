@@ -1,9 +1,9 @@
-"""Long work off the GUI thread: a QThread that runs one core job with the core's
-progress(stage, fraction) / cancel() protocol and reports back through queued signals."""
+"""Long work off the GUI thread: a QThread that runs one core job with the core's one protocol
+(core.progress: the job reports progress(stage, fraction), and a report raises Cancelled once
+the user has cancelled) and reports back through queued signals."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -11,8 +11,8 @@ from PySide6.QtCore import QThread, Signal
 
 log = logging.getLogger("v2m_desktop.app")
 
-# A job gets (progress, cancel) and returns its result; the core's functions take exactly these.
-Job = Callable[[Callable[[str, float], None], Callable[[], bool]], object]
+# A job gets the core's progress and returns its result; the core's functions take exactly it.
+Job = Callable[[Callable[[str, float], None]], object]
 
 
 class Worker(QThread):
@@ -28,16 +28,17 @@ class Worker(QThread):
 
     def __init__(self, job: Job, name: str = "job", parent=None):
         super().__init__(parent)
+        from v2m_desktop.core.progress import Job as Progress
         self.job, self.name = job, name
-        self._cancel = threading.Event()
+        self._progress = Progress(self._report)       # cancel() makes its next report raise
         self._last = ("", -1.0)
         self.done = False               # set before the final signal: a follow-up job need not cancel it
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self._progress.cancel()
 
     def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._progress.cancelled
 
     def _report(self, stage: str, fraction: float) -> None:
         now = time.monotonic()
@@ -49,7 +50,7 @@ class Worker(QThread):
     def run(self) -> None:
         from v2m_desktop.core.errors import Cancelled, V2MError
         try:
-            result = self.job(self._report, self.is_cancelled)
+            result = self.job(self._progress)
         except Cancelled:
             self._end(self.cancelled.emit)
         except V2MError as err:

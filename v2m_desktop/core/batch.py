@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.progress import Progress
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"}
 LIST_EXTS = {".txt", ".lst", ".list", ".m3u"}
@@ -186,7 +187,7 @@ def fingerprint(video: Path) -> str:
 # --------------------------------------------------------------------------------------------- #
 # one video: the same in a worker process, in the calling process and in a Ray task
 
-def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], bool] | None = None,
+def score_one(video: Path, outputs, settings, models=None, progress: Progress | None = None,
               project: Path | None = None) -> dict:
     """Score `video` into `outputs` (and its .v2m `project`) with preloaded `models` (amt,
     dynamics); returns {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that
@@ -197,8 +198,8 @@ def score_one(video: Path, outputs, settings, models=None, cancel: Callable[[], 
     made = _make_folders(Path(outputs.mp4).parent)
     try:
         outputs.check(video, settings.arrange.instruments)
-        result = score_video(video, settings, models=models, cancel=cancel)
-        written = export_score(result, video, outputs, soundfont=settings.soundfont, cancel=cancel)
+        result = score_video(video, settings, models=models, progress=progress)
+        written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=progress)
         if project is not None:
             written["project"] = result.project.save(project)
     except BaseException:

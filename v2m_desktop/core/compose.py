@@ -6,7 +6,6 @@ piece's real key here, and user input (primer, locks) is moved back before the m
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +16,7 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.generate import ChordRules, SamplingOptions, generate_long
 from v2m_desktop.core.model.inputs import batch_video
+from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 
 # The key a piece gets from the emotion that dominates its video: bright major keys for the
@@ -90,17 +90,17 @@ def spread_locks(locks: dict[int, int], rules: ChordRules | None) -> dict[int, i
 
 def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSettings | None = None, *,
             locks: dict[int, int] | None = None, device="cpu",
-            callback: Callable[[int, int], bool | None] | None = None,
+            progress: Progress | None = None,
             rules: ChordRules | None = None) -> tuple[ChordTrack, Dynamics]:
     """The whole plan for a video: its chords (`write`) and its dynamics."""
     settings = settings or ComposeSettings()
-    track = write(features, amt, settings, locks=locks, device=device, callback=callback, rules=rules)
+    track = write(features, amt, settings, locks=locks, device=device, progress=progress, rules=rules)
     return track, predict_dynamics(dynamics_model, features, semantic=settings.semantic, device=device)
 
 
 def write(features: VideoFeatures, amt, settings: ComposeSettings | None = None, *,
           locks: dict[int, int] | None = None, device="cpu",
-          callback: Callable[[int, int], bool | None] | None = None,
+          progress: Progress | None = None,
           rules: ChordRules | None = None) -> ChordTrack:
     """The chords of a video, in its key (from the settings, else from its emotion).
     locks: second -> chord token in the piece's key.  rules: the meter the harmony follows (see
@@ -115,5 +115,5 @@ def write(features: VideoFeatures, amt, settings: ComposeSettings | None = None,
     tokens = generate_long(amt, features, mode, primer=primer, locks=spread_locks(norm_locks, rules),
                            options=dataclasses.replace(settings.sampling, guidance=settings.follow_picture),
                            semantic=settings.semantic, device=device,
-                           callback=callback, rules=rules)
+                           progress=progress, rules=rules)
     return ChordTrack.from_normalised(tokens, key_root, mode, locks=norm_locks.keys())

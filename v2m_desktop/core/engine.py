@@ -3,13 +3,13 @@ derived from a project (the features with the user's emotion targets, the meter,
 with the user's edits, the arrangement, the audio), recomputed from it on demand."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from v2m_desktop.core.chords import EMOTIONS, transpose
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.project import Project, Settings, VideoRef, fingerprint
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 
@@ -19,7 +19,7 @@ class Engine:
     and every output read.  The analysis comes from the cache (or is made again)."""
 
     def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
-                 progress=None, cancel: Callable[[], bool] | None = None):
+                 progress: Progress | None = None):
         from v2m_desktop.core.device import pick_device
         self.project = project
         self.device = pick_device(device)
@@ -29,7 +29,7 @@ class Engine:
         self._meter_key = None
         self._dynamics = None       # (targets, the model's prediction under them)
         self._plain_dynamics = None   # the model's prediction without targets
-        self.progress, self.cancel = progress, cancel
+        self.progress = progress       # the one protocol (core.progress): a report may cancel
 
     # -- inputs
     @property
@@ -38,7 +38,7 @@ class Engine:
             from v2m_desktop.core.video.analysis import analyse
             s = self.project.settings
             self._analysis = analyse(Path(self.project.video.path), s.vision, clip_model=s.clip_model,
-                                     progress=self.progress, cancel=self.cancel, device=str(self.device))
+                                     progress=self.progress, device=str(self.device))
             if self._analysis.seconds != self.project.seconds:
                 raise V2MError("the video's analysis does not match the project (a different analysis "
                                "version?); make the project again")
@@ -109,15 +109,15 @@ class Engine:
         """The project as a pipeline Score (what export_score writes), rendered at the project's
         gain (fixed by its first render, so an edit never moves the level of the rest).  `run`:
         the scoring run's bookkeeping (timings, progress, cancel) when it goes on from there."""
-        from v2m_desktop.core.pipeline import _Run
+        from v2m_desktop.core.pipeline import Run
         from v2m_desktop.core.render import render_with_gain
-        run = run or _Run(self.progress, self.cancel)
+        run = run or Run(self.progress)
         dyn = self.dynamics()
         arr = run.stage("arrange", self.arrangement, dyn)
         s = self.project.settings
         audio, s.gain = run.stage("render", render_with_gain, arr.midi, soundfont=self._soundfont(),
                                   sample_rate=SAMPLE_RATE, duration=self.analysis.info.duration, gain=s.gain,
-                                  progress=lambda f: run.report("render", f))
+                                  progress=run.report)
         out = self._score(dyn, arr, audio)
         out.timings = run.timings
         return out
@@ -234,7 +234,7 @@ def new_project(video: Path, analysis, chords: ChordTrack, score_settings) -> Pr
     return p
 
 
-def score_video(video: Path, settings=None, *, progress=None, cancel: Callable[[], bool] | None = None,
+def score_video(video: Path, settings=None, *, progress: Progress | None = None,
                 models: tuple | None = None):
     """The one path from a video to music (`v2m score`, `v2m project new`, the app's Generate,
     batch scoring): the scorer's first stages write the chords on the meter, a Project holds
@@ -243,8 +243,8 @@ def score_video(video: Path, settings=None, *, progress=None, cancel: Callable[[
     audio)."""
     from v2m_desktop.core.pipeline import ScoreSettings, write_chords
     settings = settings or ScoreSettings()
-    w = write_chords(Path(video), settings, progress=progress, cancel=cancel, models=models)
+    w = write_chords(Path(video), settings, progress=progress, models=models)
     project = new_project(video, w.analysis, w.chords, settings)
     engine = Engine(project, analysis=w.analysis, models=w.models, device=settings.device,
-                    progress=progress, cancel=cancel)
+                    progress=progress)
     return engine.score(run=w.run)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from v2m_desktop.core.cleanup import child, was_ended
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, output_set, scratch_file
+from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
 AAC_BITRATE = "192k"
@@ -110,11 +110,12 @@ def check_original_level(level: float | None) -> float:
 
 def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: float,
                keep_original_audio: float = 0.0, has_sound: bool | None = None,
-               progress: Callable[[float], None] | None = None) -> Path:
+               progress: Progress | None = None) -> Path:
     """Mux `audio` (float, [N] or [N, 2]) as AAC with the video stream of `video` copied,
     `duration` seconds exactly; `keep_original_audio` (0..1) mixes the original sound under the
     music at that level (`has_sound`: whether the video has sound, when the caller's probe knows;
-    else it is looked up).  `progress(fraction)` may raise Cancelled."""
+    else it is looked up).  `progress("export", fraction)` (core.progress: it may raise
+    Cancelled)."""
     video, out = Path(video), Path(out)
     if not video.is_file():
         raise V2MError(f"video not found: {video}")
@@ -155,7 +156,7 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
             for line in proc.stdout:
                 if progress is not None and line.startswith("out_time_us="):
                     try:
-                        progress(min(1.0, int(line.split("=", 1)[1]) / 1e6 / duration))
+                        progress("export", min(1.0, int(line.split("=", 1)[1]) / 1e6 / duration))
                     except ValueError:
                         pass
             proc.wait()
@@ -165,7 +166,7 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
             err.seek(0)
             raise V2MError(f"ffmpeg failed: {_last_line(err.read())}")
     if progress is not None:
-        progress(1.0)
+        progress("export", 1.0)
 
 
 __all__ = ["check_original_level", "export_mp4", "ffmpeg_exe", "has_audio", "write_stems",

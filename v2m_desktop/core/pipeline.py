@@ -1,11 +1,10 @@
 """The scorer's stages for a video: analyse -> compose (the chords on the meter), then, through
 the project engine (`engine.score_video`), arrange -> render; and export.  The command line, the
-app and batch scoring all drive them, with progress callbacks and a cancel flag.
+app and batch scoring all drive them, with progress by the one protocol of core.progress.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ from v2m_desktop.core.arrange import Arrangement, ArrangeOptions
 from v2m_desktop.core.arrange.meter import plan_meter
 from v2m_desktop.core.compose import ComposeSettings, write
 from v2m_desktop.core.device import pick_device
-from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.progress import Progress, report
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
 from v2m_desktop.core.video.analysis import Analysis, analyse
-
-Progress = Callable[[str, float], None]
 
 
 @dataclass
@@ -72,20 +70,15 @@ class Score:
     project: Any = None             # the core.project.Project it was rendered from
 
 
-class _Run:
-    """Stage bookkeeping: timings, progress and cancellation in one place."""
+class Run:
+    """Stage bookkeeping: timings, and progress by the one protocol (core.progress: a report
+    may raise Cancelled)."""
 
-    def __init__(self, progress: Progress | None, cancel: Callable[[], bool] | None):
-        self.progress, self.cancel, self.timings = progress, cancel, {}
-
-    def check(self):
-        if self.cancel is not None and self.cancel():
-            raise Cancelled()
+    def __init__(self, progress: Progress | None):
+        self.progress, self.timings = progress, {}
 
     def report(self, stage: str, fraction: float):
-        self.check()
-        if self.progress is not None:
-            self.progress(stage, fraction)
+        report(self.progress, stage, fraction)
 
     def stage(self, name: str, fn, *args, **kwargs):
         self.report(name, 0.0)
@@ -118,33 +111,29 @@ class Written:
     chords: ChordTrack
     models: tuple
     device: object
-    run: _Run
+    run: Run
 
 
 def write_chords(video: Path, settings: ScoreSettings, *, progress: Progress | None = None,
-                 cancel: Callable[[], bool] | None = None, models: tuple | None = None) -> Written:
+                 models: tuple | None = None) -> Written:
     """Analyse a video and write its chords on the meter (the tempo map and bars, planned from
     the shot changes first).  `models`: (chords, dynamics) already loaded on the settings'
     device (a batch worker loads them once), else they are read here.  The one caller is
     `engine.score_video`, the one path from a video to music."""
     from v2m_desktop.core.model.checkpoint import load_models
     check_settings(settings)
-    run = _Run(progress, cancel)
+    run = Run(progress)
     device = pick_device(settings.device)
     t0 = time.perf_counter()
     amt, dyn = models or load_models(settings.chords_model, settings.dynamics_model, device)
     run.timings["load models"] = time.perf_counter() - t0
     analysis = run.stage("analyse", analyse, Path(video), settings.vision, clip_model=settings.clip_model,
-                         cache_dir=settings.cache_dir, progress=run.report, cancel=cancel,
-                         device=str(device))
+                         cache_dir=settings.cache_dir, progress=run.report, device=str(device))
     feats = analysis.features()
-
-    def on_token(done, total):
-        run.report("compose", done / total)
 
     meter = plan_meter(analysis.shot_changes, analysis.info.duration, analysis.emotion,
                        settings.arrange.tempo)
-    chords = run.stage("compose", write, feats, amt, settings.compose, device=device, callback=on_token,
+    chords = run.stage("compose", write, feats, amt, settings.compose, device=device, progress=run.report,
                        rules=meter.rules(len(feats)))
     return Written(analysis, chords, (amt, dyn), device, run)
 
@@ -197,7 +186,7 @@ class Outputs:
 
 
 def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Path | None = None,
-                 progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict:
+                 progress: Progress | None = None) -> dict:
     """Write the asked-for files; returns {kind: path}. All or nothing: each goes to a
     temporary file, and they are renamed into place only when every one is written; on any
     failure (or Cancelled, or a signal) the temporary files and the folders made are removed."""
@@ -205,7 +194,7 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     from v2m_desktop.core.export import export_mp4, write_stems, write_wav
     from v2m_desktop.core.files import output_set
     from v2m_desktop.core.render import render_stems
-    run = _Run(progress, cancel)
+    run = Run(progress)
     written = {}
     t0 = time.perf_counter()
     with output_set() as files:
@@ -216,18 +205,18 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
                                         duration=result.analysis.info.duration,
                                         keep_original_audio=outputs.keep_original_audio,
                                         has_sound=result.analysis.info.has_audio,
-                                        progress=lambda f: run.report("export", f))
+                                        progress=run.report)
         if outputs.midi:
             written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
         if outputs.wav:
             written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
         if outputs.stems:
-            run.check()
+            run.report("export", 0.9)
             stems = render_stems(result.arrangement, soundfont=soundfont, gain=result.gain,
                                  sample_rate=result.sample_rate,
                                  duration=result.analysis.info.duration)
-            run.check()
+            run.report("export", 0.95)
             written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
-        run.check()             # cancelled now: nothing is renamed into place
+        run.report("export", 1.0)       # cancelled now: nothing is renamed into place
     result.timings["export"] = time.perf_counter() - t0
     return written

@@ -29,6 +29,7 @@ import numpy as np
 import pretty_midi
 
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.progress import Progress
 
 PEAK = 0.9              # -0.9 dBFS
 LIMIT_FROM, CEILING = 0.8, 0.98     # the soft limiter: samples above LIMIT_FROM bend toward CEILING
@@ -369,11 +370,12 @@ def finish(audio: np.ndarray, gain: float, sr: int, first_frame: int = 0,
 
 
 def render(midi: pretty_midi.PrettyMIDI, *, soundfont: Path | None = None, sample_rate: int = 44100,
-           duration: float | None = None, progress: Callable[[float], None] | None = None,
+           duration: float | None = None, progress: Progress | None = None,
            gain: float | None = None) -> np.ndarray:
     """Stereo float32 [N, 2] at `sample_rate`: N = duration (or the music plus its ring-out),
     at `gain` (None: choose_gain of this render), limited, a short fade at the end.
-    `progress(fraction)` as in _synthesize (a cancel point)."""
+    `progress("render", fraction)` about once per second of audio (core.progress: it may raise
+    Cancelled)."""
     return render_with_gain(midi, soundfont=soundfont, sample_rate=sample_rate, duration=duration,
                             progress=progress, gain=gain)[0]
 
@@ -392,7 +394,8 @@ def render_raw(midi, *, soundfont=None, sample_rate: int = 44100, duration: floa
     """The synthesiser's output at gain 1 and the gain choose_gain gives it (to keep)."""
     sf = check_soundfont(soundfont)
     n = None if duration is None else int(round(duration * sample_rate))
-    audio = _synthesize(midi.instruments, sf, sample_rate, n, progress)
+    audio = _synthesize(midi.instruments, sf, sample_rate, n,
+                        None if progress is None else (lambda f: progress("render", f)))
     return audio, choose_gain(peak(audio))
 
 

@@ -92,10 +92,17 @@ def test_span_regeneration(model, feats):
 def test_callback_progress_and_cancel(model, feats):
     seen = []
     generate(model, feats, 0, length=30, options=SamplingOptions(seed=1),
-             callback=lambda done, total: seen.append((done, total)))
-    assert seen[-1] == (30, 30) and len(seen) == 30
+             progress=lambda stage, f: seen.append((stage, round(30 * f))))
+    assert seen[-1] == ("compose", 30) and len(seen) == 30
+    done = []
+
+    def cancel_at_ten(stage, f):                # the one protocol: a report raises to cancel
+        done.append(f)
+        if f * len(feats) >= 10:
+            raise Cancelled()
     with pytest.raises(Cancelled):
-        generate(model, feats, 0, options=SamplingOptions(seed=1), callback=lambda d, t: d < 10)
+        generate(model, feats, 0, options=SamplingOptions(seed=1), progress=cancel_at_ten)
+    assert round(done[-1] * len(feats)) == 10
 
 
 def test_bad_options(model, feats):
@@ -115,10 +122,10 @@ def test_long_video_windows_continue_and_cover_everything(model):
     seen = []
     locks = {100: chord_id(4, "min"), 149: chord_id(7, "maj")}
     out = generate_long(model, feats, 0, locks=locks, options=SamplingOptions(seed=2),
-                        callback=lambda done, total: seen.append((done, total)))
+                        progress=lambda stage, f: seen.append(round(150 * f)))
     assert len(out) == 150 and all(out[s] == t for s, t in locks.items())
     assert (out[1:] != N_ID).all() and max(runs(out.tolist())) <= 4
-    assert seen[-1] == (150, 150) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    assert seen[-1] == 150 and all(a <= b for a, b in zip(seen, seen[1:]))
     again = generate_long(model, feats, 0, locks=locks, options=SamplingOptions(seed=2))
     assert (again == out).all()
 

@@ -281,11 +281,12 @@ def test_progress_and_cancel(make_video, tmp_path):
     before = threading.active_count()
     calls = []
 
-    def cancel():
+    def progress(stage, fraction):           # the one protocol: a report raises to cancel
         calls.append(1)
-        return len(calls) >= 3
+        if len(calls) >= 3:
+            raise Cancelled()
     with pytest.raises(Cancelled):
-        analyse(path, "basic", cache_dir=tmp_path / "b", cancel=cancel)
+        analyse(path, "basic", cache_dir=tmp_path / "b", progress=progress)
     assert len(calls) == 3
     assert threading.active_count() == before
     assert not (tmp_path / "b").exists() or not list((tmp_path / "b").glob("*.npz"))
@@ -402,8 +403,14 @@ def test_halves_with_clip_backend(split_video, tiny_clip_dir, joins, tmp_path, m
 def test_halves_cancel_and_errors(split_video, tmp_path, monkeypatch):
     path, _ = split_video
     before = threading.active_count()
+    reports = []
+
+    def cancel_while_decoding(stage, fraction):
+        reports.append(fraction)
+        if len(reports) > 1:                    # the first report comes before the decoding
+            raise Cancelled()
     with pytest.raises(Cancelled):
-        analyse(path, "basic", cache_dir=tmp_path / "a", cancel=lambda: True)
+        analyse(path, "basic", cache_dir=tmp_path / "a", progress=cancel_while_decoding)
     assert threading.active_count() == before
 
     def boom(self, frame, t_ms):

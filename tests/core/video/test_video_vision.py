@@ -192,10 +192,11 @@ def test_fetch_clip_downloads_on_purpose(tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "snapshot_download", fake_snapshot)
     monkeypatch.setattr(vision_mod, "_check_reachable", lambda: None)
     seen = []
-    assert fetch_clip("openai/clip-vit-large-patch14-336", seen.append) == tmp_path
+    got = fetch_clip("openai/clip-vit-large-patch14-336", lambda stage, f: seen.append((stage, f)))
+    assert got == tmp_path
     assert calls["repo_id"] == "openai/clip-vit-large-patch14-336"
     assert "model.safetensors" in calls["allow"] and "pytorch_model.bin" not in calls["allow"]
-    assert seen == [0.4, 1.0]
+    assert seen == [("download", 0.4), ("download", 1.0)]
 
     def offline(repo_id):
         raise OSError("no network")

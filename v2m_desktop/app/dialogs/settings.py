@@ -99,9 +99,9 @@ class SettingsDialog(QDialog):
             self.soundfont.setText(path)
 
     def fetch_clip(self) -> None:
-        def job(progress, cancel):
+        def job(progress):
             from v2m_desktop.core.video.vision import fetch_clip
-            return str(fetch_clip(progress=lambda f: progress("download", f)))
+            return str(fetch_clip(progress=progress))
         self.fetch.setEnabled(False)
         self.fetch_bar.setVisible(True)
         self.fetch_bar.setValue(0)

@@ -571,8 +571,11 @@ class PianoRollLane(Lane):
                 y, hh = self.height() - self.DRUM_STRIP, self.DRUM_STRIP - 2
                 rects = [QRectF(x, y, 2, hh) for x in xs]
             else:
-                ys = bottom - (n.pitch[sel] - lo + 1) * row_h
-                rects = [QRectF(x, y, w, max(row_h - 0.5, 1.0)) for x, y, w in zip(xs, ys, ws)]
+                # on whole pixels: with six octaves in a short lane a row is under 2 px, and a
+                # note straddling two pixel rows would show only blended, paler colours
+                ys = np.floor(bottom - (n.pitch[sel] - lo + 1) * row_h)
+                hh = max(float(np.floor(row_h - 0.5)), 1.0)
+                rects = [QRectF(x, y, w, hh) for x, y, w in zip(xs, ys, ws)]
             p.drawRects(rects)
 
 

@@ -17,18 +17,18 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from v2m_desktop.core.chords import EMOTION_MASKS, N_CHORDS, N_ID, chord_id, quality_of, root_of
-from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.amt import AMT, KVCache
 from v2m_desktop.core.model.context import ChordContext
 from v2m_desktop.core.model.inputs import batch_video
+from v2m_desktop.core.progress import Progress
 
 JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
 STEER_RANGE = math.log(100.0)   # emotion steering acts on chords within this of the best logit
@@ -268,14 +268,14 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
              primer: list[int] | tuple = (), locks: dict[int, int] | None = None,
              join_to: int | None = None, options: SamplingOptions | None = None,
              semantic: bool = True, device="cpu",
-             callback: Callable[[int, int], bool | None] | None = None,
+             progress: Progress | None = None,
              recompute: bool = False, half: bool = True, rules: ChordRules | None = None) -> np.ndarray:
     """Chord tokens for seconds 0 .. length-1 (default: the video's length).
 
     primer: the first chords (seconds 0..); without one, the piece starts on the tonic.
     locks: second -> chord that must sound there.  join_to: a chord that follows the last
-    generated second (span regeneration).  callback(done, total) is called for every token; a
-    False return cancels (Cancelled is raised).  half: the KV-cache steps multiply by float16
+    generated second (span regeneration).  progress("compose", fraction) is called for every
+    token (it may raise Cancelled).  half: the KV-cache steps multiply by float16
     copies of the weights (twice as fast on a CPU; the logits move by about 1e-3).
     """
     opts = options or SamplingOptions()
@@ -304,8 +304,8 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         prefix = [int(locks.get(0, tonic(mode)))]
 
     def report(done: int) -> None:
-        if callback and callback(done, length) is False:
-            raise Cancelled()
+        if progress is not None:
+            progress("compose", done / length)
 
     def slots_held() -> int:
         """Slots the current chord has lasted (its own included)."""
@@ -391,7 +391,7 @@ OVERLAP = 60     # seconds of earlier chords a new window continues from
 
 
 def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), locks=None,
-                  callback: Callable[[int, int], bool | None] | None = None,
+                  progress: Progress | None = None,
                   rules: ChordRules | None = None, **kwargs) -> np.ndarray:
     """Chords for a video of any length: windows of the model's span that overlap by OVERLAP
     seconds, each primed with the previous window's last chords, so nothing is cut off."""
@@ -406,11 +406,12 @@ def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), 
         win_locks = {s - start: t for s, t in locks.items() if start <= s < stop}
         done_before = len(out)
 
-        def win_callback(done, _total, base=start, before=done_before):
-            return None if callback is None else callback(max(base + done, before), total)
+        def win_progress(stage, fraction, base=start, before=done_before, n=stop - start):
+            if progress is not None:
+                progress(stage, max(base + fraction * n, before) / total)
 
         chords = generate(model, features.window(start, stop), mode, primer=prime, locks=win_locks,
-                          callback=win_callback, rules=None if rules is None else rules.window(start, stop),
+                          progress=win_progress, rules=None if rules is None else rules.window(start, stop),
                           **kwargs)
         out = np.concatenate([out[:start], chords])
         if stop >= total:

@@ -65,9 +65,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.files import atomic_output
+from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, check_video_file, decode_failure
 from v2m_desktop.core.video.vision import (
     DEFAULT_CLIP,
@@ -80,7 +81,7 @@ ANALYSIS_VERSION = 4    # 2: the kept frame of a second is its first frame (was:
 THUMB_WIDTH = 96
 DETECT_MIN_WIDTH = 256       # frames this wide or wider are subsampled for cut detection ...
 DETECT_WIDTH = 128           # ... to this width (nearest neighbour)
-_CHECK_EVERY = 8             # frames between cancel() checks and progress calls (one pass)
+_CHECK_EVERY = 8             # frames between progress calls, the cancel points (one pass)
 _POLL_S = 0.02               # seconds between them while the two halves decode
 # Decode the two halves of the file at once, each with its own capture and one FFmpeg decoder
 # thread (False: always one pass). On the 2-core test machine one capture with frame threads
@@ -101,8 +102,6 @@ def _decoder_threads() -> int:
     return (os.cpu_count() or 1) + 1
 
 
-ProgressFn = Callable[[str, float], None]
-CancelFn = Callable[[], bool]
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -348,16 +347,16 @@ def cache_key(path: str | os.PathLike, vision: str, clip_model: str | None) -> s
 # the pass
 
 def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | None = None,
-            cache_dir: Path | None = None, progress: ProgressFn | None = None,
-            cancel: CancelFn | None = None, device: str = "cpu") -> Analysis:
+            cache_dir: Path | None = None, progress: Progress | None = None,
+            device: str = "cpu") -> Analysis:
     """Analyse the video at `path` in one decode pass (or load the cached result).
 
     `vision`: "auto" (CLIP when its weights are on disk, else basic), "clip" or "basic".
     `progress(stage, fraction)` is called often: ("analyse", 0..1) through the decode pass (CLIP
     inference runs inside it), then ("vision", 0 and 1) while the backend finishes; a cached
-    result reports ("analyse", 0) and ("analyse", 1).
-    `cancel()` is polled every few frames (or every few ms) and stops the work with `Cancelled`.
-    Both callbacks are only called from the calling thread.
+    result reports ("analyse", 0) and ("analyse", 1).  A report comes every few frames (or every
+    few ms), only from the calling thread; raising Cancelled from it stops the work (the one
+    protocol of core.progress).
     Bad input raises V2MError (one line for the user).
     """
     report = progress or (lambda stage, frac: None)
@@ -379,7 +378,7 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
     job = ProbeJob(*checked)         # ffprobe runs in the background while we decode
     try:
         vis = make_vision(backend, model_id, device)
-        res = _analyse_pass(job, vis, report, cancel)
+        res = _analyse_pass(job, vis, report)
     finally:
         job.cancel()
     try:
@@ -513,20 +512,20 @@ class _Span:
 
 
 class _Watch:
-    """The caller's side of a pass: cancel(), progress and the probe's verdict."""
+    """The caller's side of a pass: progress (the cancel point) and the probe's verdict."""
 
-    def __init__(self, job: ProbeJob, report: ProgressFn, cancel: CancelFn | None):
-        self.job, self.report, self.cancel = job, report, cancel
+    def __init__(self, job: ProbeJob, report: Progress):
+        self.job, self.report = job, report
         self.expected = 1               # frames, once the capture says
+        self.fraction = 0.0
 
     def poll(self) -> None:
-        """Raises Cancelled when the caller has cancelled."""
-        if self.cancel is not None and self.cancel():
-            raise Cancelled()
+        """A report at the last fraction: the caller may cancel here (Cancelled)."""
+        self.report("analyse", self.fraction)
 
     def check(self, done: int) -> None:
-        self.poll()
-        self.report("analyse", min(0.99, done / self.expected))
+        self.fraction = min(0.99, done / self.expected)
+        self.report("analyse", self.fraction)
         if self.job.done():
             self.job.result()     # raises when the probe found bad input: stop early
 
@@ -552,7 +551,7 @@ def _open_capture(path: str, threads: int) -> cv2.VideoCapture:
 
 def _run_parallel(spans: list[_Span], watch: _Watch) -> None:
     """Run each span in its own thread (OpenCV releases the GIL while it decodes and converts);
-    this thread polls cancel() and reports progress. Stops them all on cancel or an error."""
+    this thread reports progress (the cancel point). Stops them all on cancel or an error."""
     halt = threading.Event()
     threads = [threading.Thread(target=s.run_in_thread, args=(halt,), daemon=True) for s in spans]
     for th in threads:
@@ -615,8 +614,8 @@ def _decode(path: str, vis, watch: _Watch) -> _Span:
             cap.release()
 
 
-def _analyse_pass(job: ProbeJob, vis, report: ProgressFn, cancel: CancelFn | None) -> Analysis:
-    span = _decode(str(job.path), vis, _Watch(job, report, cancel))
+def _analyse_pass(job: ProbeJob, vis, report: Progress) -> Analysis:
+    span = _decode(str(job.path), vis, _Watch(job, report))
     fps = span.fps
 
     frame_times = span.times

@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -54,6 +54,7 @@ import numpy as np
 
 from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.progress import Progress
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14-336"
 VISION_CHOICES = ("auto", "clip", "basic")
@@ -366,11 +367,11 @@ def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: 
 # --------------------------------------------------------------------------------------------- #
 # download on purpose
 
-def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Callable[[float], None] | None = None) -> Path:
+def fetch_clip(model_id: str = DEFAULT_CLIP, progress: Progress | None = None) -> Path:
     """Download the CLIP checkpoint into the Hugging Face cache (only when the user asks:
     `v2m models fetch-clip`). Fetches the config, tokenizer files and one weights file (safetensors
-    when the repository has it). `progress(fraction)` follows the bytes; without it tqdm bars go
-    to stderr. Returns the snapshot folder."""
+    when the repository has it). `progress("download", fraction)` follows the bytes
+    (core.progress); without it tqdm bars go to stderr. Returns the snapshot folder."""
     try:
         from huggingface_hub import list_repo_files, snapshot_download
     except ImportError:
@@ -405,7 +406,7 @@ def _check_reachable(timeout: float = 5.0) -> None:
                        "fetched online; until then --vision basic works without them") from None
 
 
-def _progress_tqdm(progress: Callable[[float], None] | None):
+def _progress_tqdm(progress: Progress | None):
     from tqdm.auto import tqdm
 
     if progress is None:
@@ -420,7 +421,7 @@ def _progress_tqdm(progress: Callable[[float], None] | None):
         def update(self, n=1):
             r = super().update(n)
             if self.unit == "B" and self.total:
-                progress(min(1.0, self.n / self.total))
+                progress("download", min(1.0, self.n / self.total))
             return r
 
     return _Tqdm
