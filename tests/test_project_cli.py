@@ -38,6 +38,12 @@ def test_score_with_project_then_edit_show_and_export(clip, tmp_path, capsys):
     assert shown["key"] == "D minor"
     am = [b for b in shown["blocks"] if b["start"] <= 2 and b["end"] >= 5]
     assert am and am[0]["chord"] == moved and am[0]["locked"]
+    # split the Am block at 3: two blocks of one chord; merge joins them again
+    assert main(["edit", str(proj), "--split", "3"]) == 0
+    blocks = _show(capsys, proj)["blocks"]
+    assert [b["chord"] for b in blocks if 3 in (b["start"], b["end"])] == [moved, moved]
+    assert main(["edit", str(proj), "--merge", "3"]) == 0
+    assert not any(b["start"] == 3 for b in _show(capsys, proj)["blocks"])
     assert shown["targets"] == [{"start": 6, "end": 10, "emotion": "sad", "intensity": 0.8}]
     assert shown["takes"] == [{"start": 6, "end": 10, "count": 2, "current": 1}]
     out = tmp_path / "e.mp4"
@@ -55,7 +61,7 @@ def test_a_bad_edit_anywhere_leaves_the_file_unchanged(clip, tmp_path, capsys):
     before = proj.read_bytes()
     for bad in (["--chord", "2-5=Am", "--chord", "3-99=C"], ["--lock", "2-5", "--target", "1-3=angry"],
                 ["--target", "1-3=sad:1.4"], ["--chord", "1-2=Hmaj"], ["--take", "1-3=2"],
-                ["--tempo", "fast"]):
+                ["--tempo", "fast"], ["--split", "0"], ["--split", "2.5"]):
         assert main(["edit", str(proj), *bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("v2m: ") and err.count("\n") == 1, err

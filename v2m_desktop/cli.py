@@ -342,6 +342,8 @@ def _edits(args) -> list:
             if not v.isdigit():
                 raise V2MError(f"--take takes START-END=N, not {value!r}")
             out.append(E.UseTake(a, b, int(v)))
+        elif op in ("split", "merge"):
+            out.append((E.Split if op == "split" else E.Merge)(_seconds(value)))
         elif op == "key":
             out.append(E.SetKey(value))
         elif op == "tempo":
@@ -579,6 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
             ("clear-target", "A-B", "remove emotion targets from A-B"),
             ("regenerate", "A-B[:SEED]", "new chords for A-B (a new take)"),
             ("take", "A-B=N", "use take N of the regenerated range A-B"),
+            ("split", "S", "a new chord block from second S on (the chord stays)"),
+            ("merge", "S", "join the chord blocks either side of second S (the earlier one's chord)"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
             ("tempo", "BPM|auto", "a fixed tempo, or auto")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,

@@ -70,6 +70,69 @@ def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
     assert window.session.lanes.chords.rows[k].end > (right.start + right.end) / 2
 
 
+def test_split_a_block_at_the_playhead_by_s_then_change_one_half(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    p = window.session.project
+    lane = window.timeline.chords
+    blocks = {a: (a, e) for a, e, _ in p.blocks()}
+    b = next(r for r in window.session.lanes.chords.rows if r.start > 5 and r.end - r.start >= 4
+             and int(round(r.start)) in blocks and blocks[int(round(r.start))][1] - r.start >= 4)
+    a, e = blocks[int(round(b.start))]
+    s = a + 2
+    before, tokens = p.state(), p.tokens.copy()
+    # seek into the block by clicking the ruler, then S
+    qtbot.mouseClick(window.timeline.ruler, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, s + 0.2), 10))
+    assert abs(window.axis.playhead - (s + 0.2)) < 0.1
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert p.splits == {s} and (p.tokens == tokens).all()
+    assert (a, s) in [(x, y) for x, y, _ in p.blocks()] and (s, e) in [(x, y) for x, y, _ in p.blocks()]
+    assert window.undo_action.text() == f"&Undo Split at 0:{s:02d}"
+    assert window.session.wait_rendered()
+    rows = window.session.lanes.chords.rows
+    k = next(i for i, r in enumerate(rows) if r.start == s)
+    assert rows[k - 1].symbol == rows[k].symbol and abs(rows[k - 1].start - b.start) < 1e-6
+    # S again at the same place: refused, nothing on the stack
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert window.session.undo_stack.count() == 1 and "starts at" in window.statusBar().currentMessage()
+    # dragging the split moves it (one command); undo puts it back
+    qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, s), 15))
+    qtbot.mouseMove(lane, QPoint(_x(window, s + 0.6), 15))
+    qtbot.mouseMove(lane, QPoint(_x(window, s + 1), 15))
+    qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, s + 1), 15))
+    assert p.splits == {s + 1} and (p.tokens == tokens).all()
+    assert window.undo_action.text() == f"&Undo Move split 0:{s:02d} to 0:{s + 1:02d}"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.splits == {s} and window.session.undo_stack.count() == 2
+    assert window.session.wait_rendered()
+    # the right half alone takes another chord
+    old = int(p.tokens[s])
+    symbol = "Ebmaj7" if chord_symbol(old, flats=True) != "Ebmaj7" else "Dm"
+    qtbot.mouseDClick(lane, Qt.MouseButton.LeftButton,
+                      pos=QPoint(_x(window, (s + rows[k].end) / 2), 15))
+    dlg = window.chord_dialog
+    assert dlg.isVisible()
+    dlg.symbol.clear()
+    qtbot.keyClicks(dlg.symbol, symbol)
+    qtbot.keyClick(dlg.symbol, Qt.Key.Key_Return)
+    assert [chord_symbol(int(t), flats=True) for t in p.tokens[s:e]] == [symbol] * (e - s)
+    assert (p.tokens[a:s] == old).all()
+    assert (p.tokens[:a] == tokens[:a]).all() and (p.tokens[e:] == tokens[e:]).all()
+    assert window.session.wait_rendered()
+    # undo twice: exactly as before
+    for _ in range(2):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.state() == before
+    assert window.session.wait_rendered()
+    # split again; M on the left half joins the two halves of one chord
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert p.splits == {s}
+    assert window.session.wait_rendered()
+    qtbot.mouseClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + s) / 2), 15))
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert p.state() == before and window.undo_action.text() == f"&Undo Merge chords at 0:{s:02d}"
+    assert window.session.wait_rendered()
+
+
 def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     open_and_generate(qtbot, window, bbb)
     p = window.session.project

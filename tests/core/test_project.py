@@ -56,10 +56,24 @@ def test_round_trip(project, tmp_path):
     assert len(d["chords"]) == project.seconds and all(isinstance(c, str) for c in d["chords"])
 
 
+class _AtRandom(E.Edit):
+    """A Split or Merge at a second where it can be made, picked when applied."""
+
+    def __init__(self, rng: random.Random, merge: bool):
+        self.rng, self.merge = rng, merge
+
+    def apply(self, p, engine=None):
+        starts = {b[0] for b in p.blocks()}
+        seconds = sorted(starts - {0} if self.merge else set(range(1, p.seconds)) - starts)
+        return (E.Merge if self.merge else E.Split)(self.rng.choice(seconds)).apply(p)
+
+
 def _random_edit(rng: random.Random, T: int):
     a = rng.randrange(T - 1)
     b = rng.randrange(a + 1, T + 1)
-    kind = rng.randrange(14)
+    kind = rng.randrange(17)
+    if kind >= 14:
+        return _AtRandom(rng, merge=kind == 16)     # splits twice as often as merges
     return [lambda: E.SetChords(a, b, rng.choice(["C", "Am", "F#m7", "Bbmaj7", "Csus4", "N"])),
             lambda: E.Transpose(a, b, rng.randrange(-5, 6)),
             lambda: E.Lock(a, b), lambda: E.Unlock(a, b),
@@ -79,12 +93,14 @@ def test_undo_is_exact_over_random_edits(project, made):
     engine = Engine(project, analysis=made[1].analysis)
     rng = random.Random(0)
     before = project.state()
-    edits, inverses = [], []
+    edits, inverses, split = [], [], 0
     for i in range(60):
         e = E.Regenerate(2, 9, seed=i) if i % 20 == 5 else _random_edit(rng, project.seconds)
         edits.append(e)
         inverses.append(e.apply(project, engine))
+        split = max(split, len(project.splits))
     after = project.state()
+    assert split >= 2                               # splits lived on through the other edits
     for inv in reversed(inverses):
         inv.apply(project)
     assert project.state() == before

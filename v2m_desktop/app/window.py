@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.lock_action = A("&Lock / Unlock", self.toggle_lock, "K", "Keep the selected chords")
         self.merge_action = A("&Merge with Next", self.merge_next, "M",
                               "The next chord block takes the selected block's chord")
+        self.split_action = A("&Split at Playhead", self.split_here, "S",
+                              "Two chord blocks from the one under the playhead (the chord stays)")
         self.up_action = A("Transpose &Up", lambda: self.transpose(1), "Ctrl+Up")
         self.down_action = A("Transpose &Down", lambda: self.transpose(-1), "Ctrl+Down")
         self.regenerate_action = A("&Regenerate Selection", self.regenerate, "Ctrl+R",
@@ -160,7 +162,7 @@ class MainWindow(QMainWindow):
         self.paste_action = A("&Paste Chords at the Playhead", self.paste_chords,
                               QKeySequence.StandardKey.Paste)
         self.edit_actions = [self.chord_action, self.no_chord_action, self.lock_action, self.merge_action,
-                             self.up_action,
+                             self.split_action, self.up_action,
                              self.down_action, self.regenerate_action, self.prev_take_action,
                              self.next_take_action, self.target_action, self.clear_target_action,
                              self.draw_action, self.clear_dynamics_action,
@@ -439,23 +441,48 @@ class MainWindow(QMainWindow):
         o, n = int(round(old)), int(round(min(max(new, 0), p.seconds)))
         if n == o:
             return
+        if o in p.splits:                   # a split (one chord both sides) moves inside its run
+            from v2m_desktop.core.edits import Batch, Merge, Split
+            run = next(b for b in p.blocks() if b[0] <= o - 1 < b[1])[0], \
+                next(b for b in p.blocks() if b[0] == o)[1]
+            if not run[0] < n < run[1] or n in {a for a, _, _ in p.blocks()}:
+                self.show_message("A split moves inside its chord: drop it between two seconds of it")
+                return
+            self._edit(Batch([Merge(o), Split(n)]), f"Move split {format_time(o)} to {format_time(n)}")
+            return
         # the block on the side the boundary moves into takes the other block's chord
         a, b, src = (o, n, o - 1) if n > o else (n, o, o)
         symbol = self._symbol(int(p.tokens[min(max(src, 0), p.seconds - 1)]))
         self._edit(SetChords(a, b, symbol), f"Move chord boundary {format_time(o)} to {format_time(n)}")
 
     def merge_next(self) -> None:
-        from v2m_desktop.core.edits import SetChords
+        """The block after the selection takes its chord, and the boundary between them goes
+        (also between two blocks of one chord, after a split)."""
+        from v2m_desktop.core.edits import Merge
         p, span = self.session.project, self.selected_seconds()
         if p is None or span is None:
             return
-        nxt = self.timeline.chords.block_at(span[1])
-        if nxt is None or span[1] >= p.seconds:
+        # the project's block boundary at the selection's end (the lanes show the arranged times)
+        after = [a for a, _, _ in p.blocks() if a > span[0]]
+        if not after:
             self.show_message("No chord block after the selection to merge with")
             return
-        a, b = int(round(nxt.start)), int(round(nxt.end))
-        symbol = self._symbol(int(p.tokens[span[1] - 1]))
-        self._edit(SetChords(a, b, symbol), f"Merge chords at {format_time(a)}")
+        a = min(after, key=lambda s: (abs(s - span[1]), s))
+        self._edit(Merge(a), f"Merge chords at {format_time(a)}")
+
+    def split_here(self) -> None:
+        """The block under the playhead becomes two at the playhead's second (the chord stays;
+        each half can then be changed alone)."""
+        from v2m_desktop.core.edits import Split
+        p = self.session.project
+        if p is None:
+            return
+        s = int(round(self.axis.playhead))
+        if s in {a for a, _, _ in p.blocks()} or not 0 < s < p.seconds:
+            self.show_message(f"A chord block starts at {format_time(s)} already: move the playhead "
+                              "into a block to split it there")
+            return
+        self._edit(Split(s), f"Split at {format_time(s)}")
 
     def toggle_lock(self) -> None:
         from v2m_desktop.core.edits import Lock, Unlock

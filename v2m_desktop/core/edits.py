@@ -3,9 +3,16 @@ redo are exact (apply, inverse, apply gives the same project).  The app wraps ea
 QUndoCommand; the command line applies them in order.  Every edit tells the project's listeners
 which seconds it changed.
 
-Only the few "set the whole field" edits (SetTokens, SetLocks, SetTargets, SetDynamicsMap,
-SetTakes, SetSettings) touch the project directly; every other edit is made of them, so each
-inverse is one of those with the old value."""
+Only the few "set the whole field" edits (SetTokens, SetSplits, SetLocks, SetTargets,
+SetDynamicsMap, SetTakes, SetSettings) touch the project directly; every other edit is made of
+them, so each inverse is one of those with the old value.
+
+Splits (a new chord block where the chord stays) are kept where they still split something:
+every chord edit goes through _set_chords, which removes the splits strictly inside the seconds
+it rewrites (setting one chord over a range, deleting it, regenerating it, using a take: one
+block there) and drops a split where the chord now changes anyway.  Transposing a range (or the
+key) keeps the splits inside it; copying chords brings the source's splits along.  A split at a
+range's edge stays while the chords on both sides of it are still the same."""
 from __future__ import annotations
 
 import dataclasses
@@ -66,6 +73,19 @@ class SetTokens(Edit):
         p.tokens[self.start:end] = np.asarray(self.tokens, dtype=np.int64)
         p.changed("chords", self.start, end)
         return SetTokens(self.start, old)
+
+
+@dataclass
+class SetSplits(Edit):
+    """The seconds where a chord block starts though the chord stays."""
+    splits: frozenset
+
+    def apply(self, p, engine=None):
+        old = frozenset(p.splits)
+        p.splits = set(self.splits)
+        diff = old ^ self.splits
+        p.changed("chords", min(diff, default=0), max(diff, default=-1) + 1)
+        return SetSplits(old)
 
 
 @dataclass
@@ -150,20 +170,89 @@ class Batch(Edit):
         return Batch(inverses[::-1])
 
 
+def _set_chords(p: Project, start: int, tokens, inside=(), drop=()) -> Edit:
+    """Chords `tokens` from second `start` on, the splits kept consistent (the module's rule):
+    those strictly inside the range are replaced by `inside`, those in `drop` go, and a split
+    where the chord changes (before or after) is dropped.  Returns the inverse."""
+    tokens = [int(t) for t in tokens]
+    end = start + len(tokens)
+    new = p.tokens.copy()
+    new[start:end] = tokens
+    old = p.tokens
+    keep = {s for s in p.splits if not start < s < end and s not in drop and old[s - 1] == old[s]}
+    keep |= {int(s) for s in inside if start < s < end}
+    splits = frozenset(s for s in keep if new[s - 1] == new[s])
+    edits: list[Edit] = [SetTokens(start, tokens)]
+    if splits != p.splits:
+        edits.append(SetSplits(splits))
+    return Batch(edits).apply(p)
+
+
+def _inside(p: Project, start: int, end: int, shift: int = 0) -> set[int]:
+    return {s + shift for s in p.splits if start < s < end}
+
+
+@dataclass
+class _Chords(Edit):
+    """_set_chords as an edit (inside a Batch); `keep`: the splits inside stay."""
+    start: int
+    tokens: list
+    keep: bool = False
+
+    def apply(self, p, engine=None):
+        start, end = p.check_range(self.start, self.start + len(self.tokens))
+        return _set_chords(p, start, self.tokens, _inside(p, start, end) if self.keep else ())
+
+
 # --------------------------------------------------------------------------------------------- #
 # what users do
 
 @dataclass
 class SetChords(Edit):
-    """The chord of seconds [start, end): a block's chord, a split, a merge, a moved boundary
-    (each is setting a range to one chord); 'N' rests there."""
+    """The chord of seconds [start, end): a block's chord, a moved boundary (each is setting a
+    range to one chord: one block there, its inner splits gone); 'N' rests there."""
     start: int
     end: int
     chord: str
 
     def apply(self, p, engine=None):
         start, end = p.check_range(self.start, self.end)
-        return SetTokens(start, [chord_token(self.chord)] * (end - start)).apply(p)
+        return _set_chords(p, start, [chord_token(self.chord)] * (end - start))
+
+
+@dataclass
+class Split(Edit):
+    """A new chord block from `second` on, the chord kept (nothing sounds different until one of
+    the two blocks changes)."""
+    second: int
+
+    def apply(self, p, engine=None):
+        s = _second(p, self.second)
+        if s in {b[0] for b in p.blocks()}:
+            raise V2MError(f"a chord block starts at {s} s already")
+        return SetSplits(frozenset(p.splits | {s})).apply(p)
+
+
+@dataclass
+class Merge(Edit):
+    """The chord blocks either side of `second` become one: the block starting there takes the
+    chord of the one before it, and the boundary goes (also between two blocks of one chord)."""
+    second: int
+
+    def apply(self, p, engine=None):
+        s = _second(p, self.second)
+        block = next((b for b in p.blocks() if b[0] == s), None)
+        if block is None:
+            raise V2MError(f"no chord block starts at {s} s to merge with the one before")
+        return _set_chords(p, s, [int(p.tokens[s - 1])] * (block[1] - s), drop={s})
+
+
+def _second(p: Project, second) -> int:
+    """A second strictly inside the video (where a block can start after another)."""
+    if isinstance(second, bool) or not isinstance(second, (int, np.integer)) or not 0 < second < p.seconds:
+        raise V2MError(f"{second!r} s is not inside the video (a block boundary is a whole second "
+                       f"from 1 to {p.seconds - 1})")
+    return int(second)
 
 
 @dataclass
@@ -176,7 +265,7 @@ class CopyChords(Edit):
     def apply(self, p, engine=None):
         start, end = p.check_range(self.start, self.end)
         p.check_range(self.to, self.to + end - start)
-        return SetTokens(self.to, p.tokens[start:end].tolist()).apply(p)
+        return _set_chords(p, self.to, p.tokens[start:end].tolist(), _inside(p, start, end, self.to - start))
 
 
 @dataclass
@@ -187,7 +276,8 @@ class Transpose(Edit):
 
     def apply(self, p, engine=None):
         start, end = p.check_range(self.start, self.end)
-        return SetTokens(start, [transpose(int(t), self.semitones) for t in p.tokens[start:end]]).apply(p)
+        return _set_chords(p, start, [transpose(int(t), self.semitones) for t in p.tokens[start:end]],
+                           _inside(p, start, end))
 
 
 @dataclass
@@ -333,7 +423,7 @@ class Regenerate(Edit):
             takes.append(mine)
         mine.takes.append(new)
         mine.current = len(mine.takes) - 1
-        return Batch([SetTakes(tuple(takes)), SetTokens(start, new)]).apply(p)
+        return Batch([SetTakes(tuple(takes)), _Chords(start, new)]).apply(p)
 
 
 @dataclass
@@ -352,7 +442,7 @@ class UseTake(Edit):
         if not 0 <= self.n < len(mine.takes):
             raise V2MError(f"{start}-{end} s has takes 0 to {len(mine.takes) - 1}, not {self.n}")
         mine.current = self.n
-        return Batch([SetTakes(tuple(takes)), SetTokens(start, list(mine.takes[self.n]))]).apply(p)
+        return Batch([SetTakes(tuple(takes)), _Chords(start, list(mine.takes[self.n]))]).apply(p)
 
 
 @dataclass
@@ -365,7 +455,7 @@ class SetKey(Edit):
         shift = root - p.key_root
         takes = tuple(Takes(t.start, t.end, [[transpose(x, shift) for x in tk] for tk in t.takes], t.current)
                       for t in p.takes)
-        return Batch([SetTokens(0, [transpose(int(t), shift) for t in p.tokens]), SetTakes(takes),
+        return Batch([_Chords(0, [transpose(int(t), shift) for t in p.tokens], keep=True), SetTakes(takes),
                       SetSettings({"key_root": root, "mode": mode})]).apply(p)
 
 

@@ -3,7 +3,8 @@
 A project holds the video (path and a fingerprint that survives a copy), the analysis settings
 (the analysis itself comes back from the cache, or is made again), the chord track (tokens in
 the piece's key, locks), the emotion targets, the dynamics edits, the arrangement settings and
-the takes of every regenerated range.  Everything derived (dynamics where not edited, the meter,
+the takes of every regenerated range, and the splits (seconds where a new chord block starts
+though the chord stays).  Everything derived (dynamics where not edited, the meter,
 the arrangement, the audio) is recomputed from it, never stored as the truth.
 
 Edits (core.edits) change a project and return their inverse; the project tells its listeners
@@ -109,6 +110,7 @@ class Project:
     targets: list[Target] = field(default_factory=list)
     dynamics: dict[str, dict[int, float]] = field(default_factory=lambda: {"density": {}, "loudness": {}})
     takes: list[Takes] = field(default_factory=list)
+    splits: set[int] = field(default_factory=set)   # seconds where a block starts, the chord kept
     path: Path | None = None               # where it was last saved or opened
     listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False, compare=False)
 
@@ -122,10 +124,11 @@ class Project:
         return f"{ROOTS[self.key_root]} {'minor' if self.mode else 'major'}"
 
     def blocks(self) -> list[tuple[int, int, int]]:
-        """Runs of one chord: (start, end, token), end exclusive."""
+        """The chord blocks: runs of one chord, a run cut in two at each split; (start, end,
+        token), end exclusive."""
         out: list[tuple[int, int, int]] = []
         for s, t in enumerate(self.tokens.tolist()):
-            if out and out[-1][2] == t:
+            if out and out[-1][2] == t and s not in self.splits:
                 out[-1] = (out[-1][0], s + 1, t)
             else:
                 out.append((s, s + 1, t))
@@ -184,6 +187,7 @@ def to_dict(p: Project) -> dict:
         "key": p.key_name,
         "chords": [chord_symbol(int(t)) for t in p.tokens],
         "locks": _ranges(sorted(p.locks)),
+        "splits": sorted(int(s) for s in p.splits),     # optional (absent: none); older programs ignore it
         "targets": [dataclasses.asdict(t) for t in p.targets],
         "dynamics": {k: {str(s): float(v) for s, v in sorted(d.items())} for k, d in p.dynamics.items()},
         "takes": [{"start": t.start, "end": t.end, "current": t.current,
@@ -239,13 +243,21 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
                for k in ("density", "loudness")}
         takes = [Takes(int(t["start"]), int(t["end"]), [[_token(c) for c in take] for take in t["takes"]],
                        int(t["current"])) for t in d.get("takes", [])]
+        splits = _splits(d.get("splits", []))
     except V2MError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise V2MError(f"the project file is damaged ({e.__class__.__name__}: {e})") from None
-    p = Project(video, settings, tokens, key_root, mode, locks, targets, dyn, takes, path)
+    p = Project(video, settings, tokens, key_root, mode, locks, targets, dyn, takes, splits, path)
     validate(p)
     return p
+
+
+def _splits(values) -> set[int]:
+    """The file's splits: whole seconds (a list); anything else is a damaged file."""
+    if not isinstance(values, list) or any(isinstance(s, bool) or not isinstance(s, int) for s in values):
+        raise V2MError("the project's chord splits are damaged (they are whole seconds)")
+    return set(values)
 
 
 def _token(symbol) -> int:
@@ -270,6 +282,9 @@ def validate(p: Project) -> None:
         raise V2MError("the project has a chord outside the vocabulary")
     if any(not 0 <= s < T for s in p.locks):
         raise V2MError("the project locks a second past the video's end")
+    bad = sorted(s for s in p.splits if not 0 < s < T)
+    if bad:
+        raise V2MError(f"the project splits a chord block at {bad[0]} s, outside the video's 1-{T - 1} s")
     for t in p.targets:
         if not 0 <= t.start < t.end <= T:
             raise V2MError(f"an emotion target ({t.start}-{t.end} s) lies outside the video")

@@ -55,9 +55,14 @@ class TimelineData:
     edited: dict = field(default_factory=dict)            # 'density' / 'loudness': the seconds the user drew
 
 
-def chord_blocks(chord_times: list[tuple[float, float, int]], flats: bool = False) -> list[ChordBlock]:
+SPLIT_MARGIN = 0.5      # a split this near an arranged chord change is that change
+
+
+def chord_blocks(chord_times: list[tuple[float, float, int]], flats: bool = False,
+                 splits=()) -> list[ChordBlock]:
     """(start, end, token) spans -> blocks, consecutive spans of one chord joined; symbols
-    spelled with flats in a flat key."""
+    spelled with flats in a flat key.  `splits` (the project's, in seconds) cut a block in two
+    where the chord stays (the music does not change there, so no arranged time moves it)."""
     blocks: list[ChordBlock] = []
     for start, end, token in chord_times:
         if blocks and blocks[-1].token == token and abs(blocks[-1].end - start) < 1e-6:
@@ -66,7 +71,16 @@ def chord_blocks(chord_times: list[tuple[float, float, int]], flats: bool = Fals
         else:
             blocks.append(ChordBlock(float(start), float(end), int(token), chord_symbol(token, flats),
                                      quality_of(token)))
-    return blocks
+    cuts = sorted(float(s) for s in splits)
+    out: list[ChordBlock] = []
+    for b in blocks:
+        start = b.start
+        for s in cuts:
+            if start + SPLIT_MARGIN <= s <= b.end - SPLIT_MARGIN:
+                out.append(dataclasses.replace(b, start=start, end=s))
+                start = s
+        out.append(dataclasses.replace(b, start=start))
+    return out
 
 
 def notes_of(midi) -> Notes:
@@ -94,7 +108,8 @@ def from_score(score, project=None) -> TimelineData:
     arr = score.arrangement
     data.density = score.dynamics.note_density
     data.loudness = score.dynamics.loudness
-    data.chords = chord_blocks(arr.chord_times, flat_key(score.chords.key_root, score.chords.mode))
+    data.chords = chord_blocks(arr.chord_times, flat_key(score.chords.key_root, score.chords.mode),
+                               project.splits if project is not None else ())
     data.notes = notes_of(arr.midi)
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)

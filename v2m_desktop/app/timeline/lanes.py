@@ -417,9 +417,9 @@ class EmotionLane(CurveLane):
 
 
 class ChordLane(Lane):
-    """A block per chord, coloured by quality, with its symbol; locked blocks framed with a lock.
-    Click selects a block (Shift extends), double-click opens the chord picker, dragging the
-    boundary between two blocks moves it."""
+    """A block per chord, coloured by quality, with its symbol; locked blocks framed with a lock;
+    a line between two blocks of one chord (a split).  Click selects a block (Shift extends),
+    double-click opens the chord picker, dragging the boundary between two blocks moves it."""
 
     title = "Chords"
     lane_height = 30
@@ -489,10 +489,13 @@ class ChordLane(Lane):
             self.empty_text(p, "Generate (Ctrl+G) writes the chords")
             return
         fm = p.fontMetrics()
-        for b in blocks:
+        for i, b in enumerate(blocks):
             if b.end < t0 or b.start > t1:
                 continue
             x0, x1 = self.axis.x_of(b.start), self.axis.x_of(b.end)
+            if i and blocks[i - 1].token == b.token:        # a split: one chord, two blocks
+                p.setPen(QPen(self.text_colour(), 2))
+                p.drawLine(QPointF(x0, 1), QPointF(x0, self.height() - 1))
             r = QRectF(x0 + 1, 3, max(x1 - x0 - 2, 1), self.height() - 6)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(QUALITY_COLOURS.get(b.quality, QUALITY_COLOURS[None])))
