@@ -145,6 +145,11 @@ def test_zoom_and_scroll(qtbot, window, bbb):
     assert axis.visible()[1] == pytest.approx(axis.duration, abs=0.1)
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert axis.pps == pytest.approx(fit) and axis.offset == 0
+    # every time label is whole: none runs off the ruler's right edge (BBB's 0:55 did)
+    ruler = _rgb(view.ruler.grab().toImage()).astype(int)
+    text_rows = ruler[: view.ruler.height() - 12]
+    ink = (text_rows.sum(-1) < 3 * 110)                 # dark text on the light window colour
+    assert ink.any() and not ink[:, -3:].any()
 
 
 def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from v2m_desktop.app.timeline.axis import TimeAxis
@@ -266,11 +266,16 @@ class RulerLane(Lane):
         f = QFont(self.font())
         f.setPointSizeF(max(f.pointSizeF() - 1, 7))
         p.setFont(f)
+        metrics = QFontMetricsF(f)
         k = math.floor(t0 / step)
         while k * step <= min(t1, self.axis.duration):
             x = self.axis.x_of(k * step)
             p.drawLine(QPointF(x, self.height() - 10), QPointF(x, self.height()))
-            p.drawText(QPointF(x + 3, self.height() - 11), format_time(k * step, step))
+            label = format_time(k * step, step)
+            width = metrics.horizontalAdvance(label)
+            # a label that would run off the right edge goes left of its tick, whole
+            lx = x + 3 if x + 3 + width <= self.width() else x - 3 - width
+            p.drawText(QPointF(lx, self.height() - 11), label)
             k += 1
 
     def press_at(self, t):
