@@ -158,7 +158,7 @@ def _app_line(r: dict) -> str:
 def _music(args, folder: Path) -> dict:
     from v2m_desktop.core.lab.bench import MEDIA, bench_music, music_lines
     r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
-                    progress=lambda what: print(f"bench music: {what}", file=sys.stderr, flush=True))
+                    progress=lambda what, _f: print(f"bench music: {what}", file=sys.stderr, flush=True))
     return {**r, "line": "\n".join(music_lines(r))}
 
 

@@ -13,6 +13,7 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.checkpoint import SHIPPED, load_model
 from v2m_desktop.core.model.generate import SamplingOptions, generate
+from v2m_desktop.core.progress import Progress, report
 
 
 def synthetic_features(seconds: int, seed: int = 0) -> VideoFeatures:
@@ -294,7 +295,7 @@ def _ratio(pairs) -> float:
     return hit / total if total else float("nan")
 
 
-def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=None) -> dict:
+def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Progress | None = None) -> dict:
     """Score the shared clips and the synthetic calm, energetic and alternating clips (basic
     vision) for each seed and measure the music: harmonic rhythm, phrases, cadences, cuts, the
     calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""
@@ -321,10 +322,11 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress=Non
     jobs = [(name, path, None) for name, path in clips.items()]
     jobs += [(f"{mood} (F major)", clips[mood], "F major") for mood in ("calm", "energetic")]
     runs: dict[str, list[dict]] = {}
+    done = 0
     for name, path, key in jobs:
         for seed in seeds:
-            if progress:
-                progress(f"{name} seed {seed}")
+            report(progress, f"{name} seed {seed}", done / len(jobs) / len(seeds))
+            done += 1
             settings = ScoreSettings(vision="basic", cache_dir=folder / "cache",
                                      compose=ComposeSettings(key=key, sampling=SamplingOptions(seed=seed)))
             settings.arrange.seed = seed
