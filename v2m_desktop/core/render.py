@@ -79,6 +79,7 @@ def check_soundfont(soundfont: Path | str | None) -> Path:
 
 
 _stderr_lock = threading.Lock()
+_synth_lock = threading.Lock()
 _silenced = {"depth": 0, "saved": -1}
 
 
@@ -217,8 +218,10 @@ def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out
     # FluidSynth's own effects are off: their modulators run from the synthesiser's start, so a
     # stretch rendered on its own (rerender) would not match the whole piece there (the chorus
     # put the pad 100 % off, the reverb left 0.016 of raw residue); the reverb is ours
-    synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr),
-                             **{"synth.chorus.active": 0, "synth.reverb.active": 0})
+    with _synth_lock:       # FluidSynth sets up its default modulators on the first synthesiser
+        #                     a process makes, unguarded: two made at once got broken ones
+        synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr),
+                                 **{"synth.chorus.active": 0, "synth.reverb.active": 0})
     ch = 9 if inst.is_drum else 0
     level = np.float32(_send(inst) * 0.5)
     try:
