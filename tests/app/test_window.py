@@ -53,6 +53,17 @@ def test_generate_fills_every_lane(qtbot, window, bbb):
             assert sum(abs(a - b) for a, b in zip(c.getRgb()[:3], want.getRgb()[:3])) < 30
             checked += 1
     assert checked >= 3
+    # bar lines: a light tick at the foot of the chord lane on each bar inside a block
+    assert lanes.bars.rows == pytest.approx(list(score.arrangement.bar_times))
+    ticks = 0
+    for t in lanes.bars.rows:
+        b = next(b for b in lanes.chords.rows if b.start <= t < b.end)
+        x = round(window.axis.x_of(t))
+        if x - window.axis.x_of(b.start) > 4 and window.axis.x_of(b.end) - x > 4:
+            tick, beside = img.pixelColor(x, img.height() - 6), img.pixelColor(x + 3, img.height() - 6)
+            assert sum(tick.getRgb()[:3]) > sum(beside.getRgb()[:3]) + 60
+            ticks += 1
+    assert ticks >= 3
     # the piano-roll has each part's colour; hiding the pad (click its box) removes the pad colour
     def count(colour, image):
         arr = _rgb(image)

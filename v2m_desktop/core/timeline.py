@@ -50,6 +50,7 @@ class TimelineData:
     thumb_times: np.ndarray | None = None    # [N] seconds
     key: str = ""
     tempo: float = 0.0
+    bars: list[float] = field(default_factory=list)       # bar starts (s): where the harmony may change
     locks: set[int] = field(default_factory=set)          # locked seconds
     targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
     edited: dict = field(default_factory=dict)            # 'density' / 'loudness': the seconds the user drew
@@ -113,6 +114,7 @@ def from_score(score, project=None) -> TimelineData:
     data.notes = notes_of(arr.midi)
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)
+    data.bars = [float(t) for t in (arr.bar_times if arr.bar_times is not None else arr.beat_times[::4])]
     if project is not None:
         data.locks = set(project.locks)
         data.targets = list(project.targets)

@@ -13,6 +13,7 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 
 EMOTION_NAMES = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")   # core.chords.EMOTIONS
 EMOTION_COLOURS = ("#f2a93b", "#8e5cc4", "#d9534f", "#4a7fd6", "#45b08c", "#9aa3ad")
+BAR_TICK_ALPHA = 170       # the bar ticks in the chord lane: white over the block's colour
 PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399"}
 QUALITY_COLOURS = {  # chord families: major, minor, dominant, diminished, suspended, augmented
     "maj": "#3f7fd0", "maj6": "#3f7fd0", "maj7": "#3f7fd0",
@@ -432,8 +433,11 @@ class ChordLane(Lane):
     boundaryMoved = Signal(float, float)        # from, to (seconds)
     GRAB_PX = 4
 
-    def __init__(self, axis, model, parent=None):
+    def __init__(self, axis, model, parent=None, bars=None):
         super().__init__(axis, model, parent)
+        self.bars = bars                # the bar starts: ticks where the harmony may change
+        if bars is not None:
+            bars.modelReset.connect(self.update)
         self._boundary: float | None = None
         self._boundary_to: float | None = None
         self.setMouseTracking(True)
@@ -515,10 +519,25 @@ class ChordLane(Lane):
             if text and r.width() > 12:
                 p.setPen(QColor("white"))
                 p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        self._bar_ticks(p, t0, t1)
         if self._boundary_to is not None:
             x = self.axis.x_of(self._boundary_to)
             p.setPen(QPen(self.text_colour(), 2, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+
+    def _bar_ticks(self, p, t0: float, t1: float) -> None:
+        """A short tick at the foot of the lane on each bar line inside a block (a chord changes
+        only on one), when bars are at least 6 px apart."""
+        bars = self.bars.rows if self.bars is not None else []
+        if len(bars) < 2 or (bars[1] - bars[0]) * self.axis.pps < 6:
+            return
+        edges = {round(b.start, 3) for b in self.model.rows}
+        p.setPen(QPen(QColor(255, 255, 255, BAR_TICK_ALPHA), 1))
+        h = self.height()
+        for t in bars:
+            if t0 <= t <= t1 and round(t, 3) not in edges:
+                x = round(self.axis.x_of(t)) + 0.5
+                p.drawLine(QPointF(x, h - 9), QPointF(x, h - 4))
 
     @staticmethod
     def _padlock(p, x: float, y: float) -> None:

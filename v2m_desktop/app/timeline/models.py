@@ -94,6 +94,7 @@ class LaneModels(QObject):
         self.cuts = RowsModel(lambda t: f"cut at {t:.2f} s", self)
         self.emotion = RowsModel(lambda r: " ".join(f"{p:.2f}" for p in r), self)
         self.chords = RowsModel(lambda b: f"{b.symbol} {b.start:.2f}-{b.end:.2f} s", self)
+        self.bars = RowsModel(lambda t: f"bar at {t:.2f} s", self)
         self.notes = NotesModel(self)
         self.dynamics = RowsModel(lambda r: f"density {r[0]:.1f}, loudness {r[1]:.3f}", self)
         self.targets = RowsModel(lambda t: f"{t.emotion} {t.intensity:g} {t.start}-{t.end} s", self)
@@ -101,7 +102,8 @@ class LaneModels(QObject):
     def show(self, data) -> None:
         """Fill every model from a core.timeline.TimelineData (None clears)."""
         if data is None:
-            for m in (self.thumbnails, self.cuts, self.emotion, self.chords, self.dynamics, self.targets):
+            for m in (self.thumbnails, self.cuts, self.emotion, self.chords, self.bars, self.dynamics,
+                      self.targets):
                 m.set_rows([])
             self.notes.set_notes(None)
             return
@@ -109,6 +111,7 @@ class LaneModels(QObject):
         self.cuts.set_rows(float(c) for c in data.cuts)
         self.emotion.set_rows([] if data.emotion is None else [tuple(map(float, r)) for r in data.emotion])
         self.chords.set_rows(data.chords)
+        self.bars.set_rows(data.bars)
         self.notes.set_notes(data.notes)
         dyn = []
         if data.density is not None:        # (density, loudness, density drawn, loudness drawn)

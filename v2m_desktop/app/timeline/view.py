@@ -103,7 +103,7 @@ class TimelineView(QWidget):
         self.thumbnails = ThumbnailLane(axis, models.thumbnails)
         self.cuts = CutLane(axis, models.cuts)
         self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
-        self.chords = ChordLane(axis, models.chords)
+        self.chords = ChordLane(axis, models.chords, bars=models.bars)
         self.piano_roll = PianoRollLane(axis, models.notes)
         self.density = DynamicsLane(axis, models.dynamics, "density")
         self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
