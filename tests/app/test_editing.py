@@ -17,14 +17,18 @@ def _wide_block(window, after: float = 0.0):
                 and lane.boundary_near(window.axis.x_of((b.start + b.end) / 2)) is None)
 
 
+def _generated(qtbot, window, bbb):
+    """Open the clip and generate: (the project, the chord lane)."""
+    open_and_generate(qtbot, window, bbb)
+    return window.session.project, window.timeline.chords
+
+
 def _x(window, t):
     return int(round(window.axis.x_of(t)))
 
 
 def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
-    open_and_generate(qtbot, window, bbb)
-    p = window.session.project
-    lane = window.timeline.chords
+    p, lane = _generated(qtbot, window, bbb)
     b = _wide_block(window, after=5)
     a, e = int(round(b.start)), int(round(b.end))
     before = p.tokens.copy()
@@ -50,9 +54,7 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
 
 
 def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
-    open_and_generate(qtbot, window, bbb)
-    p = window.session.project
-    lane = window.timeline.chords
+    p, lane = _generated(qtbot, window, bbb)
     rows = window.session.lanes.chords.rows
     k = next(i for i in range(len(rows) - 1) if rows[i].start > 5 and rows[i].token != rows[i + 1].token
              and window.axis.x_of(rows[i].end) - window.axis.x_of(rows[i].start) > 30)
@@ -71,9 +73,7 @@ def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
 
 
 def test_split_a_block_at_the_playhead_by_s_then_change_one_half(qtbot, window, bbb):
-    open_and_generate(qtbot, window, bbb)
-    p = window.session.project
-    lane = window.timeline.chords
+    p, lane = _generated(qtbot, window, bbb)
     blocks = {a: (a, e) for a, e, _ in p.blocks()}
     b = next(r for r in window.session.lanes.chords.rows if r.start > 5 and r.end - r.start >= 4
              and int(round(r.start)) in blocks and blocks[int(round(r.start))][1] - r.start >= 4)
@@ -134,9 +134,7 @@ def test_split_a_block_at_the_playhead_by_s_then_change_one_half(qtbot, window, 
 
 
 def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
-    open_and_generate(qtbot, window, bbb)
-    p = window.session.project
-    lane = window.timeline.chords
+    p, lane = _generated(qtbot, window, bbb)
     rows = window.session.lanes.chords.rows
     k = next(i for i in range(1, len(rows)) if rows[i].start > 5 and rows[i].end - rows[i].start >= 3
              and rows[i - 1].token != rows[i].token)
@@ -174,9 +172,7 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
 
 
 def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
-    open_and_generate(qtbot, window, bbb)
-    p = window.session.project
-    lane = window.timeline.chords
+    p, lane = _generated(qtbot, window, bbb)
     # lock one second inside the range first
     p_before_lock = p.tokens.copy()
     window.axis.set_selection(24, 25)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from v2m_desktop.app.settings import INSTRUMENTS
-from v2m_desktop.core.chords import FLAT_ROOTS, ROOTS, flat_key
+from v2m_desktop.core.chords import key_name
 
 SEED_MAX = (1 << 31) - 1
 # keys the panel's fields use themselves, though the window has shortcuts on them (Return: Set
@@ -46,11 +46,7 @@ class _OwnKeys(QObject):
 
 def key_names() -> list[tuple[str, int, int]]:
     """(name, root, mode) of the 24 keys, each spelled as it is written (Bb major, C# minor)."""
-    out = []
-    for mode, word in ((0, "major"), (1, "minor")):
-        for root in range(12):
-            out.append((f"{(FLAT_ROOTS if flat_key(root, mode) else ROOTS)[root]} {word}", root, mode))
-    return out
+    return [(key_name(root, mode), root, mode) for mode in (0, 1) for root in range(12)]
 
 
 class ArrangementPanel(QDockWidget):

@@ -159,6 +159,12 @@ def flat_key(key_root: int, mode: int) -> bool:
     return key_root % 12 in ((5, 10, 3, 8, 1) if mode == 0 else (2, 7, 0, 5, 10))
 
 
+def key_name(key_root: int, mode: int) -> str:
+    """'Bb major', 'C# minor': a key spelled as it is written."""
+    roots = FLAT_ROOTS if flat_key(key_root, mode) else ROOTS
+    return f"{roots[key_root % 12]} {'minor' if mode else 'major'}"
+
+
 def chord_symbol(token: int, flats: bool = False) -> str:
     """'Am', 'F#maj7' ('Gbmaj7' with `flats`), 'N' (no chord): the symbol users read and type."""
     q = quality_of(token)

@@ -81,11 +81,7 @@ class SetSplits(Edit):
     splits: frozenset
 
     def apply(self, p, engine=None):
-        old = frozenset(p.splits)
-        p.splits = set(self.splits)
-        diff = old ^ self.splits
-        p.changed("chords", min(diff, default=0), max(diff, default=-1) + 1)
-        return SetSplits(old)
+        return SetSplits(_swap_seconds(p, "splits", "chords", self.splits))
 
 
 @dataclass
@@ -93,11 +89,17 @@ class SetLocks(Edit):
     locks: frozenset
 
     def apply(self, p, engine=None):
-        old = frozenset(p.locks)
-        p.locks = set(self.locks)
-        diff = old ^ self.locks
-        p.changed("locks", min(diff, default=0), max(diff, default=-1) + 1)
-        return SetLocks(old)
+        return SetLocks(_swap_seconds(p, "locks", "locks", self.locks))
+
+
+def _swap_seconds(p, attr: str, what: str, new: frozenset) -> frozenset:
+    """Set the project's set of seconds `attr`, tell the seconds that changed (as `what`) and
+    return the old set (the inverse's value)."""
+    old = frozenset(getattr(p, attr))
+    setattr(p, attr, set(new))
+    diff = old ^ frozenset(new)
+    p.changed(what, min(diff, default=0), max(diff, default=-1) + 1)
+    return old
 
 
 @dataclass

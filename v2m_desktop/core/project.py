@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, ROOTS, chord_symbol, parse_chord_symbol
+from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, chord_symbol, key_name, parse_chord_symbol
 from v2m_desktop.core.errors import V2MError
 
 FORMAT = 1                      # the .v2m format this version writes
@@ -121,7 +121,7 @@ class Project:
 
     @property
     def key_name(self) -> str:
-        return f"{ROOTS[self.key_root]} {'minor' if self.mode else 'major'}"
+        return key_name(self.key_root, self.mode)
 
     def blocks(self) -> list[tuple[int, int, int]]:
         """The chord blocks: runs of one chord, a run cut in two at each split; (start, end,

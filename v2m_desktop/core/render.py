@@ -136,7 +136,9 @@ def _send(inst: pretty_midi.Instrument) -> float:
 
 def _end_frame(instruments, sr: int, first_frame: int) -> int:
     """Frames from first_frame to the last event plus TAIL_S."""
-    last = max((e[0] for inst in instruments for e in _events(inst)), default=0.0)
+    last = max([n.end for inst in instruments for n in inst.notes]
+               + [c.time for inst in instruments for c in inst.control_changes]
+               + [b.time for inst in instruments for b in inst.pitch_bends], default=0.0)
     return max(int(np.ceil((last + TAIL_S) * sr)) - first_frame, 0)
 
 
@@ -169,14 +171,8 @@ def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
     """_synthesize_part for each (part, first frame, out, send), side by side on the cores (the
     synthesiser runs outside the GIL); `progress(k, fraction)` per part, from its thread (a
     raise there, e.g. Cancelled, stops the rest and is raised here)."""
-    lock = threading.Lock()
+    lock, stop = threading.Lock(), threading.Event()
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    if workers == 1:
-        for k, (inst, first, out, send) in enumerate(jobs):
-            _synthesize_part(inst, soundfont, sr, out, send, first,
-                             None if progress is None else (lambda f, k=k: progress(k, f)), lock)
-        return
-    stop = threading.Event()
 
     def run(k, inst, first, out, send):
         def report(f):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_desktop.core.chords import FLAT_ROOTS, ROOTS, chord_name, flat_key, transpose
+from v2m_desktop.core.chords import chord_name, key_name, transpose
 
 
 @dataclass
@@ -22,8 +22,7 @@ class ChordTrack:
 
     @property
     def key_name(self) -> str:
-        roots = FLAT_ROOTS if flat_key(self.key_root, self.mode) else ROOTS
-        return f"{roots[self.key_root]} {'minor' if self.mode else 'major'}"
+        return key_name(self.key_root, self.mode)
 
     def names(self) -> list[str]:
         return [chord_name(t) for t in self.tokens]
