@@ -41,7 +41,7 @@ def test_score_writes_mp4_midi_wav_and_stems(clip, tmp_path, capsys):
     midi = pretty_midi.PrettyMIDI(str(mid))
     assert {i.name for i in midi.instruments} >= {"piano", "bass", "pad", "drums"}
     assert [k.key_number for k in midi.key_signature_changes] == [12 + 4]      # E minor
-    assert midi.lyrics[0].text == "E:min" and midi.lyrics[1].text == "C"       # the primer
+    assert midi.lyrics[0].text == "Em" and midi.lyrics[1].text == "C"       # the primer
     assert wav.stat().st_size > 14 * 44100 * 2 and len(list(stems.glob("*.wav"))) == 4
 
 

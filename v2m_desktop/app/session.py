@@ -398,15 +398,19 @@ class Session(QObject):
         self._run(job, "export", "exporting", self.exported.emit)
 
     def wait(self, timeout_ms: int = 10000) -> bool:
-        """Block until the running job has stopped (for closing the window)."""
-        return self.worker is None or self.worker.wait(timeout_ms)
+        """Block until the running job and re-render have stopped (for closing the window: a
+        QThread destroyed while it runs aborts the process)."""
+        return all(w is None or w.wait(timeout_ms) for w in (self.worker, self._render_worker))
 
     def shut_down(self, timeout_ms: int = 5000) -> None:
-        """Closing: cancel the job, end its child processes and remove its temporary files at
-        once (the core's one clean-up), then wait for its thread."""
-        if self.worker is None:
+        """Closing: cancel the job and the re-render, end their child processes and remove their
+        temporary files at once (the core's one clean-up), then wait for their threads."""
+        self._render_timer.stop()
+        if self.worker is None and self._render_worker is None:
             return
         self.cancel()
+        if self._render_worker is not None:
+            self._render_worker.cancel()
         from v2m_desktop.core.cleanup import clean_up
         clean_up()
         self.wait(timeout_ms)

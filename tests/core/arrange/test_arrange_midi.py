@@ -8,7 +8,7 @@ import pytest
 from arrange_plans import chord_plan, flat_dynamics, one_hot
 
 from v2m_desktop.core.arrange import ArrangeOptions, arrange, cut_alignment, write_midi
-from v2m_desktop.core.chords import chord_name
+from v2m_desktop.core.chords import chord_symbol, flat_key
 from v2m_desktop.core.errors import V2MError
 
 CUTS = [2.9, 7.35, 11.1, 16.4, 21.8, 26.05]
@@ -43,7 +43,8 @@ def test_midi_file_contents(arr, tmp_path):
     _, tempi = m.get_tempo_changes()
     assert np.all(np.abs(tempi / arr.tempo - 1) <= 0.07)
     assert [k.key_number for k in m.key_signature_changes] == [12 + 2]        # D minor
-    assert [ly.text for ly in m.lyrics] == [chord_name(t) for _, _, t in arr.chord_times]
+    flats = flat_key(arr.key_root, arr.mode)
+    assert [ly.text for ly in m.lyrics] == [chord_symbol(t, flats) for _, _, t in arr.chord_times]
     assert np.allclose([ly.time for ly in m.lyrics], [s for s, _, _ in arr.chord_times], atol=2e-3)
     # markers at the cuts
     mid = mido.MidiFile(str(path))

@@ -9,7 +9,7 @@ import mido
 import numpy as np
 import pretty_midi
 
-from v2m_desktop.core.chords import chord_name
+from v2m_desktop.core.chords import chord_symbol, flat_key
 from v2m_desktop.core.files import atomic_output, check_output
 
 RESOLUTION = 480        # ticks per beat
@@ -33,10 +33,12 @@ def new_midi(beats: np.ndarray) -> pretty_midi.PrettyMIDI:
 
 def annotate(midi: pretty_midi.PrettyMIDI, key_root: int, mode: int,
              chord_times: list[tuple[float, float, int]]) -> None:
-    """Key signature and one lyric event per chord (its symbol, e.g. 'A:min')."""
+    """Key signature and one lyric event per chord: its symbol as musicians write it and the
+    app shows it ('Am', 'Ebsus2' in a flat key), which a DAW shows as the chord track."""
     midi.key_signature_changes.append(pretty_midi.KeySignature(key_root % 12 + 12 * bool(mode), 0.0))
+    flats = flat_key(key_root, mode)
     for start, _, token in chord_times:
-        midi.lyrics.append(pretty_midi.Lyric(chord_name(token), float(start)))
+        midi.lyrics.append(pretty_midi.Lyric(chord_symbol(token, flats), float(start)))
 
 
 def midi_bytes(midi: pretty_midi.PrettyMIDI, cuts: list[float]) -> bytes:

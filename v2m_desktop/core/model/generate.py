@@ -72,10 +72,10 @@ class ChordRules:
                           self.cadence[start:stop], self.max_hold)
 
 
-# the tonic a cadence resolves to: a major or minor triad (or its sixth, seventh or sus2), either
-# colour (a sad stretch of a major key may close on i); not I7, a diminished or a sus4 chord,
-# which do not resolve
-TONIC_QUALITIES = {"maj", "maj7", "maj6", "sus2", "min", "min7", "min6"}
+# the tonic a cadence resolves to, by mode: in a major key a major or minor triad (or its sixth,
+# seventh or sus2: a sad stretch may close on i), in a minor key a minor one (a D minor scene
+# closing on D major at every cut sounded undecided); never I7, a diminished or a sus4 chord
+TONIC_QUALITIES = ({"maj", "maj7", "maj6", "sus2", "min", "min7", "min6"}, {"min", "min7", "min6", "sus2"})
 
 
 def _cadence_mask(role: int, mode: int) -> torch.Tensor:
@@ -83,7 +83,7 @@ def _cadence_mask(role: int, mode: int) -> torch.Tensor:
     its first chord, a resolving chord on the tonic for its second)."""
     home = 0 if mode == 0 else 9
     if role == 2:
-        return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES
+        return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES[mode != 0]
                              for t in range(N_CHORDS)])
     roots = ((home + 5) % 12, (home + 7) % 12)
     return torch.tensor([root_of(t) in roots for t in range(N_CHORDS)])
