@@ -216,6 +216,20 @@ def test_emotion_targets_steer_chords_and_density(bbb_project):
     print(f"minor share {plain:.3f} -> {sad:.3f}; density {plain_density:.2f} -> {exciting_density:.2f}")
 
 
+def test_regenerating_a_repeated_phrase_writes_it_anew(bbb_project):
+    """A stretch of a scene that repeats its first phrase gets new chords when regenerated (it
+    came back unchanged when its slots still copied the phrase before it)."""
+    project, engine = bbb_project
+    copy = engine.meter().rules(project.seconds).copy
+    repeats = [s for s in range(project.seconds) if copy[s] >= 0]
+    a = next(s for s in repeats if copy[s] < s - 4)          # a slot repeating one of a bar ago or more
+    b = max(repeats) + 1
+    assert b - a >= 8
+    before = project.tokens.copy()
+    changed = [float(np.mean(engine.regenerate(a, b, seed) != before[a:b])) for seed in range(4)]
+    assert np.mean(changed) > 0.2, changed          # measured: 0.00 before, 0.49 after (BBB 30-45 s)
+
+
 def notes_per_second(engine, a, b) -> float:
     """Notes starting in [a, b) of the arrangement, a second (what the listener hears)."""
     midi = engine.arrangement().midi

@@ -156,7 +156,8 @@ class Engine:
     # -- generation
     def regenerate(self, start: int, end: int, seed: int) -> np.ndarray:
         """New chords for seconds [start, end) in the piece's key: the chords before `start` lead
-        in, the chord at `end` is joined, locked seconds keep their chords, the meter's rules hold.
+        in, the chord at `end` is joined, locked seconds keep their chords, the meter's rules hold
+        (but the range repeats no phrase from before it: it is written anew).
         Works anywhere in a video of any length (a model-length window around the range)."""
         from v2m_desktop.core.model.generate import SamplingOptions, regenerate_span
         p = self.project
@@ -170,7 +171,7 @@ class Engine:
         w0 = max(0, end - span)
         w1 = min(p.seconds, w0 + span)
         locks = {s - w0: int(norm[s]) for s in p.locks if start <= s < end}
-        rules = self.meter().rules(p.seconds).window(w0, w1)
+        rules = self.meter().rules(p.seconds).anew(start, end).window(w0, w1)
         opts = SamplingOptions(seed=int(seed), guidance=p.settings.follow_picture)
         out = regenerate_span(amt, self.features().window(w0, w1), p.mode, norm[w0:w1], start - w0, end - w0,
                               locks=locks, rules=rules, options=opts, device=self.device)

@@ -71,6 +71,15 @@ class ChordRules:
         return ChordRules(self.change[start:stop], self.fresh[start:stop], np.where(copy >= 0, copy, -1),
                           self.cadence[start:stop], self.max_hold)
 
+    def anew(self, start: int, stop: int) -> ChordRules:
+        """The rules for writing [start, stop) anew: its slots no longer repeat chords from before
+        `start` (regenerating a stretch of a repeating phrase would otherwise give it back
+        unchanged); repeats inside the stretch, cadences and slots hold."""
+        copy = self.copy.copy()
+        inside = np.arange(len(copy))
+        copy[(inside >= start) & (inside < stop) & (copy < start)] = -1
+        return ChordRules(self.change, self.fresh, copy, self.cadence, self.max_hold)
+
 
 # the tonic a cadence resolves to, by mode: in a major key a major or minor triad (or its sixth,
 # seventh or sus2: a sad stretch may close on i), in a minor key a minor one (a D minor scene
