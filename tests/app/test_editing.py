@@ -194,9 +194,7 @@ def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
     minor = {"min", "min7", "min6", "dim", "dim7", "hdim7"}
     from v2m_desktop.core.chords import quality_of
     shares = []
-    # the scene's phrase holds most of these seconds (its opening tonic is locked, its repeats
-    # copy it), so a take keeps the major chords now and then: take a few, up to eight
-    while len(shares) < 3 or (max(shares) == 0 and len(shares) < 8):
+    for _ in range(3):
         with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
             qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
@@ -207,7 +205,7 @@ def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
     n = len(shares)
     takes = p.takes_of(20, 40)
     assert len(takes.takes) == n + 1 and takes.current == n
-    assert max(shares) > 0          # the sad target's minor chords (the steering itself: test_project.py)
+    assert min(shares) > 0          # every take has minor chords (the steering itself: test_project.py)
     # step back through the takes
     qtbot.keyClick(window, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert p.takes_of(20, 40).current == n - 1 and p.tokens[20:40].tolist() == takes.takes[n - 1]

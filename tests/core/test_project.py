@@ -211,7 +211,7 @@ def test_emotion_targets_steer_chords_and_density(bbb_project):
     sad = minor_share()
     E.SetEmotionTarget(a, b, "exciting", 1.0).apply(project)
     exciting_density = notes_per_second(engine, a, b)
-    assert sad > plain + 0.1, (plain, sad)          # measured: 0.16 -> 0.29 on 20 seeds
+    assert sad > plain + 0.3, (plain, sad)          # measured: 0.16 -> 0.65 on 20 seeds
     assert exciting_density > plain_density * 1.05, (plain_density, exciting_density)
     print(f"minor share {plain:.3f} -> {sad:.3f}; density {plain_density:.2f} -> {exciting_density:.2f}")
 

@@ -174,12 +174,18 @@ class Engine:
         rules = self.meter().rules(p.seconds).anew(start, end).window(w0, w1)
         opts = SamplingOptions(seed=int(seed), guidance=p.settings.follow_picture)
         out = regenerate_span(amt, self.features().window(w0, w1), p.mode, norm[w0:w1], start - w0, end - w0,
-                              locks=locks, rules=rules, options=opts, device=self.device)
+                              locks=locks, rules=rules, options=opts, device=self.device,
+                              target_steer=TARGET_STEER * target_intensity(p)[w0:w1])
         new = out[start - w0:end - w0]
         return np.array([transpose(int(t), shift) for t in new], dtype=np.int64)
 
 
 SAMPLE_RATE = 44100
+# emotion steering added under a full-intensity target when chords are regenerated (the
+# sampler's own is 1). Measured over 20 seeds on Big Buck Bunny under a sad target: the minor
+# share of 20-40 s went 0.29 -> 0.65 (0.16 untargeted), and the share of takes of 0-12 s and
+# 30-45 s without a minor chord 0.70 and 0.55 -> 0; the chords stay among the model's likely ones
+TARGET_STEER = 4.0
 
 
 def changed_span(a, b) -> tuple[float, float] | None:
@@ -198,6 +204,14 @@ def changed_span(a, b) -> tuple[float, float] | None:
         cb = {(c.time, c.number, c.value) for c in ib.control_changes}
         times += [c[0] for c in ca ^ cb]
     return (min(times), max(times)) if times else (0.0, 0.0)
+
+
+def target_intensity(project: Project) -> np.ndarray:
+    """[seconds] the intensity of the emotion target over each second (0 where none is set)."""
+    out = np.zeros(project.seconds, dtype=np.float32)
+    for t in project.targets:
+        out[t.start:t.end] = np.maximum(out[t.start:t.end], t.intensity)
+    return out
 
 
 def target_features(feats, project: Project):

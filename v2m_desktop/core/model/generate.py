@@ -173,11 +173,13 @@ def neutral(features: VideoFeatures) -> VideoFeatures:
                          np.arange(n, dtype=np.float32), None)
 
 
-def emotion_bias(emotion: np.ndarray, strength: float) -> torch.Tensor:
-    """[T, 157] logit bonus: each chord gets `strength` times the probability that the second's
-    emotion allows its quality (the paper's affective mapping).  The model learns the mapping
-    only softly (the affective loss); this makes the emotion curve a user edits audible."""
-    return torch.from_numpy(strength * (emotion[:, :6] @ EMOTION_MASKS[:, :N_CHORDS]).astype(np.float32))
+def emotion_bias(emotion: np.ndarray, strength) -> torch.Tensor:
+    """[T, 157] logit bonus: each chord gets `strength` (one, or one a second) times the
+    probability that the second's emotion allows its quality (the paper's affective mapping).
+    The model learns the mapping only softly (the affective loss); this makes the emotion curve a
+    user edits audible."""
+    strength = np.asarray(strength, dtype=np.float32).reshape(-1, 1)
+    return torch.from_numpy((strength * (emotion[:, :6] @ EMOTION_MASKS[:, :N_CHORDS])).astype(np.float32))
 
 
 # Roots of the normalised keys' scale (C major, and A minor's same notes).  The soundtracks keep
@@ -278,7 +280,8 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
              join_to: int | None = None, options: SamplingOptions | None = None,
              semantic: bool = True, device="cpu",
              progress: Progress | None = None,
-             recompute: bool = False, half: bool = True, rules: ChordRules | None = None) -> np.ndarray:
+             recompute: bool = False, half: bool = True, rules: ChordRules | None = None,
+             target_steer: np.ndarray | None = None) -> np.ndarray:
     """Chord tokens for seconds 0 .. length-1 (default: the video's length).
 
     primer: the first chords (seconds 0..); without one, the piece starts on the tonic.
@@ -286,6 +289,8 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     generated second (span regeneration).  progress("compose", fraction) is called for every
     token (it may raise Cancelled).  half: the KV-cache steps multiply by float16
     copies of the weights (twice as fast on a CPU; the logits move by about 1e-3).
+    target_steer: per second, emotion steering added to the options' (where the user set an
+    emotion target: the mood asked for is heard, not only nudged).
     """
     opts = options or SamplingOptions()
     opts.check()
@@ -303,7 +308,9 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute, half and not recompute)
-    steer = emotion_bias(features.emotion, opts.emotion_steer) if opts.emotion_steer else None
+    strength = opts.emotion_steer if target_steer is None else \
+        opts.emotion_steer + np.asarray(target_steer, dtype=np.float32)[:len(features)]
+    steer = emotion_bias(features.emotion, strength) if np.any(strength) else None
     prior = _prior(opts)
     prefix = [int(t) for t in primer][:length]
     for s, t in locks.items():
