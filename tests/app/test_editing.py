@@ -4,9 +4,12 @@ its takes.  Each edit is one command on the undo stack and re-renders the music.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from tests.app.conftest import open_and_generate
+from v2m_desktop.app.timeline.lanes import format_time
 from v2m_desktop.core.chords import chord_symbol
 
 
@@ -51,6 +54,10 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     qtbot.keyClick(window, Qt.Key.Key_Z, ctrl_shift)
     assert chord_symbol(int(p.tokens[a]), flats=True) == "Bbmaj7"
     assert window.session.wait_rendered()
+    # hovering a block tells its whole symbol and its seconds (short blocks write it small or cut)
+    where = QPoint(_x(window, (b.start + b.end) / 2), 15)
+    QApplication.sendEvent(lane, QHelpEvent(QEvent.Type.ToolTip, where, lane.mapToGlobal(where)))
+    assert QToolTip.text() == f"Bbmaj7  {format_time(a)}–{format_time(e)}"
 
 
 def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):

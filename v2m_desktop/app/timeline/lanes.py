@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from v2m_desktop.app.timeline.axis import TimeAxis
 
@@ -445,6 +445,17 @@ class ChordLane(Lane):
     def block_at(self, t: float):
         return next((b for b in self.model.rows if b.start <= t < b.end), None)
 
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.ToolTip:      # the whole symbol, also of a block too short for it
+            b = self.block_at(self.axis.t_of(e.pos().x()))
+            if b is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(e.globalPos(), f"{b.symbol}  {format_time(b.start)}–"
+                                  f"{format_time(b.end)}{'  (locked)' if b.locked else ''}", self)
+            return True
+        return super().event(e)
+
     def boundary_near(self, x: float) -> float | None:
         for b in self.model.rows[1:]:
             if abs(self.axis.x_of(b.start) - x) <= self.GRAB_PX:
@@ -497,7 +508,13 @@ class ChordLane(Lane):
         if not blocks:
             self.empty_text(p, "Generate (Ctrl+G) writes the chords")
             return
-        fm = p.fontMetrics()
+        fm, font = p.fontMetrics(), p.font()
+        small = QFont(font)
+        if font.pointSizeF() > 0:
+            small.setPointSizeF(font.pointSizeF() * 0.75)
+        else:
+            small.setPixelSize(max(1, round(font.pixelSize() * 0.75)))
+        small_fm = QFontMetricsF(small)
         for i, b in enumerate(blocks):
             if b.end < t0 or b.start > t1:
                 continue
@@ -515,10 +532,15 @@ class ChordLane(Lane):
                 p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
                 self._padlock(p, r.right() - 10, r.top() + 4)
             room = int(r.width()) - (16 if b.locked else 4)
-            text = fm.elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
+            # a symbol a short block cannot hold is written smaller before it is cut ("Csus4",
+            # not "Cs…")
+            narrow = fm.horizontalAdvance(b.symbol) > room and small_fm.horizontalAdvance(b.symbol) <= room
+            text = (small_fm if narrow else fm).elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
             if text and r.width() > 12:
                 p.setPen(QColor("white"))
+                p.setFont(small if narrow else font)
                 p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        p.setFont(font)
         self._bar_ticks(p, t0, t1)
         if self._boundary_to is not None:
             x = self.axis.x_of(self._boundary_to)
