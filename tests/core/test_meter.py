@@ -102,7 +102,7 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
     arr = result.arrangement
     lyrics = [ly.time for ly in arr.midi.lyrics]           # the chord symbols in the MIDI
     assert len(lyrics) == len(arr.chord_times) >= 6
-    bars = stats.bar_times(arr)
+    bars = arr.bars()
     downbeats = arr.midi.get_downbeats()       # the bar lines a DAW shows (time signatures)
     assert np.abs(downbeats[:, None] - bars[None, :]).min(0).max() < 1e-6
     for t in lyrics[1:]:

@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
             from v2m_desktop.core.edits import Batch, Merge, Split
             run = next(b for b in p.blocks() if b[0] <= o - 1 < b[1])[0], \
                 next(b for b in p.blocks() if b[0] == o)[1]
-            if not run[0] < n < run[1] or n in {a for a, _, _ in p.blocks()}:
+            if not run[0] < n < run[1]:
                 self.show_message("A split moves inside its chord: drop it between two seconds of it")
                 return
             self._edit(Batch([Merge(o), Split(n)]), f"Move split {format_time(o)} to {format_time(n)}")

@@ -105,15 +105,19 @@ class Engine:
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
 
-    def score(self, run=None):
+    def score(self, run=None, made=None):
         """The project as a pipeline Score (what export_score writes), rendered at the project's
         gain (fixed by its first render, so an edit never moves the level of the rest).  `run`:
-        the scoring run's bookkeeping (timings, progress, cancel) when it goes on from there."""
+        the scoring run's bookkeeping (timings, progress, cancel) when it goes on from there;
+        `made`: the project's (dynamics, arrangement) when the caller has them already."""
         from v2m_desktop.core.pipeline import Run
         from v2m_desktop.core.render import render_with_gain
         run = run or Run(self.progress)
-        dyn = self.dynamics()
-        arr = run.stage("arrange", self.arrangement, dyn)
+        if made is None:
+            dyn = self.dynamics()
+            arr = run.stage("arrange", self.arrangement, dyn)
+        else:
+            dyn, arr = made
         s = self.project.settings
         audio, s.gain = run.stage("render", render_with_gain, arr.midi, soundfont=self._soundfont(),
                                   sample_rate=SAMPLE_RATE, duration=self.analysis.info.duration, gain=s.gain,
@@ -136,7 +140,7 @@ class Engine:
                 (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE):
             span = changed_span(before.arrangement.midi, arr.midi)
         if span is None:
-            return self.score()
+            return self.score(made=(dyn, arr))
         audio = before.audio.copy()
         if span[1] > span[0]:
             rerender(audio, arr.midi.instruments, span[0], span[1], gain=s.gain,
@@ -171,7 +175,7 @@ class Engine:
         w0 = max(0, end - span)
         w1 = min(p.seconds, w0 + span)
         locks = {s - w0: int(norm[s]) for s in p.locks if start <= s < end}
-        rules = self.meter().rules(p.seconds).anew(start, end).window(w0, w1)
+        rules = self.meter().rules(p.seconds).window(w0, w1)
         opts = SamplingOptions(seed=int(seed), guidance=p.settings.follow_picture)
         out = regenerate_span(amt, self.features().window(w0, w1), p.mode, norm[w0:w1], start - w0, end - w0,
                               locks=locks, rules=rules, options=opts, device=self.device,

@@ -134,22 +134,20 @@ def _send(inst: pretty_midi.Instrument) -> float:
     return (40 if first is None else first.value) / 127
 
 
-def _end_frame(instruments, sr: int, first_frame: int) -> int:
-    """Frames from first_frame to the last event plus TAIL_S."""
+def _end_frame(instruments, sr: int) -> int:
+    """Frames to the last event plus TAIL_S."""
     last = max([n.end for inst in instruments for n in inst.notes]
                + [c.time for inst in instruments for c in inst.control_changes]
                + [b.time for inst in instruments for b in inst.pitch_bends], default=0.0)
-    return max(int(np.ceil((last + TAIL_S) * sr)) - first_frame, 0)
+    return max(int(np.ceil((last + TAIL_S) * sr)), 0)
 
 
 def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
-                progress: Callable[[float], None] | None = None, first_frame: int = 0) -> np.ndarray:
+                progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Raw (un-normalised) stereo float32 [N, 2] with the reverb; N = n_out or the end of the
     last event + tail.  `progress(fraction)` is called about once per second of audio (it may
-    raise Cancelled).  `first_frame`: the audio starts there (events before it are sent at once);
-    a multiple of the synthesiser's 64-frame block keeps every event on the block it has in a
-    whole render."""
-    n_total = _end_frame(instruments, sr, first_frame) if n_out is None else int(n_out)
+    raise Cancelled)."""
+    n_total = _end_frame(instruments, sr) if n_out is None else int(n_out)
     out = audio_buffer(n_total)
     send = audio_buffer(n_total, 1)[:, 0]
     parts = [inst for inst in instruments if inst.notes]
@@ -159,7 +157,7 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
         done[k] = f
         progress(0.95 * sum(done) / len(parts))
 
-    _synthesize_parts([(inst, first_frame, out, send) for inst in parts], soundfont, sr,
+    _synthesize_parts([(inst, 0, out, send) for inst in parts], soundfont, sr,
                       None if progress is None else report)
     add_reverb(out, send, sr)
     if progress is not None:
@@ -405,10 +403,15 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
     sf = check_soundfont(soundfont)
     dur = arr.duration if duration is None else duration
     n = int(round(dur * sample_rate))
+    parts = arr.midi.instruments
+    outs = [(audio_buffer(n), audio_buffer(n, 1)[:, 0]) for _ in parts]
+    # the parts side by side on the cores, each with its own reverb (as _synthesize does one)
+    _synthesize_parts([(inst, 0, out, send) for inst, (out, send) in zip(parts, outs) if inst.notes],
+                      sf, sample_rate)
     stems = {}
-    for inst in arr.midi.instruments:
-        name = inst.name or f"track{len(stems) + 1}"
-        stems[name] = _synthesize([inst], sf, sample_rate, n)
+    for inst, (out, send) in zip(parts, outs):
+        add_reverb(out, send, sample_rate)
+        stems[inst.name or f"track{len(stems) + 1}"] = out
     if stems:
         # the peak of their sum, a block at a time (no mix buffer: only its peak is wanted)
         if gain is None:

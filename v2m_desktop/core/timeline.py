@@ -114,7 +114,7 @@ def from_score(score, project=None) -> TimelineData:
     data.notes = notes_of(arr.midi)
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)
-    data.bars = [float(t) for t in (arr.bar_times if arr.bar_times is not None else arr.beat_times[::4])]
+    data.bars = arr.bars().tolist()
     if project is not None:
         data.locks = set(project.locks)
         data.targets = list(project.targets)

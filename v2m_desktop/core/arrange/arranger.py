@@ -59,6 +59,11 @@ class Arrangement:
     bar_times: np.ndarray | None = None   # seconds of the bar starts (None: every fourth beat)
     followed_cuts: list[float] = field(default_factory=list)   # the cuts the harmony changes on
 
+    def bars(self) -> np.ndarray:
+        """Seconds of the bar starts (every fourth beat when there was no meter)."""
+        bars = self.beat_times[::4] if self.bar_times is None else self.bar_times
+        return np.asarray(bars, dtype=np.float64)
+
 
 def parse_instruments(value) -> tuple[str, ...]:
     """'piano,bass' or a sequence -> a validated tuple in the given order, no repeats."""

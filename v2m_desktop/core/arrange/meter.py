@@ -101,13 +101,11 @@ class Meter:
                 tail = n % PHRASE_SLOTS
                 if tail == 1:
                     # one slot left: the phrase opens on the tonic it closes on (I . V I), and
-                    # the slot holds it, so the scene stays periodic to its end and still closes
-                    # on the phrase's cadence
+                    # the slot (which opens a phrase, so repeats that tonic) holds it: the scene
+                    # stays periodic to its end and still closes on the phrase's cadence
                     first = own[0].second
                     cadence[first], copy[own[PHRASE_SLOTS - 1].second] = 2, first
-                    copy[own[-1].second], cadence[own[-1].second] = first, 0
-                    continue
-                roles = (1, 2)[-tail:] if tail else ()
+                roles = (1, 2)[-tail:] if tail > 1 else ()
                 for s, role in zip(own[n - len(roles):], roles):
                     copy[s.second], cadence[s.second] = -1, role
             elif end - own[0].time >= CADENCE_S or last:

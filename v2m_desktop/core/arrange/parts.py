@@ -8,6 +8,7 @@ chord (the cadence's tonic) is rolled and held to the last frame.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -133,7 +134,7 @@ def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool
     accompaniment re-attacks on it)."""
     bars = ctx.bars or [0.0]
     marks = {seg.start} | {float(c) for c in ctx.cut_beats if seg.start < c < seg.end}
-    k = max(int(np.searchsorted(bars, seg.start, side="right")) - 1, 0)
+    k = max(bisect.bisect_right(bars, seg.start) - 1, 0)
     while k < len(bars) and bars[k] < seg.end:
         nxt = bars[k + 1] if k + 1 < len(bars) else seg.end
         b = bars[k]
@@ -146,7 +147,7 @@ def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool
     for m0, m1 in zip(marks, marks[1:] + [seg.end]):
         if m1 - m0 <= 1e-6:
             continue
-        bar = bars[max(int(np.searchsorted(bars, m0 + 1e-6, side="right")) - 1, 0)]
+        bar = bars[max(bisect.bisect_right(bars, m0 + 1e-6) - 1, 0)]
         parity = int((m0 - bar + 1e-6) // 2) % 2
         yield m0, m1, parity, int(round(m0)) in ctx.cut_beats and abs(m0 - round(m0)) < 1e-6
 
@@ -283,7 +284,7 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
             if a <= fb < b_end:
                 hits += [(fb + off, note, f) for off, note, f in _fill(level)]
     for c in sorted(ctx.cut_beats):             # crash on a cut when drums play around it
-        bar = int(np.searchsorted(starts, c, side="right")) - 1
+        bar = bisect.bisect_right(starts, c) - 1
         if levels and max(levels[min(bar, n_bars - 1)], levels[max(bar - 1, 0)]) > 0:
             hits += [(c, CRASH, 0.85), (c, KICK, 0.9)]
     if levels and levels[-1] > 0 and stop < ctx.end_pos:   # the final chord

@@ -21,11 +21,6 @@ def relative(token: int, key_root: int) -> tuple[int, str] | None:
     return None if r is None else ((r - key_root) % 12, quality_of(int(token)))
 
 
-def bar_times(arr) -> np.ndarray:
-    return np.asarray(getattr(arr, "bar_times", None) if getattr(arr, "bar_times", None) is not None
-                      else arr.beat_times[::4], dtype=np.float64)
-
-
 def chord_at(arr, t: float) -> int:
     for start, end, token in arr.chord_times:
         if start <= t < end:
@@ -42,7 +37,7 @@ def rhythm(arr) -> dict:
     """Changes a minute, the share of changes on a bar start or near a cut, median chord (s and
     bars), and the share of chords one beat long or shorter."""
     changes = np.asarray([s for s, _, _ in arr.chord_times[1:]], dtype=np.float64)
-    bars = bar_times(arr)
+    bars = arr.bars()
     cuts = np.asarray(arr.cuts, dtype=np.float64)
     lengths = np.asarray([e - s for s, e, _ in arr.chord_times], dtype=np.float64)
     period = float(np.median(np.diff(arr.beat_times))) if len(arr.beat_times) > 1 else 0.5
@@ -63,7 +58,7 @@ def phrase_repeats(arr, step: int = 1) -> tuple[int, int]:
     of scenes at least LONG_SCENE_BARS bars long, starting at every bar (step 1) or every fourth
     from the scene's start (step 4); a window repeats when the same progression (two chords or
     more) starts at an earlier bar of the same scene."""
-    bars = bar_times(arr)
+    bars = arr.bars()
     hit = total = 0
     for a, b in _scenes(arr):
         inside = [t for t in bars if a - 1e-6 <= t and t + 0.5 * np.median(np.diff(bars)) < b]

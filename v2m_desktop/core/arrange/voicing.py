@@ -12,7 +12,7 @@ QUALITY_INTERVALS = {
     "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10),
     "dim7": (0, 3, 6, 9), "hdim7": (0, 3, 6, 10), "maj6": (0, 4, 7, 9), "min6": (0, 3, 7, 9),
 }
-UPPER_RANGE = (48, 72)      # C3..C5: the default of VoiceLeader
+UPPER_RANGE = (48, 72)      # C3..C5: the default of Voicer
 UPPER_CENTRE = 60           # C4
 PAD_RANGE, PAD_CENTRE = (45, 67), 55        # A2..G4 around G3
 PIANO_RANGE, PIANO_CENTRE = (55, 84), 72    # G3..C6 around C5

@@ -28,7 +28,7 @@ from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.model.amt import AMT, KVCache
 from v2m_desktop.core.model.context import ChordContext
 from v2m_desktop.core.model.inputs import batch_video
-from v2m_desktop.core.progress import Progress
+from v2m_desktop.core.progress import Progress, report
 
 JOIN_CANDIDATES = 8      # chords weighed by the join rule before a fixed chord
 STEER_RANGE = math.log(100.0)   # emotion steering acts on chords within this of the best logit
@@ -76,8 +76,8 @@ class ChordRules:
         `start` (regenerating a stretch of a repeating phrase would otherwise give it back
         unchanged); repeats inside the stretch, cadences and slots hold."""
         copy = self.copy.copy()
-        inside = np.arange(len(copy))
-        copy[(inside >= start) & (inside < stop) & (copy < start)] = -1
+        span = copy[start:stop]
+        span[span < start] = -1
         return ChordRules(self.change, self.fresh, copy, self.cadence, self.max_hold)
 
 
@@ -87,9 +87,10 @@ class ChordRules:
 TONIC_QUALITIES = ({"maj", "maj7", "maj6", "sus2", "min", "min7", "min6"}, {"min", "min7", "min6", "sus2"})
 
 
+@functools.cache
 def _cadence_mask(role: int, mode: int) -> torch.Tensor:
     """[157] bool: the chords a cadence allows (roots relative to the normalised tonic: 5 or 7 for
-    its first chord, a resolving chord on the tonic for its second)."""
+    its first chord, a resolving chord on the tonic for its second); shared, never to be changed."""
     home = 0 if mode == 0 else 9
     if role == 2:
         return torch.tensor([root_of(t) == home and quality_of(t) in TONIC_QUALITIES[mode != 0]
@@ -308,8 +309,10 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute, half and not recompute)
+    if target_steer is not None and len(target_steer) != len(features):
+        raise V2MError(f"target steering for {len(target_steer)} s, not the video's {len(features)} s")
     strength = opts.emotion_steer if target_steer is None else \
-        opts.emotion_steer + np.asarray(target_steer, dtype=np.float32)[:len(features)]
+        opts.emotion_steer + np.asarray(target_steer, dtype=np.float32)
     steer = emotion_bias(features.emotion, strength) if np.any(strength) else None
     prior = _prior(opts)
     prefix = [int(t) for t in primer][:length]
@@ -319,9 +322,8 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     if not prefix:
         prefix = [int(locks.get(0, tonic(mode)))]
 
-    def report(done: int) -> None:
-        if progress is not None:
-            progress("compose", done / length)
+    def step(done: int) -> None:
+        report(progress, "compose", done / length)
 
     def slots_held() -> int:
         """Slots the current chord has lasted (its own included)."""
@@ -369,27 +371,30 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         return z + opts.guidance * (z - plain.feed(tokens))
 
     logits = feed(prefix)
-    report(len(prefix))
+    step(len(prefix))
     for pos in range(len(prefix), length):
         token = pick(pos, logits)
         if pos < length - 1:
             logits = feed([token])
         else:
             dec.tokens.append(token)
-        report(pos + 1)
+        step(pos + 1)
     return np.array(dec.tokens, dtype=np.int64)
 
 
 def regenerate_span(model: AMT, features: VideoFeatures, mode: int, chords: np.ndarray,
                     start: int, stop: int, **kwargs) -> np.ndarray:
     """New chords for seconds [start, stop), keeping the chords before start as the prefix and
-    joining the chord at stop; the rest is unchanged.  With `rules`, a span that ends inside a
-    slot keeps that slot's chord from the slot's start (the chord cannot change mid-bar)."""
+    joining the chord at stop; the rest is unchanged.  With `rules`, the span repeats no phrase
+    from before it (ChordRules.anew), and a span that ends inside a slot keeps that slot's chord
+    from the slot's start (the chord cannot change mid-bar)."""
     chords = np.asarray(chords, dtype=np.int64)
     if not 0 <= start < stop <= len(chords):
         raise V2MError(f"span [{start}, {stop}) is outside the {len(chords)} s of chords")
     join = int(chords[stop]) if stop < len(chords) else None
     rules = kwargs.get("rules")
+    if rules is not None:
+        kwargs["rules"] = rules = rules.anew(start, stop)
     if rules is not None and join is not None and stop < len(rules.change) and not rules.change[stop]:
         a = stop
         while a > start and not rules.change[a]:
@@ -408,7 +413,8 @@ OVERLAP = 60     # seconds of earlier chords a new window continues from
 
 def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), locks=None,
                   progress: Progress | None = None,
-                  rules: ChordRules | None = None, **kwargs) -> np.ndarray:
+                  rules: ChordRules | None = None, target_steer: np.ndarray | None = None,
+                  **kwargs) -> np.ndarray:
     """Chords for a video of any length: windows of the model's span that overlap by OVERLAP
     seconds, each primed with the previous window's last chords, so nothing is cut off."""
     total, span = len(features), model.cfg.max_len
@@ -423,12 +429,11 @@ def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), 
         done_before = len(out)
 
         def win_progress(stage, fraction, base=start, before=done_before, n=stop - start):
-            if progress is not None:
-                progress(stage, max(base + fraction * n, before) / total)
+            report(progress, stage, max(base + fraction * n, before) / total)
 
         chords = generate(model, features.window(start, stop), mode, primer=prime, locks=win_locks,
                           progress=win_progress, rules=None if rules is None else rules.window(start, stop),
-                          **kwargs)
+                          target_steer=None if target_steer is None else target_steer[start:stop], **kwargs)
         out = np.concatenate([out[:start], chords])
         if stop >= total:
             return out
