@@ -131,7 +131,7 @@ def test_bad_edits_and_bad_files_change_nothing(project, tmp_path):
                 E.SetEmotionTarget(0, 4, "sad", 1.5), E.UseTake(0, 4, 1), E.SetTempo(500),
                 E.SetSeed(-1), E.SetSeed(1.5), E.SetOriginalLevel(1.2), E.SetOriginalLevel("loud"),
                 E.SetInstruments(()), E.SetInstruments(("kazoo",)), E.SetSoundFont(str(tmp_path / "no.sf2")),
-                E.SetSoundFont(str(path))):
+                E.SetSoundFont(str(path)), E.Batch([E.SetChords(0, 2, "Am"), E.Lock(0, 2), E.SetTempo(500)])):
         state = project.state()
         with pytest.raises(V2MError):
             bad.apply(project)

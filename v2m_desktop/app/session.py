@@ -276,8 +276,9 @@ class Session(QObject):
             return _scored(result, snapshot, Path(snapshot.video.path), level, seed, progress)
 
         def done(res: Scored):
-            if self.project.settings.gain is None:      # fixed by the first render
-                self.project.settings.gain = snapshot.settings.gain
+            live = self.project.settings
+            if live.gain is None and live.soundfont == snapshot.settings.soundfont:
+                live.gain = snapshot.settings.gain      # fixed by the first render (of this SoundFont)
             res.project = self.project          # the live project, not the snapshot
             self.result = res
             self.lanes.show(res.timeline)

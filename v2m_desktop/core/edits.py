@@ -164,11 +164,19 @@ class SetSettings(Edit):
 
 @dataclass
 class Batch(Edit):
-    """Several edits as one (undone in reverse order)."""
+    """Several edits as one (undone in reverse order); all or nothing: when one is refused,
+    those before it are undone and the refusal goes on."""
     edits: list = field(default_factory=list)
 
     def apply(self, p, engine=None):
-        inverses = [e.apply(p, engine) for e in self.edits]
+        inverses = []
+        try:
+            for e in self.edits:
+                inverses.append(e.apply(p, engine))
+        except V2MError:
+            for inv in reversed(inverses):
+                inv.apply(p)
+            raise
         return Batch(inverses[::-1])
 
 
