@@ -36,6 +36,11 @@ def test_score_with_project_then_edit_show_and_export(clip, tmp_path, capsys):
                  "--regenerate", "6-10:3", "--key", "D minor"]) == 0
     shown = _show(capsys, proj)
     assert shown["key"] == "D minor"
+    # chords are spelt in the key, in `show` and in the file, as the app and the MIDI spell them
+    assert main(["edit", str(proj), "--chord", "10-12=A#"]) == 0
+    assert [b["chord"] for b in _show(capsys, proj)["blocks"] if b["start"] == 10] == ["Bb"]
+    saved = json.loads(proj.read_text())
+    assert saved["chords"][10:12] == ["Bb", "Bb"] and not any("#" in c for c in saved["chords"])
     am = [b for b in shown["blocks"] if b["start"] <= 2 and b["end"] >= 5]
     assert am and am[0]["chord"] == moved and am[0]["locked"]
     # split the Am block at 3: two blocks of one chord; merge joins them again

@@ -383,10 +383,9 @@ def _edit(args) -> int:
 
 
 def _show(args) -> int:
-    from v2m_desktop.core.chords import chord_symbol
     from v2m_desktop.core.project import open_project
     p = open_project(Path(args.project), args.video)
-    blocks = [{"start": a, "end": b, "chord": chord_symbol(t),
+    blocks = [{"start": a, "end": b, "chord": p.symbol(t),
                "locked": all(s in p.locks for s in range(a, b))} for a, b, t in p.blocks()]
     targets = [{"start": t.start, "end": t.end, "emotion": t.emotion, "intensity": t.intensity}
                for t in p.targets]

@@ -423,9 +423,7 @@ class MainWindow(QMainWindow):
 
     def _symbol(self, token: int) -> str:
         """A chord as the lanes write it (flats in a flat key)."""
-        from v2m_desktop.core.chords import chord_symbol, flat_key
-        p = self.session.project
-        return chord_symbol(token, flat_key(p.key_root, p.mode))
+        return self.session.project.symbol(token)
 
     def set_chord(self, symbol: str, span=None) -> None:
         from v2m_desktop.core.edits import SetChords

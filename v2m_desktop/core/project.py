@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, chord_symbol, key_name, parse_chord_symbol
+from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
 from v2m_desktop.core.errors import V2MError
 
 FORMAT = 1                      # the .v2m format this version writes
@@ -123,6 +123,11 @@ class Project:
     def key_name(self) -> str:
         return key_name(self.key_root, self.mode)
 
+    def symbol(self, token: int) -> str:
+        """A chord as musicians write it in the piece's key (Bbsus2 in F major, not A#sus2): the
+        app, `v2m show` and the .v2m file spell it alike."""
+        return chord_symbol(int(token), flat_key(self.key_root, self.mode))
+
     def blocks(self) -> list[tuple[int, int, int]]:
         """The chord blocks: runs of one chord, a run cut in two at each split; (start, end,
         token), end exclusive."""
@@ -185,13 +190,13 @@ def to_dict(p: Project) -> dict:
         "video": dataclasses.asdict(p.video),
         "settings": {**dataclasses.asdict(p.settings), "instruments": list(p.settings.instruments)},
         "key": p.key_name,
-        "chords": [chord_symbol(int(t)) for t in p.tokens],
+        "chords": [p.symbol(t) for t in p.tokens],
         "locks": _ranges(sorted(p.locks)),
         "splits": sorted(int(s) for s in p.splits),     # optional (absent: none); older programs ignore it
         "targets": [dataclasses.asdict(t) for t in p.targets],
         "dynamics": {k: {str(s): float(v) for s, v in sorted(d.items())} for k, d in p.dynamics.items()},
         "takes": [{"start": t.start, "end": t.end, "current": t.current,
-                   "takes": [[chord_symbol(int(x)) for x in take] for take in t.takes]} for t in p.takes],
+                   "takes": [[p.symbol(x) for x in take] for take in t.takes]} for t in p.takes],
     }
 
 
