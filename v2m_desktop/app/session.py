@@ -76,6 +76,7 @@ class Session(QObject):
         self._models = None             # loaded by the first re-render or regeneration
         self._render_worker: Worker | None = None
         self._render_again = False
+        self._shut = False          # closing: no re-render starts any more
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(self.RERENDER_MS)
@@ -245,7 +246,8 @@ class Session(QObject):
 
     def _project_changed(self, change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
-        self._render_timer.start()
+        if not self._shut:
+            self._render_timer.start()
 
     def _snapshot(self):
         from v2m_desktop.core.project import from_dict, to_dict
@@ -261,7 +263,7 @@ class Session(QObject):
         return engine
 
     def _rerender(self) -> None:
-        if self.project is None:
+        if self.project is None or self._shut:
             return
         if self._render_worker is not None:
             self._render_again = True
@@ -406,6 +408,7 @@ class Session(QObject):
     def shut_down(self, timeout_ms: int = 5000) -> None:
         """Closing: cancel the job and the re-render, end their child processes and remove their
         temporary files at once (the core's one clean-up), then wait for their threads."""
+        self._shut = True       # a re-render asked for again when the running one ends, stays undone
         self._render_timer.stop()
         if self.worker is None and self._render_worker is None:
             return
