@@ -35,6 +35,26 @@ def test_generate_fills_every_lane(qtbot, window, bbb):
     cuts = json.loads((bbb.parent / "cuts.json").read_text())[bbb.name]["hard_cuts_checked_by_eye"]["seconds"]
     assert len(lanes.cuts.rows) == len(cuts)
     assert np.abs(np.array(lanes.cuts.rows) - np.array(cuts)).max() < 0.25
+    # the other shot changes the music follows (here the fade from the opening poster) are marked
+    # too: hollow where a cut's marker is filled, and hovering tells which
+    others = [t for t in score.analysis.shot_changes if t not in score.analysis.cuts]
+    assert lanes.transitions.rows == pytest.approx(others) and len(others) >= 1
+    cut_lane = window.timeline.cuts
+    pic = cut_lane.grab().toImage()
+    red = QColor(cut_lane.COLOUR)
+
+    def off_red(t):         # inside the marker's triangle
+        c = pic.pixelColor(round(window.axis.x_of(t)) + 2, 2)
+        return sum(abs(a - b) for a, b in zip(c.getRgb()[:3], red.getRgb()[:3]))
+    assert all(off_red(t) < 40 for t in cuts) and all(off_red(t) > 150 for t in others)
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+    for t, word in ((others[0], "Transition"), (lanes.cuts.rows[0], "Cut")):
+        where = QPoint(round(window.axis.x_of(t)), 10)
+        QApplication.sendEvent(cut_lane, QHelpEvent(QEvent.Type.ToolTip, where, cut_lane.mapToGlobal(where)))
+        assert QToolTip.text().startswith(f"{word} at ")
+    assert "4 cuts, 1 transition," in window.info_label.text()
     n_notes = sum(len(i.notes) for i in score.arrangement.midi.instruments)
     assert lanes.notes.rowCount() == n_notes > 100
     assert len(lanes.emotion.rows) == score.analysis.seconds

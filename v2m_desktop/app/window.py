@@ -323,13 +323,20 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
         self.show_message("Open a video to begin (Ctrl+O, or drop a file here)")
 
+    @staticmethod
+    def _cuts_text(cuts, transitions) -> str:
+        """"12 cuts, 11 transitions": the shot changes the music follows, as the cut lane marks them."""
+        n = len(transitions)
+        return f"{len(cuts)} cuts" + (f", {n} transition{'s' * (n != 1)}" if n else "")
+
     def _connect(self) -> None:
         s = self.session
         s.stateChanged.connect(self._state)
         s.progress.connect(self._progress)
         s.videoOpened.connect(self._opened)
         s.analysed.connect(lambda: self.show_message(
-            f"Analysed: {len(self.session.analysis.cuts)} cuts, vision {self.session.analysis.vision}"
+            f"Analysed: {self._cuts_text(s.lanes.cuts.rows, s.lanes.transitions.rows)}, "
+            f"vision {self.session.analysis.vision}"
             " — Generate (Ctrl+G) writes the music"))
         s.scored.connect(self._scored)
         s.failed.connect(self._failed)
@@ -778,7 +785,7 @@ class MainWindow(QMainWindow):
         self.player.set_original_level(self.level.value() / 100)
         t = res.timeline
         self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
-                                f"{len(t.cuts)} cuts, seed {res.seed}")
+                                f"{self._cuts_text(t.cuts, t.transitions)}, seed {res.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
         if relinked is not None and res.project is not None:
             # the project now points at the video's new place: modified until saved there

@@ -41,6 +41,7 @@ class Notes:
 class TimelineData:
     duration: float
     cuts: list[float] = field(default_factory=list)
+    transitions: list[float] = field(default_factory=list)  # the other shot changes: fades, titles
     emotion: np.ndarray | None = None        # [T, 6] probabilities a second
     density: np.ndarray | None = None        # [T] notes a second
     loudness: np.ndarray | None = None       # [T] linear RMS
@@ -97,8 +98,12 @@ def notes_of(midi) -> Notes:
 
 
 def from_analysis(analysis) -> TimelineData:
-    """What is known before any music: cuts, emotion and thumbnails."""
-    return TimelineData(duration=float(analysis.info.duration), cuts=list(analysis.cuts),
+    """What is known before any music: cuts (and the transitions the music follows too: fades,
+    dissolves, title cards), emotion and thumbnails."""
+    cuts = [float(c) for c in analysis.cuts]
+    transitions = [float(s) for s in analysis.shot_changes
+                   if min((abs(s - c) for c in cuts), default=1.0) > 1e-3]
+    return TimelineData(duration=float(analysis.info.duration), cuts=cuts, transitions=transitions,
                         emotion=analysis.emotion, thumbnails=analysis.thumbnails,
                         thumb_times=analysis.thumb_times)
 

@@ -51,6 +51,18 @@ class Lane(QWidget):
             for sig in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved):
                 sig.connect(self.update)
 
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.ToolTip:     # what is under the pointer, where a lane tells it
+            text = self.tip_at(e.pos().x())
+            if text is not None:
+                QToolTip.showText(e.globalPos(), text, self)
+                return True
+            QToolTip.hideText()
+        return super().event(e)
+
+    def tip_at(self, x: float) -> str | None:
+        return None
+
     # -- painting
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
@@ -311,20 +323,41 @@ class ThumbnailLane(Lane):
 
 
 class CutLane(Lane):
+    """The shot changes the music follows: a cut is a filled marker, a transition (a fade, a
+    dissolve, a title card) a hollow one on a dotted line; hovering one tells which and when."""
     title = "Cuts"
     lane_height = 20
+    COLOUR = "#e05a47"
+
+    def __init__(self, axis, model, parent=None, transitions=None):
+        super().__init__(axis, model, parent)
+        self.transitions = transitions
+        if transitions is not None:
+            transitions.modelReset.connect(self.update)
+
+    def marks(self) -> list[tuple[float, bool]]:
+        """(seconds, is a transition) of every marker, in time order."""
+        other = self.transitions.rows if self.transitions is not None else []
+        return sorted([(float(t), False) for t in self.model.rows] + [(float(t), True) for t in other])
 
     def paint(self, p, t0, t1):
-        if not self.model.rows:
-            return
-        col = QColor("#e05a47")
-        p.setPen(QPen(col, 1.5))
-        p.setBrush(col)
-        for t in self.model.rows:
+        col = QColor(self.COLOUR)
+        for t, soft in self.marks():
             if t0 - 1 <= t <= t1 + 1:
                 x = self.axis.x_of(t)
+                p.setPen(QPen(col, 1.5, Qt.PenStyle.DotLine if soft else Qt.PenStyle.SolidLine))
                 p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+                p.setPen(QPen(col, 1.5))
+                p.setBrush(self.palette().color(QPalette.ColorRole.Base) if soft else col)
                 p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 7)]))
+
+    def tip_at(self, x: float) -> str | None:
+        near = min(((abs(self.axis.x_of(t) - x), t, soft) for t, soft in self.marks()), default=None)
+        if near is None or near[0] > 6:
+            return None
+        if near[2]:
+            return f"Transition at {format_time(near[1], 0.1)} (a fade, a dissolve or a title card)"
+        return f"Cut at {format_time(near[1], 0.1)}"
 
 
 class EmotionLane(CurveLane):
@@ -445,16 +478,12 @@ class ChordLane(Lane):
     def block_at(self, t: float):
         return next((b for b in self.model.rows if b.start <= t < b.end), None)
 
-    def event(self, e) -> bool:
-        if e.type() == QEvent.Type.ToolTip:      # the whole symbol, also of a block too short for it
-            b = self.block_at(self.axis.t_of(e.pos().x()))
-            if b is None:
-                QToolTip.hideText()
-            else:
-                QToolTip.showText(e.globalPos(), f"{b.symbol}  {format_time(b.start)}–"
-                                  f"{format_time(b.end)}{'  (locked)' if b.locked else ''}", self)
-            return True
-        return super().event(e)
+    def tip_at(self, x: float) -> str | None:
+        """The whole symbol, also of a block too short for it, and its seconds."""
+        b = self.block_at(self.axis.t_of(x))
+        if b is None:
+            return None
+        return f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
 
     def boundary_near(self, x: float) -> float | None:
         for b in self.model.rows[1:]:

@@ -92,6 +92,7 @@ class LaneModels(QObject):
         super().__init__(parent)
         self.thumbnails = ThumbnailsModel(lambda r: f"{r[0]:.1f} s", self)
         self.cuts = RowsModel(lambda t: f"cut at {t:.2f} s", self)
+        self.transitions = RowsModel(lambda t: f"transition at {t:.2f} s", self)
         self.emotion = RowsModel(lambda r: " ".join(f"{p:.2f}" for p in r), self)
         self.chords = RowsModel(lambda b: f"{b.symbol} {b.start:.2f}-{b.end:.2f} s", self)
         self.bars = RowsModel(lambda t: f"bar at {t:.2f} s", self)
@@ -102,13 +103,14 @@ class LaneModels(QObject):
     def show(self, data) -> None:
         """Fill every model from a core.timeline.TimelineData (None clears)."""
         if data is None:
-            for m in (self.thumbnails, self.cuts, self.emotion, self.chords, self.bars, self.dynamics,
-                      self.targets):
+            for m in (self.thumbnails, self.cuts, self.transitions, self.emotion, self.chords, self.bars,
+                      self.dynamics, self.targets):
                 m.set_rows([])
             self.notes.set_notes(None)
             return
         self.thumbnails.set_thumbnails(data.thumb_times, data.thumbnails)
         self.cuts.set_rows(float(c) for c in data.cuts)
+        self.transitions.set_rows(float(c) for c in data.transitions)
         self.emotion.set_rows([] if data.emotion is None else [tuple(map(float, r)) for r in data.emotion])
         self.chords.set_rows(data.chords)
         self.bars.set_rows(data.bars)

@@ -101,7 +101,7 @@ class TimelineView(QWidget):
         self.axis, self.models = axis, models
         self.ruler = RulerLane(axis)
         self.thumbnails = ThumbnailLane(axis, models.thumbnails)
-        self.cuts = CutLane(axis, models.cuts)
+        self.cuts = CutLane(axis, models.cuts, transitions=models.transitions)
         self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
         self.chords = ChordLane(axis, models.chords, bars=models.bars)
         self.piano_roll = PianoRollLane(axis, models.notes)
