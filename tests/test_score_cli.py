@@ -49,7 +49,7 @@ def test_analyse_json(clip, capsys):
     assert main(["analyse", str(clip), "--json", "--vision", "basic"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["vision"] == "basic" and res["semantic"] is False and res["seconds"] == 14
-    assert [round(c, 2) for c in res["cuts"]] == CUTS
+    assert [round(c, 2) for c in res["cuts"]] == CUTS and res["transitions"] == []     # hard cuts only
     assert res["scene_offset"][:5] == [0, 1, 2, 0, 1]
 
 

@@ -222,12 +222,13 @@ def _summary(result, written: dict) -> str:
     a, arr = result.analysis, result.arrangement
     chords = len(arr.chord_times)           # as arranged: what the MIDI and the audio play
     minutes = max(a.info.duration, 1e-6) / 60
-    followed = (f" (the music follows {len(arr.followed_cuts)} of {len(a.shot_changes)} shot changes)"
+    followed = (f"; the music follows {len(arr.followed_cuts)} of {len(a.shot_changes)} shot changes"
                 if arr.followed_cuts else "")
+    others = f", {len(a.transitions)} transitions (fades, titles)" if a.transitions else ""
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
-             f"cuts       {len(a.cuts)}{followed}",
+             f"cuts       {len(a.cuts)}{others}{followed}",
              f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
     for kind, path in written.items():
@@ -479,7 +480,7 @@ def _analyse(args) -> int:
     res = {"file": str(info.path), "duration": info.duration, "fps": info.fps,
            "width": info.width, "height": info.height, "rotation": info.rotation,
            "vision": a.vision, "semantic": a.semantic is not None, "seconds": a.seconds,
-           "cuts": [round(c, 3) for c in a.cuts],
+           "cuts": [round(c, 3) for c in a.cuts], "transitions": [round(c, 3) for c in a.transitions],
            "motion": [round(float(m), 3) for m in a.motion],
            "scene_offset": [int(o) for o in a.scene_offset],
            "emotion": [[round(float(p), 4) for p in row] for row in a.emotion]}
@@ -490,8 +491,10 @@ def _analyse(args) -> int:
     mean = a.emotion.mean(axis=0)
     print(f"{info.path}: {info.duration:.2f} s, {info.width}x{info.height}, {info.fps:.3g} fps")
     print(f"vision     {a.vision}")
-    print(f"cuts       {len(a.cuts)}: " + " ".join(f"{c:.2f}" for c in a.cuts[:20])
-          + (" ..." if len(a.cuts) > 20 else ""))
+    for name, times in (("cuts", a.cuts), ("transitions", a.transitions)):
+        if times or name == "cuts":
+            print(f"{name:<10} {len(times)}: " + " ".join(f"{c:.2f}" for c in times[:20])
+                  + (" ..." if len(times) > 20 else ""))
     print(f"motion     mean {a.motion.mean():.2f}, max {a.motion.max():.2f}")
     import numpy as np
     print("emotion    " + ", ".join(f"{EMOTIONS[i]} {mean[i]:.2f}" for i in np.argsort(-mean)))

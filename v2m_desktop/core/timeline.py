@@ -100,10 +100,8 @@ def notes_of(midi) -> Notes:
 def from_analysis(analysis) -> TimelineData:
     """What is known before any music: cuts (and the transitions the music follows too: fades,
     dissolves, title cards), emotion and thumbnails."""
-    cuts = [float(c) for c in analysis.cuts]
-    transitions = [float(s) for s in analysis.shot_changes
-                   if min((abs(s - c) for c in cuts), default=1.0) > 1e-3]
-    return TimelineData(duration=float(analysis.info.duration), cuts=cuts, transitions=transitions,
+    return TimelineData(duration=float(analysis.info.duration), cuts=[float(c) for c in analysis.cuts],
+                        transitions=analysis.transitions,
                         emotion=analysis.emotion, thumbnails=analysis.thumbnails,
                         thumb_times=analysis.thumb_times)
 

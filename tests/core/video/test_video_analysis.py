@@ -446,5 +446,7 @@ def test_shot_changes_find_the_hand_checked_ones(sintel, bbb_analysis, media_dir
     assert r["recall_abrupt"] >= 0.9 and r["precision"] >= 0.9 and r["recall"] >= 0.9
     assert any(15.8 <= c <= 16.3 for c in a.shot_changes)
     assert set(a.cuts) <= set(a.shot_changes)
+    # what the timeline marks apart from the cuts: the rest of the shot changes
+    assert len(a.transitions) >= 5 and sorted(a.transitions + list(a.cuts)) == pytest.approx(a.shot_changes)
     b = bbb_analysis.shot_changes
     assert all(any(abs(c - s) < 1e-6 for s in b) for c in bbb_analysis.cuts) and len(b) <= 5

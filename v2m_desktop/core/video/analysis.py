@@ -125,6 +125,12 @@ class Analysis:
         """What the music follows: every abrupt shot change (see the module text)."""
         return list(self.cuts if self.shots is None else self.shots)
 
+    @property
+    def transitions(self) -> list[float]:
+        """The shot changes that are not cuts: fades, dissolves, title cards."""
+        return [float(s) for s in self.shot_changes
+                if min((abs(s - c) for c in self.cuts), default=1.0) > 1e-3]
+
     def features(self) -> VideoFeatures:
         sem = None if self.semantic is None else self.semantic.astype(np.float32)
         return VideoFeatures(emotion=self.emotion.astype(np.float32), motion=self.motion.astype(np.float32),
