@@ -224,7 +224,8 @@ def _summary(result, written: dict) -> str:
     minutes = max(a.info.duration, 1e-6) / 60
     followed = (f"; the music follows {len(arr.followed_cuts)} of {len(a.shot_changes)} shot changes"
                 if arr.followed_cuts else "")
-    others = f", {len(a.transitions)} transitions (fades, titles)" if a.transitions else ""
+    n = len(a.transitions)
+    others = f", {n} transition{'s' * (n != 1)} (fades, titles)" if n else ""
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
