@@ -44,6 +44,15 @@ class _OwnKeys(QObject):
         return False
 
 
+def level_edit(project, percent: int):
+    """(the edit, its text) setting the original sound's level to `percent`, or None when the
+    project has that level (the panel's slider and the window's share it)."""
+    from v2m_desktop.core.edits import SetOriginalLevel
+    if project is None or percent == round(100 * project.settings.original_level):
+        return None
+    return SetOriginalLevel(percent / 100), f"Original sound {percent}%"
+
+
 def key_names() -> list[tuple[str, int, int]]:
     """(name, root, mode) of the 24 keys, each spelled as it is written (Bb major, C# minor)."""
     return [(key_name(root, mode), root, mode) for mode in (0, 1) for root in range(12)]
@@ -209,6 +218,6 @@ class ArrangementPanel(QDockWidget):
             self._emit(SetSeed(int(value)), f"Seed {value}")
 
     def _level_chosen(self, value: int) -> None:
-        from v2m_desktop.core.edits import SetOriginalLevel
-        if self.project is not None and value != round(100 * self.project.settings.original_level):
-            self._emit(SetOriginalLevel(value / 100), f"Original sound {value}%")
+        edit = level_edit(self.project, value)
+        if edit is not None:
+            self._emit(*edit)

@@ -356,7 +356,7 @@ class Session(QObject):
             except VideoMissing as err:
                 if moved is not None:
                     raise
-                return "missing", str(err)
+                return "missing", err.what
             video = Path(project.video.path)
             info = probe(video)
             engine = Engine(project, device=self.settings.device, progress=progress)

@@ -728,12 +728,12 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self._ask_for_video(path, message))
 
     def _ask_for_video(self, path: Path, message: str) -> None:
-        self.show_message(message[:1].upper() + message[1:].split(" (moved?")[0])
+        self.show_message(message[:1].upper() + message[1:])
         video, _ = QFileDialog.getOpenFileName(
             self, f"Where is the video of {path.name} now?", str(path.parent), VIDEO_FILTER)
         if not video:
             self._not_opened()
-            self.show_message(f"Not opened: {message.split(' (moved?')[0]}")
+            self.show_message(f"Not opened: {message}")
             return
         self.relinked_video = Path(video)
         self.show_message(f"Opening the project {path.name} with {Path(video).name}…")
@@ -882,11 +882,10 @@ class MainWindow(QMainWindow):
             self._level_edit()
 
     def _level_edit(self) -> None:
-        from v2m_desktop.core.edits import SetOriginalLevel
-        p, value = self.session.project, self.level.value()
-        if p is not None and value != round(100 * p.settings.original_level) \
-                and self.session.state not in STATE_TEXT:
-            self._edit(SetOriginalLevel(value / 100), f"Original sound {value}%")
+        from v2m_desktop.app.arrangement import level_edit
+        edit = level_edit(self.session.project, self.level.value())
+        if edit is not None and self.session.state not in STATE_TEXT:
+            self._edit(*edit)
 
     def _selection_changed(self) -> None:
         self.timeline.overlay.loop = self.loop_action.isChecked()

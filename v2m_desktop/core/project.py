@@ -340,15 +340,20 @@ def open_project(path: Path, video: Path | None = None) -> Project:
 
 
 class VideoMissing(V2MError):
-    """The project's video is not where the project (or the caller) says: ask for its new place."""
+    """The project's video is not where the project (or the caller) says: ask for its new place.
+    `video`: where it was looked for; `what`: the sentence without the command line's hint."""
+
+    def __init__(self, video: str):
+        self.video = video
+        self.what = f"the project's video is missing: {video}"
+        super().__init__(f"{self.what} (moved? give its new place with --video)")
 
 
 def relink(p: Project, video: Path | None = None) -> None:
     """Check the project's video is there and is the same video; `video`: its new place."""
     where = Path(video) if video is not None else Path(p.video.path)
     if not where.is_file():
-        raise VideoMissing(f"the project's video is missing: {p.video.path} (moved? give its new place "
-                           "with --video)")
+        raise VideoMissing(p.video.path)
     try:
         same = fingerprint(where) == p.video.fingerprint
     except OSError as e:
