@@ -259,7 +259,9 @@ def _worker_init(chords_model, dynamics_model, device: str, threads: int) -> Non
         _STOPPING = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent decides when a batch stops
     signal.signal(signal.SIGTERM, stop)
+    from v2m_desktop.core.render import set_synth_threads
     torch.set_num_threads(max(int(threads), 1))
+    set_synth_threads(threads)
     _MODELS = load_models(chords_model, dynamics_model, pick_device(device))
 
 

@@ -27,6 +27,9 @@ def _score_task(models, video: str, outputs, settings, project: Path | None = No
     import dataclasses
 
     import ray
+
+    from v2m_desktop.core.render import set_synth_threads
+    set_synth_threads(1)            # the task's one CPU (Ray gives torch one thread too)
     amt, dyn = models
     if ray.get_gpu_ids():
         amt, dyn = amt.to("cuda"), dyn.to("cuda")

@@ -165,12 +165,22 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
     return out
 
 
+_SYNTH_THREADS = 0      # parts synthesised at once (0: one a core); a batch worker gets its share
+
+
+def set_synth_threads(n: int) -> None:
+    """At most `n` parts synthesised at once in this process (a batch worker's share of the
+    cores, as torch.set_num_threads gives it for the models)."""
+    global _SYNTH_THREADS
+    _SYNTH_THREADS = max(int(n), 1)
+
+
 def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
     """_synthesize_part for each (part, first frame, out, send), side by side on the cores (the
     synthesiser runs outside the GIL); `progress(k, fraction)` per part, from its thread (a
     raise there, e.g. Cancelled, stops the rest and is raised here)."""
     lock, stop = threading.Lock(), threading.Event()
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    workers = max(1, min(len(jobs), _SYNTH_THREADS or os.cpu_count() or 1))
 
     def run(k, inst, first, out, send):
         def report(f):
