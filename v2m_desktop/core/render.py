@@ -465,8 +465,9 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
         firsts.append(max(int(np.floor(t_from * sr / 64)) * 64, 0))
     lo = min(firsts + [base])
     dry, send = audio_buffer(stop - lo), audio_buffer(stop - lo, 1)[:, 0]
-    _synthesize_parts([(_window(inst, first / sr, stop / sr), first, dry[first - lo:], send[first - lo:])
-                       for inst, first in zip(instruments, firsts)], sf, sr)
+    windows = [(_window(inst, first / sr, stop / sr), first) for inst, first in zip(instruments, firsts)]
+    _synthesize_parts([(w, first, dry[first - lo:], send[first - lo:]) for w, first in windows
+                       if w.notes], sf, sr)            # a part silent there adds nothing
     new = add_reverb(dry[base - lo:], send[base - lo:], sr)
     finish(new, gain, sr, base, total)
     new = new[c0 - base:]
