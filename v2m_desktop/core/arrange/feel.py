@@ -4,6 +4,7 @@ emotions, motion, cut rate, over a few seconds) -> section-level choices: how lo
 parts play, whether the drums and the pad come in, the piano's top line."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,10 +73,15 @@ class Feel:
     def loud(self, t: float) -> float:
         """Loudness at t, linear between second centres, scaled by the picture's energy (a calm
         scene about half as loud as the model's figure, an energetic one up to 1.7 times)."""
-        lo = float(np.interp(t, np.arange(len(self.loudness)) + 0.5, self.loudness))
+        lo = float(np.interp(t, self._centres, self.loudness))
         if self.energy is None:
             return lo
-        return lo * (0.5 + float(np.interp(t, np.arange(len(self.energy)) + 0.5, self.energy))) ** 2
+        return lo * (0.5 + float(np.interp(t, self._centres, self.energy))) ** 2
+
+    @functools.cached_property
+    def _centres(self) -> np.ndarray:
+        """The seconds' centres (read for every note: made once)."""
+        return np.arange(len(self.loudness)) + 0.5
 
     def level(self, t0: float, t1: float) -> int:
         """Pattern level over [t0, t1) (mean note density, scaled by the picture's energy)."""
