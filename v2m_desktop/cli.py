@@ -260,8 +260,8 @@ def _probed(video: Path) -> None:
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
     """Score `video` and write `outputs` with progress bars, then print the summary."""
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import export_score
+    from v2m_desktop.core.scoring import score_video
     _probed(video)
     bars = _StageBars(quiet)
     try:
@@ -354,7 +354,7 @@ def _edits(args) -> list:
 
 
 def _project_new(args) -> int:
-    from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.scoring import score_video
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
     _probed(video)

@@ -89,8 +89,8 @@ class Session(QObject):
         Generate does not wait for them (the window is already up)."""
         def load():
             try:
-                from v2m_desktop.core.engine import score_video  # noqa: F401 - the import is the work
                 from v2m_desktop.core.model.checkpoint import load_models
+                from v2m_desktop.core.scoring import score_video  # noqa: F401 - the import is the work
                 load_models()
             except Exception:  # noqa: BLE001 - Generate reports any real problem itself
                 log.warning("warm-up failed", exc_info=True)
@@ -207,7 +207,7 @@ class Session(QObject):
         level = self.settings.original_level
 
         def job(progress):
-            from v2m_desktop.core.engine import score_video
+            from v2m_desktop.core.scoring import score_video
             settings = self._score_settings(seed)
             result = score_video(video, settings, progress=progress)
             project = result.project

@@ -158,8 +158,17 @@ class SetSettings(Edit):
             else:
                 old[k] = getattr(p.settings, k)
                 setattr(p.settings, k, v)
-        p.changed("settings", 0, p.seconds)
+        p.changed(_settings_change(self.values), 0, p.seconds)
         return SetSettings(old)
+
+
+# settings that change no note: a listener need not arrange or render again for them
+_QUIET = {"gain": "gain", "original_level": "level"}
+
+
+def _settings_change(values: dict) -> str:
+    kinds = {_QUIET.get(k, "settings") for k in values}
+    return kinds.pop() if len(kinds) == 1 else "settings"
 
 
 @dataclass
@@ -515,6 +524,18 @@ class SetSeed(Edit):
                 or not 0 <= int(self.seed) < 1 << 31:
             raise V2MError(f"the seed must be a whole number from 0 to {(1 << 31) - 1}, not {self.seed!r}")
         return SetSettings({"seed": int(self.seed)}).apply(p)
+
+
+@dataclass
+class SetGain(Edit):
+    """The render's gain, fixed by the project's first render (so an edit never moves the level
+    of the rest); None: measured again by the next render."""
+    gain: float | None
+
+    def apply(self, p, engine=None):
+        if self.gain is not None and not (isinstance(self.gain, (int, float)) and 0 < self.gain < 1e3):
+            raise V2MError(f"the render gain must be a positive number, not {self.gain!r}")
+        return SetSettings({"gain": None if self.gain is None else float(self.gain)}).apply(p)
 
 
 @dataclass

@@ -81,16 +81,18 @@ class Settings:
     tempo: float | None = None            # None: auto (beats on the cuts)
     instruments: tuple = ("piano", "bass", "pad", "drums")
     soundfont: str | None = None
-    seed: int = 0
+    seed: int = 0                         # the arrangement's seed (rhythms, voicings, fills)
     original_level: float = 0.0
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
+    chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
 
 
 @dataclass
 class Change:
-    """What an edit changed: seconds [start, end) of `what` ('chords', 'locks', 'targets',
-    'dynamics', 'takes', 'key', 'settings'); a whole-piece change spans the whole video."""
+    """What an edit changed: seconds [start, end) of `what` ('chords', 'splits', 'locks',
+    'targets', 'dynamics', 'takes', 'settings'; and the settings that change no note: 'gain',
+    'level'); a whole-piece change spans the whole video."""
     what: str
     start: int
     end: int

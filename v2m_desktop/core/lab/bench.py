@@ -99,8 +99,8 @@ def bench_alignment(video: Path, cuts: list[float], seed: int = 0) -> dict:
 
     from v2m_desktop.core.arrange import cut_alignment
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
         settings = ScoreSettings(vision="basic", cache_dir=Path(d),
                                  compose=ComposeSettings(sampling=SamplingOptions(seed=seed)))
@@ -301,8 +301,8 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
     calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""
     from v2m_desktop.core.arrange import stats as st
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     from v2m_desktop.core.video.synthetic import MOODS, make_mood_video, mood_scenes
     folder = Path(folder)
     clips: dict[str, Path] = {}
@@ -432,8 +432,9 @@ def bench_edit(video: Path) -> dict:
     a 20-s regeneration plus its update, against a full arrange + render of the same project;
     and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
     from v2m_desktop.core import edits as E
-    from v2m_desktop.core.engine import Engine, score_video
+    from v2m_desktop.core.engine import Engine
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     settings = ScoreSettings(vision="basic")
     result = score_video(video, settings)
     project = result.project
