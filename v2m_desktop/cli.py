@@ -346,6 +346,11 @@ def _edits(args) -> list:
             out.append(E.UseTake(a, b, int(v)))
         elif op in ("split", "merge"):
             out.append((E.Split if op == "split" else E.Merge)(_seconds(value)))
+        elif op == "move_boundary":
+            old, sep, new = value.partition("=")
+            if not sep:
+                raise V2MError(f"--move-boundary takes S=T (seconds or m:ss), not {value!r}")
+            out.append(E.MoveBoundary(_seconds(old), _seconds(new)))
         elif op == "key":
             out.append(E.SetKey(value))
         elif op == "tempo":
@@ -586,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
             ("take", "A-B=N", "use take N of the regenerated range A-B"),
             ("split", "S", "a new chord block from second S on (the chord stays)"),
             ("merge", "S", "join the chord blocks either side of second S (the earlier one's chord)"),
+            ("move-boundary", "S=T", "move the chord boundary at second S to second T"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
             ("tempo", "BPM|auto", "a fixed tempo, or auto")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,

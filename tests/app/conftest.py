@@ -99,7 +99,7 @@ def open_and_generate(qtbot, window, video: Path, timeout: int = 120000):
     from PySide6.QtCore import Qt
     with qtbot.waitSignal(window.session.analysed, timeout=timeout):
         window.open_path(video)
-    with qtbot.waitSignal(window.session.scored, timeout=timeout) as blocker:
+    with qtbot.waitSignal(window.session.projectOpened, timeout=timeout) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
     return blocker.args[0]

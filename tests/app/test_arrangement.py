@@ -51,13 +51,13 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     _enter(qtbot, panel.tempo, "100")
     assert p.settings.tempo == 100.0 and stack.count() == 3
     assert window.session.wait_rendered()
-    assert abs(window.session.result.timeline.tempo - 100) < 1          # the music re-rendered at it
+    assert abs(window.session.music.timeline.tempo - 100) < 1          # the music re-rendered at it
 
     # instruments: untick the drums; the re-rendered arrangement has no drums
     _click(qtbot, panel.parts["drums"])
     assert p.settings.instruments == ("piano", "bass", "pad")
     assert window.session.wait_rendered()
-    assert "drums" not in {i.name for i in window.session.result.score.arrangement.midi.instruments}
+    assert "drums" not in {i.name for i in window.session.music.score.arrangement.midi.instruments}
 
     # seed and the original sound's level
     _enter(qtbot, panel.seed, "77")
@@ -85,7 +85,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     qtbot.mouseClick(panel.choose_soundfont, Qt.MouseButton.LeftButton)
     assert p.settings.soundfont == str(good.resolve()) and panel.soundfont.text() == "font.sf2"
     assert window.session.wait_rendered()
-    assert window.session.result.score.soundfont == str(good.resolve())
+    assert window.session.music.score.soundfont == str(good.resolve())
 
     # the last instrument cannot go: one message, the box stays ticked
     for name in ("pad", "bass"):

@@ -48,7 +48,7 @@ KILLED_APP = textwrap.dedent("""
             w.axis.set_selection(20, 22)
             w.set_chord("Ebaug")
             print("edited", w.windowTitle(), flush=True)
-        w.session.scored.connect(scored)
+        w.session.projectOpened.connect(scored)
     QTimer.singleShot(0, edit_once_open)
     sys.exit(main([sys.argv[1]]))
 """)
@@ -107,7 +107,7 @@ def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, 
     window.offer_recovery()
     box = window.recovery_box
     button = {b.text(): b for b in box.buttons()}
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         qtbot.mouseClick(button["Recover"], Qt.MouseButton.LeftButton)
     p = window.session.project
     assert [chord_symbol(int(t)) for t in p.tokens[20:22]] == ["D#aug"] * 2
@@ -233,7 +233,7 @@ def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkey
     assert window.statusBar().currentMessage().startswith("Not opened: the project's video is missing")
 
     answers.append(str(moved))
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         window.open_path(proj)
     qtbot.waitUntil(lambda: not window.session.busy)
     assert len(asked) == 3
@@ -247,7 +247,7 @@ def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkey
     # moved again, its new place given up front (`v2m-desktop P.v2m --video NEW_PLACE`): no question
     again = tmp_path / "again.mp4"
     moved.rename(again)
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         window.open_path(proj, video=again)
     qtbot.waitUntil(lambda: not window.session.busy)
     assert len(asked) == 3 and window.session.project.video.path == str(again) and window.modified

@@ -59,7 +59,7 @@ def test_generate_fills_every_lane(qtbot, window, bbb):
     assert lanes.notes.rowCount() == n_notes > 100
     assert len(lanes.emotion.rows) == score.analysis.seconds
     assert len(lanes.dynamics.rows) == len(score.dynamics.note_density)
-    assert window.export_action.isEnabled()
+    assert window.actions["export"].isEnabled()
 
     # and draw it: the chord lane's pixel in the middle of each wide block is the block's colour
     img = window.timeline.chords.grab().toImage()
@@ -235,7 +235,7 @@ def test_cancel_generation_leaves_the_window_as_it_was(qtbot, window, bbb):
     open_and_generate(qtbot, window, bbb)
     lanes = window.session.lanes
     before = list(lanes.chords.rows)
-    result = window.session.result
+    result = window.session.music
     stages = []
     window.session.progress.connect(lambda s, f: stages.append(s))
     qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
@@ -243,8 +243,8 @@ def test_cancel_generation_leaves_the_window_as_it_was(qtbot, window, bbb):
     qtbot.waitUntil(lambda: "compose" in stages or "analyse" in stages, timeout=30000)
     with qtbot.waitSignal(window.session.cancelled, timeout=10000):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.session.state == "scored", timeout=5000)
-    assert lanes.chords.rows == before and window.session.result is result
+    qtbot.waitUntil(lambda: window.session.state == "editing", timeout=5000)
+    assert lanes.chords.rows == before and window.session.music is result
     assert not window.cancel_button.isVisible()
     assert "Cancelled" in window.statusBar().currentMessage()
 
@@ -385,10 +385,10 @@ def test_save_the_project_and_open_it_again(qtbot, window, bbb, tmp_path, monkey
     w2 = MainWindow(log_path=tmp_path / "log2", output_factory=lambda s: (FakeClock(s), None))
     qtbot.addWidget(w2)
     w2.show()
-    with qtbot.waitSignal(w2.session.scored, timeout=120000):
+    with qtbot.waitSignal(w2.session.projectOpened, timeout=120000):
         w2.open_path(target)
     qtbot.waitUntil(lambda: not w2.session.busy, timeout=10000)
     assert [(b.start, b.end, b.symbol) for b in w2.session.lanes.chords.rows] == chords
     assert w2.session.video == bbb.resolve()
     assert w2.player.duration == pytest.approx(res.score.analysis.info.duration)
-    assert w2.windowTitle().startswith("bunny.v2m") and w2.export_action.isEnabled()
+    assert w2.windowTitle().startswith("bunny.v2m") and w2.actions["export"].isEnabled()

@@ -12,18 +12,6 @@ from pathlib import Path
 
 log = logging.getLogger("v2m_desktop.app")
 
-def model_description() -> str:
-    """The shipped models, for the About box (file names and sizes; no torch import)."""
-    from v2m_desktop.core.resources import models_dir
-    parts = []
-    for name, what in (("chords.pt", "chord model (Affective Multimodal Transformer)"),
-                       ("dynamics.pt", "note density and loudness model (bi-GRU)")):
-        p = models_dir() / name
-        size = f"{p.stat().st_size / 1e6:.1f} MB" if p.is_file() else "missing"
-        parts.append(f"{what}: models/{name}, {size}")
-    return "<br>".join(parts)
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="v2m-desktop", description="Score videos: the desktop app.")
     p.add_argument("path", nargs="?", help="a video to open")
@@ -148,7 +136,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
             status["code"] = 1
         app.quit()
 
-    def failed(title, message, unexpected) -> None:
+    def failed(title, message, unexpected, _job="") -> None:
         window._modified = False
         print(f"v2m-desktop: {title}: {message}", file=sys.stderr)
         status["code"] = 1
@@ -156,7 +144,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
 
     window.session.failed.connect(failed)
     if generate or (window.project_path is not None):       # a project opens with its music
-        window.session.scored.connect(lambda _res: shoot())
+        window.session.projectOpened.connect(lambda _music: shoot())
     elif window.session.video is not None or window.session.busy:
         window.session.analysed.connect(shoot)
     else:

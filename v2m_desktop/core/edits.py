@@ -266,6 +266,45 @@ class Merge(Edit):
         return _set_chords(p, s, [int(p.tokens[s - 1])] * (block[1] - s), drop={s})
 
 
+@dataclass
+class MergeNext(Edit):
+    """The block after seconds [start, end) (a selection) takes the chord of the block before
+    it: the boundary nearest the selection's end that lies after its start goes."""
+    start: int
+    end: int
+
+    def apply(self, p, engine=None):
+        after = [a for a, _, _ in p.blocks() if a > self.start]
+        if not after:
+            raise V2MError("no chord block after the selection to merge with")
+        return Merge(min(after, key=lambda s: (abs(s - self.end), s))).apply(p)
+
+
+@dataclass
+class MoveBoundary(Edit):
+    """The boundary between two chord blocks from second `old` to `new`: the block it moves into
+    gives those seconds to the other block's chord.  A split (one chord both sides) moves only
+    inside its chord's run."""
+    old: int
+    new: int
+
+    def apply(self, p, engine=None):
+        o = _second(p, self.old)
+        n = min(max(int(self.new), 0), p.seconds)
+        if o not in {a for a, _, _ in p.blocks()}:
+            raise V2MError(f"no chord block starts at {o} s")
+        if n == o:
+            return Batch([])
+        if o in p.splits:
+            run = (next(b for b in p.blocks() if b[0] <= o - 1 < b[1])[0],
+                   next(b for b in p.blocks() if b[0] == o)[1])
+            if not run[0] < n < run[1]:
+                raise V2MError("a split moves inside its chord: drop it between two seconds of it")
+            return Batch([Merge(o), Split(n)]).apply(p)
+        a, b, src = (o, n, o - 1) if n > o else (n, o, o)
+        return _set_chords(p, a, [int(p.tokens[src])] * (b - a))
+
+
 def _second(p: Project, second) -> int:
     """A second strictly inside the video (where a block can start after another)."""
     if isinstance(second, bool) or not isinstance(second, (int, np.integer)) or not 0 < second < p.seconds:

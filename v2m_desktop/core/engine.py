@@ -3,6 +3,9 @@ derived from a project (the features with the user's emotion targets, the meter,
 with the user's edits, the arrangement, the audio), recomputed from it on demand."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +40,12 @@ class Score:
 
 class Engine:
     """A project with its analysis and models: what edits that need the models (regenerate)
-    and every output read.  The analysis comes from the cache (or is made again)."""
+    and every output read.  The analysis comes from the cache (or is made again).
+
+    Long-lived: the app keeps one per open project, with the caches that outlive an edit (the
+    meter, the model's dynamics).  A worker reads a copy of the project while the user edits on
+    the live one: `with engine.reading(copy):` makes the copy the engine's project for the job,
+    one job at a time."""
 
     def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
                  progress: Progress | None = None):
@@ -51,6 +59,15 @@ class Engine:
         self._dynamics = None       # (targets, the model's prediction under them)
         self._plain_dynamics = None   # the model's prediction without targets
         self.progress = progress       # the one protocol (core.progress): a report may cancel
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reading(self, project: Project, progress: Progress | None = None) -> Iterator[Engine]:
+        """This engine over `project` (a copy of the open project's state) for one job on a
+        worker, reporting to `progress`; jobs take turns."""
+        with self._lock:
+            self.project, self.progress = project, progress
+            yield self
 
     # -- inputs
     @property

@@ -116,6 +116,16 @@ class Project:
     path: Path | None = None               # where it was last saved or opened
     listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False, compare=False)
 
+    def copy(self) -> Project:
+        """An independent copy of the project's state, without listeners (what a worker reads
+        while the user edits on)."""
+        return dataclasses.replace(
+            self, video=dataclasses.replace(self.video), settings=dataclasses.replace(self.settings),
+            tokens=self.tokens.copy(), locks=set(self.locks), targets=[dataclasses.replace(t) for t in self.targets],
+            dynamics={k: dict(v) for k, v in self.dynamics.items()},
+            takes=[Takes(t.start, t.end, [list(x) for x in t.takes], t.current) for t in self.takes],
+            splits=set(self.splits), listeners=[])
+
     # -- queries
     @property
     def seconds(self) -> int:

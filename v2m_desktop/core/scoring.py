@@ -85,7 +85,13 @@ def score_video(video: Path, settings: ScoreSettings | None = None, *, progress:
                 models: Models | None = None, analysis: Analysis | None = None) -> Score:
     """A video's music: its Score, whose `project` is the new Project with its render gain fixed
     (a SetGain edit), so a first edit joins into the audio.  `models` and `analysis`: what the
-    caller already holds (the app's session, a batch worker), else they are loaded or made."""
+    caller already holds (a batch worker), else they are loaded or made."""
+    return score_with_engine(video, settings, progress=progress, models=models, analysis=analysis)[1]
+
+
+def score_with_engine(video: Path, settings: ScoreSettings | None = None, *, progress: Progress | None = None,
+                      models: Models | None = None, analysis: Analysis | None = None) -> tuple[Engine, Score]:
+    """score_video, with the new project's Engine (the app keeps it for the project's edits)."""
     settings = settings or ScoreSettings()
     t0 = time.perf_counter()
     models = models or load_models(settings.chords_model, settings.dynamics_model,
@@ -98,4 +104,4 @@ def score_video(video: Path, settings: ScoreSettings | None = None, *, progress:
     score = engine.score(run=w.run)
     if project.settings.gain is None and score.gain is not None:
         SetGain(score.gain).apply(project)
-    return score
+    return engine, score
