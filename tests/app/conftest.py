@@ -81,8 +81,8 @@ def window(qtbot, clocks, tmp_path):
     qtbot.waitExposed(w)
     w.activateWindow()
     yield w
-    w._modified = False         # no "save changes?" question at teardown
-    for box in (w.dialog, getattr(w, "recovery_box", None)):
+    w.documents.modified = False         # no "save changes?" question at teardown
+    for box in (w.dialog, w.documents.recovery_box):
         try:
             if box is not None and box.isVisible():
                 box.done(0)

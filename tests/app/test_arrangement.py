@@ -43,7 +43,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert (p.key_root, p.mode) != key_before and (p.tokens != tokens_before).any()
     assert panel.key.currentData() == p.key_root + 12 * p.mode
     assert stack.count() == 1 and window.undo_action.text().startswith("&Undo Key ")
-    assert window.modified and window.windowTitle().startswith(f"{bbb.name}*")
+    assert window.documents.modified and window.windowTitle().startswith(f"{bbb.name}*")
 
     # tempo: untick Auto (the shown tempo becomes fixed), then type 100
     _click(qtbot, panel.auto_tempo)
@@ -66,7 +66,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     qtbot.keyClick(panel.level, Qt.Key.Key_PageUp)
     level = p.settings.original_level
     assert level == round(panel.level.value() / 100, 2) > start["settings"]["original_level"]
-    assert window.level.value() == panel.level.value()          # the transport shows the project's level
+    assert window.transport.level.value() == panel.level.value()  # the transport shows it
     assert stack.count() == 6
 
     # SoundFont: a file that is not one is refused with one message; a real one is used

@@ -54,7 +54,7 @@ def test_generate_fills_every_lane(qtbot, window, bbb):
         where = QPoint(round(window.axis.x_of(t)), 10)
         QApplication.sendEvent(cut_lane, QHelpEvent(QEvent.Type.ToolTip, where, cut_lane.mapToGlobal(where)))
         assert QToolTip.text().startswith(f"{word} at ")
-    assert "4 cuts, 1 transition," in window.info_label.text()
+    assert "4 cuts, 1 transition," in window.transport.info_label.text()
     n_notes = sum(len(i.notes) for i in score.arrangement.midi.instruments)
     assert lanes.notes.rowCount() == n_notes > 100
     assert len(lanes.emotion.rows) == score.analysis.seconds
@@ -131,7 +131,7 @@ def test_seek_play_pause_and_loop_follow_the_audio_clock(qtbot, window, bbb, clo
     assert window.player.playing and clock.running
     clock.now = 12.5
     qtbot.waitUntil(lambda: abs(window.axis.playhead - 12.5) < 1e-6, timeout=2000)
-    assert window.time_label.text().startswith("0:12.5")
+    assert window.transport.time_label.text().startswith("0:12.5")
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.player.playing and not clock.running
 
@@ -292,8 +292,8 @@ def test_recent_files_theme_and_preferences_persist(qtbot, window, bbb):
     from v2m_desktop.app.settings import AppSettings
     with qtbot.waitSignal(window.session.analysed, timeout=60000):
         window.open_path(bbb)
-    window._fill_recent()
-    assert [a.text() for a in window.recent_menu.actions()][0] == str(bbb)
+    window.documents.fill_recent()
+    assert [a.text() for a in window.documents.recent_menu.actions()][0] == str(bbb)
     assert AppSettings().recent[0] == str(bbb)
     theme_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     theme = {a.text(): a for a in next(a.menu() for a in theme_menu.actions() if a.menu()).actions()}

@@ -3,14 +3,15 @@ calls, its shortcuts and tip, and the menus that show it.  `build` makes the QAc
 window only wires them.
 
 A handler is "target.method" (the targets are the objects the window hands `build`: window,
-editing, player, timeline, session) with fixed arguments, if any."""
+editing, documents, player, timeline, session) with fixed arguments, if any."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar, QWidget
 
 SK = QKeySequence.StandardKey
 
@@ -29,15 +30,16 @@ class ActionSpec:
 
 ACTIONS: tuple[ActionSpec, ...] = (
     # files
-    ActionSpec("open", "&Open Video…", "window.open_dialog", (SK.Open,), "Open a video"),
-    ActionSpec("save", "&Save Project", "window.save_project", (SK.Save,),
+    ActionSpec("open", "&Open Video…", "documents.open_dialog", (SK.Open,), "Open a video"),
+    ActionSpec("save", "&Save Project", "documents.save_project", (SK.Save,),
                "Keep the music to edit or export later (.v2m)"),
-    ActionSpec("save_as", "Save Project &As…", "window.save_project_as", (SK.SaveAs,)),
+    ActionSpec("save_as", "Save Project &As…", "documents.save_project_as", (SK.SaveAs,)),
     ActionSpec("export", "&Export…", "window.export", ("Ctrl+E",), "Export the video with its music"),
     ActionSpec("preferences", "&Preferences…", "window.open_settings", (SK.Preferences,)),
     ActionSpec("quit", "&Quit", "window.close", (SK.Quit,)),
     # music
-    ActionSpec("generate", "&Generate", "session.generate", ("Ctrl+G",), "Write music for the whole video"),
+    ActionSpec("generate", "&Generate", "session.generate", ("Ctrl+G",),
+               "Write music for the whole video"),
     ActionSpec("cancel", "&Cancel", "session.cancel", ("Esc",), "Stop the running job"),
     # playback
     ActionSpec("play", "&Play", "player.toggle", ("Space",), "Play or pause"),
@@ -58,7 +60,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                editing=True),
     ActionSpec("no_chord", "&No Chord", "editing.set_chord", ("Del",), "Rest over the selection", args=("N",),
                editing=True),
-    ActionSpec("lock", "&Lock / Unlock", "editing.toggle_lock", ("K",), "Keep the selected chords", editing=True),
+    ActionSpec("lock", "&Lock / Unlock", "editing.toggle_lock", ("K",), "Keep the selected chords",
+               editing=True),
     ActionSpec("merge", "&Merge with Next", "editing.merge_next", ("M",),
                "The next chord block takes the selected block's chord", editing=True),
     ActionSpec("split", "&Split at Playhead", "editing.split_here", ("S",),
@@ -144,3 +147,37 @@ def undo_actions(owner: QWidget, stack) -> tuple[QAction, QAction]:
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         owner.addAction(a)
     return undo, redo
+
+
+def install_menus(window: QMainWindow, actions: dict[str, QAction],
+                  submenus: dict[str, Callable[[QMenu], None]]) -> None:
+    """The menu bar from MENUS: `actions` by name, and `submenus[name](menu)` fills a submenu
+    (Open Recent, Theme) for the names that are one."""
+    for title, names in MENUS:
+        menu = window.menuBar().addMenu(title)
+        for name in names:
+            if name == "-":
+                menu.addSeparator()
+            elif name in submenus:
+                submenus[name](menu)
+            else:
+                menu.addAction(actions[name])
+
+
+def install_toolbar(window: QMainWindow, actions: dict[str, QAction]) -> QToolBar:
+    """The main toolbar: TOOLBAR's actions with the style's icons; no button takes the keys."""
+    tb = QToolBar("Main")
+    tb.setObjectName("main-toolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    tb.setIconSize(QSize(18, 18))
+    SP = QStyle.StandardPixmap  # noqa: N806
+    icons = {"open": SP.SP_DialogOpenButton, "generate": SP.SP_BrowserReload, "cancel": SP.SP_BrowserStop,
+             "export": SP.SP_DialogSaveButton}
+    for name in TOOLBAR:
+        actions[name].setIcon(window.style().standardIcon(icons[name]))
+        tb.addAction(actions[name])
+    window.addToolBar(tb)
+    for w in tb.findChildren(QWidget):
+        w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return tb

@@ -200,7 +200,7 @@ def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats:
         with s.engine.reading(s.project.copy()) as engine:
             engine.score()
         full_s = time.perf_counter() - t0
-        w._modified = False
+        w.documents.modified = False
         w.close()
         w.deleteLater()
         app.processEvents()

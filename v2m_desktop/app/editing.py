@@ -69,7 +69,8 @@ class Editing(QObject):
         self.chord_dialog = ChordDialog(self._symbol(int(p.tokens[span[0]])), f"Seconds {span_text(span)}",
                                         self.parent_widget)
         self.chord_dialog.chosen.connect(lambda text, span=span: self.set_chord(text, span))
-        self.chord_dialog.finished.connect(self.parent_widget.activateWindow)   # its keys are the window's again
+        # its keys are the window's again when it closes
+        self.chord_dialog.finished.connect(self.parent_widget.activateWindow)
         self.chord_dialog.open()
 
     def set_chord(self, symbol: str, span: tuple[int, int] | None = None) -> None:

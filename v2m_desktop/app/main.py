@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     window.session.warm_up()
     status = {"code": 0}
-    window.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
+    window.documents.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
     if args.path:
         window.open_path(args.path, video=args.video)
         if args.generate:
@@ -129,7 +129,7 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         window.when_idle(lambda: QTimer.singleShot(800, save))
 
     def save() -> None:
-        window._modified = False            # nothing to ask about on the way out
+        window.documents.modified = False            # nothing to ask about on the way out
         ok = window.grab().save(str(out))
         if not ok:
             print(f"v2m-desktop: could not save the screenshot {out}", file=sys.stderr)
@@ -137,13 +137,13 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         app.quit()
 
     def failed(title, message, unexpected, _job="") -> None:
-        window._modified = False
+        window.documents.modified = False
         print(f"v2m-desktop: {title}: {message}", file=sys.stderr)
         status["code"] = 1
         app.quit()
 
     window.session.failed.connect(failed)
-    if generate or (window.project_path is not None):       # a project opens with its music
+    if generate or (window.documents.project_path is not None):       # a project opens with its music
         window.session.projectOpened.connect(lambda _music: shoot())
     elif window.session.video is not None or window.session.busy:
         window.session.analysed.connect(shoot)

@@ -53,7 +53,9 @@ FAILURE_TITLES = {"open": "Cannot open the video", "open project": "Cannot open 
                   "export": "Export failed", "regenerate": "Regeneration failed",
                   "render": "Cannot render the edited music", "edit": "Cannot edit",
                   "save": "Cannot save the project"}
-QUIET_CHANGES = ("gain", "level")      # settings that change no note: nothing to render again
+QUIET_CHANGES = ("gain", "level", "path")      # changes of no note: nothing to render again
+# changes whose notes stay near their seconds: the engine re-renders just around them
+LOCAL_CHANGES = ("chords", "splits", "locks", "takes", "dynamics")
 
 
 @dataclass
@@ -100,8 +102,12 @@ class Session(QObject):
         self._pending_seed: int | None = None
         self._original: tuple[Path, np.ndarray | None] | None = None   # the video's own sound, decoded once
         self.undo_stack = QUndoStack(self)
+        self.seeds = random.Random()    # Generate's and Regenerate's seeds (a test seeds it)
         self._render_worker: Worker | None = None
         self._render_again = False
+        # the seconds the edits since the last render began touched; None: not only local ones
+        self._changed: tuple[int, int] | None = None
+        self._changed_any = False
         self._shut = False          # closing: no re-render starts any more
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -251,15 +257,16 @@ class Session(QObject):
         if self.video is None or self.info is None:
             return
         video, info, analysis = self.video, self.info, self.analysis
-        seed = random.randrange(1 << 20) if seed is None else int(seed)
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
         level = self.settings.original_level
         settings = self._score_settings(seed)
 
         def task(progress):
+            from v2m_desktop.core.device import pick_device
             from v2m_desktop.core.edits import SetOriginalLevel
             from v2m_desktop.core.model.checkpoint import load_models
             from v2m_desktop.core.scoring import score_with_engine
-            models = load_models(settings.chords_model, settings.dynamics_model)
+            models = load_models(settings.chords_model, settings.dynamics_model, pick_device(settings.device))
             engine, score = score_with_engine(video, settings, progress=progress, models=models,
                                               analysis=analysis)
             SetOriginalLevel(level).apply(score.project)    # the new project is nobody else's yet
@@ -289,6 +296,7 @@ class Session(QObject):
         self.undo_stack.clear()
         self.music = self.engine = None
         self._render_timer.stop()
+        self._changed, self._changed_any = None, False
 
     # -- editing: every edit an undoable command; the music re-rendered in the background
     def apply(self, edit: Edit, text: str, engine=None) -> bool:
@@ -309,8 +317,16 @@ class Session(QObject):
         self.projectChanged.emit(change.what, change.start, change.end)
         if change.what == "level" and self.music is not None:
             self.music.soundtrack.level = self.music.project.settings.original_level
-        if change.what not in QUIET_CHANGES and not self._shut:
-            self._render_timer.start()
+        if change.what in QUIET_CHANGES or self._shut:
+            return
+        if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):
+            c = self._changed
+            self._changed = (change.start, change.end) if c is None else \
+                (min(c[0], change.start), max(c[1], change.end))
+        else:
+            self._changed = None            # the engine compares the arrangements
+        self._changed_any = True
+        self._render_timer.start()
 
     def _rerender(self) -> None:
         if self.project is None or self.engine is None or self.music is None or self._shut:
@@ -320,10 +336,11 @@ class Session(QObject):
             return
         live, engine, before, info = self.project, self.engine, self.music.score, self.info
         state = live.copy()         # the worker reads this while the user edits on
+        changed, self._changed, self._changed_any = self._changed, None, False
 
         def task(progress):
             with engine.reading(state, progress):
-                score = engine.update(before)       # only the seconds the edits touched
+                score = engine.update(before, changed)      # only around the seconds the edits touched
             return self._music(score, info, progress)
 
         def done(music: Music):
@@ -345,10 +362,14 @@ class Session(QObject):
                 self._rerender()
         w = Worker(task, "re-render", self)
         w.succeeded.connect(done)
-        w.failed.connect(lambda msg, bug: self._failed("render", msg, bug))
+        w.failed.connect(lambda msg, bug: self._render_failed(msg, bug))
         w.finished.connect(finished)
         self._render_worker = w
         w.start()
+
+    def _render_failed(self, message: str, unexpected: bool) -> None:
+        self._changed, self._changed_any = None, True   # the next render compares the arrangements
+        self._failed("render", message, unexpected)
 
     def regenerate(self, start: int, end: int, seed: int | None = None) -> None:
         """New chords for seconds [start, end) from the model (on the worker), then one undoable
@@ -356,7 +377,7 @@ class Session(QObject):
         from v2m_desktop.core.edits import Regenerate
         if self.project is None or self.engine is None:
             return
-        seed = random.randrange(1 << 20) if seed is None else int(seed)
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
         engine, state = self.engine, self.project.copy()
 
         def task(progress):
@@ -393,6 +414,7 @@ class Session(QObject):
         moved = None if video is None else Path(video)
 
         def task(progress):
+            from v2m_desktop.core.device import pick_device
             from v2m_desktop.core.edits import SetGain
             from v2m_desktop.core.engine import Engine
             from v2m_desktop.core.model.checkpoint import load_models
@@ -406,8 +428,8 @@ class Session(QObject):
                     raise
                 return "missing", err.what
             info = probe(Path(project.video.path))
-            engine = Engine(project, models=load_models(device=self.settings.device),
-                            device=self.settings.device, progress=progress)
+            device = pick_device(self.settings.device)
+            engine = Engine(project, models=load_models(device=device), device=str(device), progress=progress)
             score = engine.score()
             if project.settings.gain is None and score.gain is not None:
                 SetGain(score.gain).apply(project)      # nobody else's yet

@@ -4,24 +4,19 @@ bar with the running job's stage, progress and Cancel.  It only wires: the actio
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QSlider,
     QSplitter,
-    QStyle,
-    QToolBar,
     QUndoView,
     QVBoxLayout,
     QWidget,
@@ -29,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from v2m_desktop.app import actions as A
 from v2m_desktop.app.arrangement import ArrangementPanel
+from v2m_desktop.app.documents import Documents
 from v2m_desktop.app.editing import Editing
 from v2m_desktop.app.player import Player, VideoView
 from v2m_desktop.app.session import BUSY_TEXT, Music, Session, State
@@ -36,20 +32,9 @@ from v2m_desktop.app.settings import AppSettings, apply_theme
 from v2m_desktop.app.timeline.axis import TimeAxis
 from v2m_desktop.app.timeline.lanes import format_time
 from v2m_desktop.app.timeline.view import TimelineView
+from v2m_desktop.app.transport import Transport
 
 log = logging.getLogger("v2m_desktop.app")
-
-VIDEO_FILTER = ("Videos and projects (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.mpg *.mpeg *.wmv *.v2m);;"
-                "All files (*)")
-
-
-def autosave_ms() -> int:
-    """How often a modified project is autosaved: a minute, or V2M_AUTOSAVE_MS milliseconds (the
-    recovery test's killed app autosaves at once)."""
-    try:
-        return max(100, int(os.environ.get("V2M_AUTOSAVE_MS", "")))
-    except ValueError:
-        return 60_000
 
 
 def cuts_text(cuts, transitions) -> str:
@@ -68,36 +53,29 @@ class MainWindow(QMainWindow):
         self.session = Session(self.settings, self)
         self.axis = TimeAxis(self)
         self.video_view = VideoView()
-        self.player = Player(self.video_view, **({"output_factory": output_factory} if output_factory else {}))
+        self.player = Player(self.video_view,
+                             **({"output_factory": output_factory} if output_factory else {}))
         self.timeline = TimelineView(self.axis, self.session.lanes)
         self.editing = Editing(self.session, self.axis, self.timeline, self)
+        self.documents = Documents(self, self.session, self.settings)
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
-        self.recovery_box: QMessageBox | None = None
         self.export_dialog = None
         self.settings_dialog = None
-        self.project_path: Path | None = None       # the .v2m the window shows, once saved or opened
-        self._shown_project: Path | None = None     # what it showed before a project that may not open
-        self._modified = False
-        self.ask_for_videos = True                  # a project's moved video: ask where it is
-        self.relinked_video: Path | None = None
-        self.recovered_from: tuple[Path, str | None] | None = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
-        self.actions = A.build(self, {"window": self, "editing": self.editing, "player": self.player,
-                                      "timeline": self.timeline, "session": self.session})
-        self.undo_action, self.redo_action = A.undo_actions(self, self.session.undo_stack)
+        self.actions = A.build(self, {"window": self, "editing": self.editing, "documents": self.documents,
+                                      "player": self.player, "timeline": self.timeline,
+                                      "session": self.session})
+        self.actions["undo"], self.actions["redo"] = A.undo_actions(self, self.session.undo_stack)
+        self.undo_action, self.redo_action = self.actions["undo"], self.actions["redo"]
         self._build_docks()
-        self._build_menus()
-        self._build_toolbar()
+        A.install_menus(self, self.actions, {"recent": self._recent_menu, "theme": self._theme_menu})
+        A.install_toolbar(self, self.actions)
         self._build_central()
         self._build_status()
         self._connect()
-        self._update_title()
+        self.documents.update_title()
         self._state(State.EMPTY)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(autosave_ms())
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
 
     # ------------------------------------------------------------------ construction
     def _build_docks(self) -> None:
@@ -112,79 +90,38 @@ class MainWindow(QMainWindow):
         for dock in (self.history_dock, self.arrangement):
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             dock.hide()
-        self.history_action = self.history_dock.toggleViewAction()
+        self.actions["history"] = self.history_action = self.history_dock.toggleViewAction()
         self.history_action.setText("Edit &History")
-        self.arrangement_action = self.arrangement.toggleViewAction()
+        self.actions["arrangement"] = self.arrangement_action = self.arrangement.toggleViewAction()
         self.arrangement_action.setText("&Arrangement")
 
-    def _build_menus(self) -> None:
-        extra: dict[str, QAction] = {"undo": self.undo_action, "redo": self.redo_action,
-                                     "history": self.history_action, "arrangement": self.arrangement_action}
-        for title, names in A.MENUS:
-            menu = self.menuBar().addMenu(title)
-            for name in names:
-                if name == "-":
-                    menu.addSeparator()
-                elif name == "recent":
-                    self.recent_menu = menu.addMenu("Open &Recent")
-                    self.recent_menu.aboutToShow.connect(self._fill_recent)
-                    self._fill_recent()
-                elif name == "theme":
-                    self._build_theme_menu(menu.addMenu("&Theme"))
-                else:
-                    menu.addAction(extra.get(name) or self.actions[name])
+    def _recent_menu(self, menu) -> None:
+        self.documents.recent_menu = menu.addMenu("Open &Recent")
+        self.documents.recent_menu.aboutToShow.connect(self.documents.fill_recent)
+        self.documents.fill_recent()
 
-    def _build_theme_menu(self, menu) -> None:
+    def _theme_menu(self, menu) -> None:
         group = QActionGroup(self)
+        theme = menu.addMenu("&Theme")
         for key, text in (("system", "Follow the System"), ("dark", "Dark"), ("light", "Light")):
-            a = menu.addAction(text)
+            a = theme.addAction(text)
             a.setCheckable(True)
             a.setChecked(self.settings.theme == key)
             a.triggered.connect(lambda _=False, key=key: self.set_theme(key))
             group.addAction(a)
 
-    def _build_toolbar(self) -> None:
-        tb = QToolBar("Main")
-        tb.setObjectName("main-toolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.setIconSize(QSize(18, 18))
-        SP = QStyle.StandardPixmap  # noqa: N806
-        icons = {"open": SP.SP_DialogOpenButton, "generate": SP.SP_BrowserReload, "cancel": SP.SP_BrowserStop,
-                 "export": SP.SP_DialogSaveButton}
-        for name in A.TOOLBAR:
-            self.actions[name].setIcon(self.style().standardIcon(icons[name]))
-            tb.addAction(self.actions[name])
-        self.addToolBar(tb)
-        for w in tb.findChildren(QWidget):
-            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-
     def _build_central(self) -> None:
-        transport = QToolBar("Transport")
-        transport.setObjectName("transport")
-        self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
-        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.play_button.clicked.connect(self.player.toggle)
-        self.time_label = QLabel("0:00.0 / 0:00.0")
-        self.time_label.setMinimumWidth(130)
-        self.level = QSlider(Qt.Orientation.Horizontal)
-        self.level.setRange(0, 100)
-        self.level.setFixedWidth(120)
-        self.level.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.level.setValue(round(100 * self.settings.original_level))
-        self.level.setToolTip("Level of the video's own sound under the music")
-        self.level.valueChanged.connect(self._level_changed)
-        self.level.sliderReleased.connect(lambda: self.editing.set_level(self.level.value()))
-        self.info_label = QLabel()
-        for w in (self.play_button, self.time_label, None, QLabel(" Original sound "), self.level, None,
-                  self.info_label):
-            transport.addSeparator() if w is None else transport.addWidget(w)
+        self.transport = Transport(self.settings.original_level, self)
+        self.transport.play_button.clicked.connect(self.player.toggle)
+        self.transport.level.valueChanged.connect(self._level_changed)
+        level = self.transport.level
+        level.sliderReleased.connect(lambda: self.editing.set_level(level.value()))
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.setSpacing(0)
         tl.addWidget(self.video_view, 1)
-        tl.addWidget(transport)
+        tl.addWidget(self.transport)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.timeline)
@@ -217,15 +154,14 @@ class MainWindow(QMainWindow):
         s.failed.connect(self._failed)
         s.cancelled.connect(lambda: self.show_message("Cancelled: nothing changed"))
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
-        s.videoMissing.connect(self._video_missing)
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
-        s.undo_stack.cleanChanged.connect(self._clean_changed)
         self.editing.message.connect(self.show_message)
+        self.documents.message.connect(self.show_message)
         self.arrangement.edit.connect(self.editing.apply)
         self.arrangement.visibilityChanged.connect(lambda on: on and self._show_settings())
         self.player.positionChanged.connect(self._position)
-        self.player.playingChanged.connect(self._playing_changed)
+        self.player.playingChanged.connect(self.transport.show_playing)
         self.player.notice.connect(self.show_message)
         t.seekRequested.connect(self.player.seek)
         t.chords.blockActivated.connect(lambda _b: self.editing.pick_chord())
@@ -266,15 +202,6 @@ class MainWindow(QMainWindow):
         self.stage_label.setText(stage.capitalize())
         self.progress_bar.setValue(round(100 * min(max(fraction, 0.0), 1.0)))
 
-    def _clean_changed(self, clean: bool) -> None:
-        self._modified = not clean
-        self._update_title()
-
-    def _update_title(self) -> None:
-        p, v = self.project_path, self.session.video
-        name = p.name if p else v.name if v else None
-        self.setWindowTitle(f"{name}{'*' * self._modified} — v2m-desktop" if name else "v2m-desktop")
-
     def _project_changed(self, what: str, _start: int, _end: int) -> None:
         if what in ("settings", "level"):
             self._show_settings()
@@ -284,56 +211,41 @@ class MainWindow(QMainWindow):
         p, music = self.session.project, self.session.music
         if self.arrangement.isVisible() or p is None:
             self.arrangement.show_project(p, music.timeline.tempo if music is not None else None)
-        if p is not None and self.level.value() != round(100 * p.settings.original_level):
-            self.level.blockSignals(True)
-            self.level.setValue(round(100 * p.settings.original_level))
-            self.level.blockSignals(False)
+        if p is not None:
+            self.transport.show_level(p.settings.original_level)
             self.player.set_original_level(p.settings.original_level)
 
     # ------------------------------------------------------------------ the session's news
     def _opened(self, info) -> None:
-        path = str(self.session.video)
-        self.settings.add_recent(str(self.project_path or path))
-        self._fill_recent()
-        self._update_title()
+        self.documents.video_opened()
         self.axis.set_duration(info.duration)
         self.axis.set_playhead(0.0)
-        self.player.set_video(path, info.duration, info.fps)
+        self.player.set_video(str(self.session.video), info.duration, info.fps)
         self.actions["loop"].setChecked(False)
-        self.info_label.setText(f" {info.width}x{info.height}, {info.fps:.3g} fps, {format_time(info.duration)}")
+        self.transport.info_label.setText(f" {info.width}x{info.height}, {info.fps:.3g} fps, "
+                                          f"{format_time(info.duration)}")
         self._position(0.0)
-        self.show_message(f"Opened {Path(path).name}; analysing…")
+        self.show_message(f"Opened {self.session.video.name}; analysing…")
 
     def _project_opened(self, music: Music) -> None:
-        p = music.project
-        if self.recovered_from is not None:
-            # a recovery copy opens as the project it belongs to, modified (saving goes there)
-            of, self.recovered_from = self.recovered_from[1], None
-            p.path = Path(of) if of else None
-            self.project_path = p.path
-            self._modified = True
         self._rendered(music)
-        t, s = music.timeline, p.settings
-        self.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
-                                f"{cuts_text(t.cuts, t.transitions)}, seed {s.chord_seed}/{s.seed}")
+        t, s = music.timeline, music.project.settings
+        self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
+                                          f"{cuts_text(t.cuts, t.transitions)}, seed {s.chord_seed}/{s.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
-        if self.relinked_video is not None:
-            # the project now points at the video's new place: modified until saved there
-            self.show_message(f"Found the video at {self.relinked_video}: save the project to keep its new place")
-            self._modified, self.relinked_video = True, None
-        self._update_title()
+        self.documents.project_opened(music)
         self._state(self.session.state)
 
     def _rendered(self, music: Music) -> None:
         self.player.set_soundtrack(music.soundtrack)
         self._show_settings()
-        self.player.set_original_level(self.level.value() / 100)
+        self.player.set_original_level(self.transport.level.value() / 100)
 
     def _failed(self, title: str, message: str, unexpected: bool, job: str) -> None:
         if job == "export" and self.export_dialog is not None and self.export_dialog.isVisible():
             return          # the export dialog says it
         if job == "open project":
-            self._not_opened()
+            self.documents.not_opened()
         if unexpected:
             message = f"Something went wrong: {message}\n\nThe details are in the log file:\n{self.log_path}"
         self.show_message(f"{title}: {message.splitlines()[0]}")
@@ -348,128 +260,15 @@ class MainWindow(QMainWindow):
         self.dialog = box
         return box
 
-    # ------------------------------------------------------------------ unsaved work
-    @property
-    def modified(self) -> bool:
-        return self._modified
-
-    def maybe_save(self) -> bool:
-        """Ask before unsaved edits would be lost; False: the user cancelled."""
-        if not self.modified or self.session.project is None:
-            return True
-        B = QMessageBox.StandardButton  # noqa: N806
-        answer = QMessageBox.question(self, "Unsaved changes", "The project has unsaved changes. Save them first?",
-                                      B.Save | B.Discard | B.Cancel, B.Save)
-        if answer == B.Cancel:
-            return False
-        if answer == B.Save:
-            self.save_project()
-            return not self.modified
-        return True
-
-    def autosave(self) -> None:
-        """Every minute (autosave_ms) while modified: a recovery copy (never over the project itself)."""
-        from v2m_desktop.core.errors import V2MError
-        from v2m_desktop.core.project import autosave
-        if self.modified and self.session.project is not None:
-            try:
-                autosave(self.session.project)
-            except (OSError, V2MError):
-                log.warning("autosave failed", exc_info=True)
-
-    def offer_recovery(self) -> None:
-        """After a crash: offer the recovery copies newer than their saved projects."""
-        from v2m_desktop.app.dialogs.recovery import recovery_box
-        box = recovery_box(self, self._recover)
-        if box is not None:
-            self.dialog = self.recovery_box = box
-
-    def _recover(self, copy: Path, of: str | None) -> None:
-        self.open_path(copy)
-        self.recovered_from = (copy, of)
-
-    # ------------------------------------------------------------------ files
-    def open_dialog(self) -> None:
-        start = str(self.session.video.parent) if self.session.video else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open Video", start, VIDEO_FILTER)
-        if path:
-            self.open_path(path)
-
+    # ------------------------------------------------------------------ files and dialogs
     def open_path(self, path, video=None) -> None:
         """Open a video or a project (`video`: a project's moved video, its new place)."""
-        if not self.maybe_save():
-            return
-        self._modified = False
-        if Path(path).suffix.lower() == ".v2m":
-            self.show_message(f"Opening the project {Path(path).name}…")
-            self._shown_project = self.project_path     # back to it when the project cannot open
-            self.project_path = Path(path)
-            self.relinked_video = Path(video) if video is not None else None
-            self.session.open_project(Path(path), video)
-            return
-        self.project_path = None
-        self.show_message(f"Opening {Path(path).name}…")
-        self.session.open_video(Path(path))
+        self.documents.open_path(path, video)
 
-    def _video_missing(self, path: Path, message: str) -> None:
-        """A project whose video moved: ask where it is now (after the job has finished)."""
-        if not self.ask_for_videos:             # --screenshot: nobody to ask
-            self.session.failed.emit("Cannot open the project", message, False, "open project")
-            return
-        QTimer.singleShot(0, lambda: self._ask_for_video(path, message))
-
-    def _ask_for_video(self, path: Path, message: str) -> None:
-        self.show_message(message[:1].upper() + message[1:])
-        video, _ = QFileDialog.getOpenFileName(
-            self, f"Where is the video of {path.name} now?", str(path.parent), VIDEO_FILTER)
-        if not video:
-            self._not_opened()
-            self.show_message(f"Not opened: {message}")
-            return
-        self.relinked_video = Path(video)
-        self.show_message(f"Opening the project {path.name} with {Path(video).name}…")
-        self.session.open_project(path, video)
-
-    def _not_opened(self) -> None:
-        """A project that did not open leaves the window as it was."""
-        self.relinked_video = None
-        self.project_path = self._shown_project
-        self._update_title()
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        items = self.settings.recent
-        for p in items:
-            a = self.recent_menu.addAction(p)
-            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
-        if items:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Menu", self.settings.clear_recent)
-        self.recent_menu.setEnabled(bool(items))
-
-    def save_project_as(self) -> None:
-        self.save_project(ask=True)
-
-    def save_project(self, ask: bool = False) -> None:
-        p = self.session.project
-        if p is None:
-            return
-        path = p.path
-        if ask or path is None:
-            start = str(p.path or Path(p.video.path).with_suffix(".v2m"))
-            name, _ = QFileDialog.getSaveFileName(self, "Save Project", start, "v2m project (*.v2m)")
-            if not name:
-                return
-            path = Path(name if name.lower().endswith(".v2m") else name + ".v2m")
-        saved = self.session.save_project(path)
-        if saved is not None:
-            from v2m_desktop.core.project import saved_cleanly
-            saved_cleanly(p)
-            self._modified = False          # also a recovered project (its undo stack was clean)
-            self.project_path = saved
-            self.settings.add_recent(str(saved))
-            self._update_title()
-            self.show_message(f"Saved {saved}")
+    def offer_recovery(self) -> None:
+        box = self.documents.offer_recovery()
+        if box is not None:
+            self.dialog = box
 
     def export(self) -> None:
         if self.session.music is None:
@@ -483,7 +282,7 @@ class MainWindow(QMainWindow):
         from v2m_desktop.app.dialogs.settings import SettingsDialog
         dlg = SettingsDialog(self.settings, self)
         dlg.accepted.connect(lambda: self.set_theme(self.settings.theme))
-        dlg.accepted.connect(lambda: self.level.setValue(round(100 * self.settings.original_level)))
+        dlg.accepted.connect(lambda: self.transport.level.setValue(round(100 * self.settings.original_level)))
         dlg.open()
         self.settings_dialog = dlg
 
@@ -498,19 +297,14 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ playback
     def _position(self, t: float) -> None:
         self.axis.set_playhead(t, follow=self.player.playing)
-        self.time_label.setText(f"{format_time(t, 0.1)} / {format_time(self.player.duration, 0.1)}")
-
-    def _playing_changed(self, on: bool) -> None:
-        self.play_button.setText("Pause" if on else "Play")
-        self.play_button.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MediaPause if on else QStyle.StandardPixmap.SP_MediaPlay))
+        self.transport.show_time(t, self.player.duration)
 
     def _level_changed(self, value: int) -> None:
         """The transport's level: heard at once; with a project open, one undoable edit of its
         level when the drag ends (or at once from the keys or the wheel)."""
         self.settings.original_level = value / 100
         self.player.set_original_level(value / 100)
-        if not self.level.isSliderDown():
+        if not self.transport.level.isSliderDown():
             self.editing.set_level(value)
 
     def _selection_changed(self) -> None:
@@ -538,13 +332,10 @@ class MainWindow(QMainWindow):
             self.open_path(files[0])
 
     def closeEvent(self, e) -> None:  # noqa: N802
-        if not self.maybe_save():
+        if not self.documents.maybe_save():
             e.ignore()
             return
-        from v2m_desktop.core.project import saved_cleanly
-        if self.session.project is not None and not self.modified:
-            saved_cleanly(self.session.project)         # closed cleanly: no recovery needed
-        self.session.undo_stack.cleanChanged.disconnect(self._clean_changed)
+        self.documents.closing()
         self.session.shut_down()
         self.player.close()
         self.settings.sync()

@@ -4,7 +4,7 @@ QUndoCommand; the command line applies them in order.  Every edit tells the proj
 which seconds it changed.
 
 Only the few "set the whole field" edits (SetTokens, SetSplits, SetLocks, SetTargets,
-SetDynamicsMap, SetTakes, SetSettings) touch the project directly; every other edit is made of
+SetDynamicsMap, SetTakes, SetSettings, SetPath) touch the project directly; every other edit is made of
 them, so each inverse is one of those with the old value.
 
 Splits (a new chord block where the chord stays) are kept where they still split something:
@@ -575,6 +575,17 @@ class SetGain(Edit):
         if self.gain is not None and not (isinstance(self.gain, (int, float)) and 0 < self.gain < 1e3):
             raise V2MError(f"the render gain must be a positive number, not {self.gain!r}")
         return SetSettings({"gain": None if self.gain is None else float(self.gain)}).apply(p)
+
+
+@dataclass
+class SetPath(Edit):
+    """Where the project is saved (None: not yet): a recovered copy belongs to its project's file."""
+    path: Path | None
+
+    def apply(self, p, engine=None):
+        old, p.path = p.path, None if self.path is None else Path(self.path)
+        p.changed("path", 0, p.seconds)
+        return SetPath(old)
 
 
 @dataclass

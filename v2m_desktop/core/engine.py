@@ -3,6 +3,7 @@ derived from a project (the features with the user's emotion targets, the meter,
 with the user's edits, the arrangement, the audio), recomputed from it on demand."""
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,19 +165,24 @@ class Engine:
         out.timings = run.timings
         return out
 
-    def update(self, before):
-        """The project's Score after an edit, from `before` (the Score of the project before it):
-        only the seconds whose notes or controllers changed are re-synthesised and joined into
-        `before`'s audio (render.rerender); a change of parts, of SoundFont or of gain renders
-        the whole piece."""
+    def update(self, before: Score, changed: tuple[int, int] | None = None) -> Score:
+        """The project's Score after edits, from `before` (the Score of the project before them):
+        only a stretch is re-synthesised and joined into `before`'s audio (render.rerender).
+        `changed`: the seconds the edits touched (their Changes, for edits of chords, splits,
+        locks, takes and drawn dynamics): the stretch is those seconds widened by LOCAL_BARS
+        bars each side (the arranger's locality: no note further from an edit changes).  None:
+        the stretch holding every note that differs between the two arrangements.  A change of
+        parts, of SoundFont or of gain renders the whole piece."""
         from v2m_desktop.core.render import rerender
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
         s = self.project.settings
         span = None
         if before.audio is not None and s.gain is not None and \
-                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE):
-            span = changed_span(before.arrangement.midi, arr.midi)
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE) \
+                and parts_of(before.arrangement.midi) == parts_of(arr.midi):
+            span = changed_span(before.arrangement.midi, arr.midi) if changed is None else \
+                around(changed, arr.bars(), self.analysis.info.duration)
         if span is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
@@ -229,11 +235,30 @@ SAMPLE_RATE = 44100
 TARGET_STEER = 4.0
 
 
+# an edit's notes stay within this many bars of its seconds (tests/core/arrange/test_arrange_local.py
+# finds every note starting 1.5 bars outside a chord edit unchanged; bench edit checks the splice
+# against a full render)
+LOCAL_BARS = 2
+
+
+def parts_of(midi) -> list[tuple[str, int, bool]]:
+    return [(i.name, i.program, i.is_drum) for i in midi.instruments]
+
+
+def around(changed: tuple[int, int], bars: np.ndarray, duration: float) -> tuple[float, float]:
+    """Seconds `changed` widened to LOCAL_BARS whole bars before and after."""
+    bars_list = bars.tolist()
+    i = bisect.bisect_right(bars_list, changed[0]) - 1 - LOCAL_BARS
+    j = bisect.bisect_left(bars_list, changed[1]) + LOCAL_BARS
+    start = bars_list[i] if i >= 0 else 0.0
+    end = bars_list[j] if j < len(bars_list) else duration
+    return float(start), float(end)
+
+
 def changed_span(a, b) -> tuple[float, float] | None:
     """The seconds [start, end) holding every note or controller event that differs between two
     arrangements' MIDI of the same parts ((0, 0) when none does); None when the parts differ."""
-    if [(i.name, i.program, i.is_drum) for i in a.instruments] != \
-            [(i.name, i.program, i.is_drum) for i in b.instruments]:
+    if parts_of(a) != parts_of(b):
         return None
     times = []
     for ia, ib in zip(a.instruments, b.instruments):

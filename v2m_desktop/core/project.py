@@ -121,7 +121,8 @@ class Project:
         while the user edits on)."""
         return dataclasses.replace(
             self, video=dataclasses.replace(self.video), settings=dataclasses.replace(self.settings),
-            tokens=self.tokens.copy(), locks=set(self.locks), targets=[dataclasses.replace(t) for t in self.targets],
+            tokens=self.tokens.copy(), locks=set(self.locks),
+            targets=[dataclasses.replace(t) for t in self.targets],
             dynamics={k: dict(v) for k, v in self.dynamics.items()},
             takes=[Takes(t.start, t.end, [list(x) for x in t.takes], t.current) for t in self.takes],
             splits=set(self.splits), listeners=[])
@@ -347,7 +348,9 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     if not isinstance(d, dict):
         raise V2MError(f"{path.name} is not a v2m project")
     p = from_dict(d, path)
-    relink(p, video)
+    where = relink(p, video)
+    if where != p.video.path:       # the video's new place: the project as it now is, made anew
+        p = dataclasses.replace(p, video=dataclasses.replace(p.video, path=where))
     return p
 
 
@@ -361,8 +364,9 @@ class VideoMissing(V2MError):
         super().__init__(f"{self.what} (moved? give its new place with --video)")
 
 
-def relink(p: Project, video: Path | None = None) -> None:
-    """Check the project's video is there and is the same video; `video`: its new place."""
+def relink(p: Project, video: Path | None = None) -> str:
+    """Check the project's video is there and is the same video; `video`: its new place.
+    Returns where it is."""
     where = Path(video) if video is not None else Path(p.video.path)
     if not where.is_file():
         raise VideoMissing(p.video.path)
@@ -372,7 +376,7 @@ def relink(p: Project, video: Path | None = None) -> None:
         raise V2MError(f"cannot read {where}: {e.strerror or e}") from None
     if not same:
         raise V2MError(f"{where} is not the project's video (its content differs)")
-    p.video.path = str(where)
+    return str(where)
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -118,8 +118,9 @@ class NotesModel(RowsModel):
         if old is None or notes is None or old.parts != notes.parts or len(old) != len(notes):
             self.set_notes(notes)
             return
-        differ = np.flatnonzero((old.start != notes.start) | (old.end != notes.end) | (old.pitch != notes.pitch)
-                                | (old.velocity != notes.velocity) | (old.part != notes.part))
+        differ = np.flatnonzero((old.start != notes.start) | (old.end != notes.end)
+                                | (old.pitch != notes.pitch) | (old.velocity != notes.velocity)
+                                | (old.part != notes.part))
         self.notes, self.before = notes, old
         if len(differ):
             self.dataChanged.emit(self.index(int(differ[0])), self.index(int(differ[-1])))
@@ -133,7 +134,8 @@ class NotesModel(RowsModel):
         t0, t1 = float(n.start[first:last + 1].min()), float(n.end[first:last + 1].max())
         old = self.before
         if old is not None and last < len(old):
-            t0, t1 = min(t0, float(old.start[first:last + 1].min())), max(t1, float(old.end[first:last + 1].max()))
+            t0 = min(t0, float(old.start[first:last + 1].min()))
+            t1 = max(t1, float(old.end[first:last + 1].max()))
         return t0, t1
 
     def set_visible(self, part: str, visible: bool) -> None:
