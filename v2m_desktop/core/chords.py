@@ -167,7 +167,7 @@ def key_name(key_root: int, mode: int) -> str:
 
 def chord_symbol(token: int, flats: bool = False) -> str:
     """'Am', 'F#maj7' ('Gbmaj7' with `flats`), 'N' (no chord): the symbol users read and type."""
-    q = quality_of(token)
-    if q is None:
+    q, root = quality_of(token), root_of(token)
+    if q is None or root is None:       # both None together: N, END, PAD
         return chord_name(token)
-    return (FLAT_ROOTS if flats else ROOTS)[root_of(token)] + SYMBOL_SUFFIX[q]
+    return (FLAT_ROOTS if flats else ROOTS)[root] + SYMBOL_SUFFIX[q]

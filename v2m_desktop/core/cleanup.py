@@ -102,7 +102,7 @@ def sweep(folder: Path) -> list[Path]:
         if folder in _swept:
             return []
         _swept.add(folder)
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))

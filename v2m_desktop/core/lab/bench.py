@@ -51,15 +51,15 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
 
 
 def bench_video(folder: Path, seconds: int = 180, size=(1280, 720), texture: bool = True
-                ) -> tuple[Path, list]:
+                ) -> tuple[Path, list[float]]:
     """A synthetic clip with known cuts for the scoring benchmarks (made once per folder):
     shots of 3.3 to 9.1 s, irregular so that no single tempo fits them all, with a moving grain
     so that it decodes at the cost of real footage (`texture`; the grain hides cuts from the
     detector, so the cut-alignment bench uses a clean clip)."""
     from v2m_desktop.core.video.synthetic import make_test_video
     lengths = np.array([6.5, 4.2, 9.1, 3.3, 7.4, 5.8])
-    cuts = np.cumsum(np.tile(lengths, seconds // 30 + 1))
-    cuts = [round(float(c), 3) for c in cuts[cuts < seconds - 2]]
+    ends = np.cumsum(np.tile(lengths, seconds // 30 + 1))
+    cuts = [round(float(c), 3) for c in ends[ends < seconds - 2]]
     path = Path(folder) / f"bench_{seconds}s_{size[0]}x{size[1]}{'_grain' if texture else ''}.mp4"
     if not path.is_file():
         make_test_video(path, seconds, fps=24, size=size, cuts=cuts, texture=texture)
@@ -81,6 +81,7 @@ def bench_score(video: Path) -> dict:
         proc = subprocess.Popen([sys.executable, "-m", "v2m_desktop.cli", "score", str(video), "-o",
                                  str(Path(d) / "out.mp4"), "--vision", "basic", "--quiet", "--seed", "0"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        assert proc.stderr is not None                  # asked as a pipe
         stderr = proc.stderr.read().decode(errors="replace")
         _, status, usage = os.wait4(proc.pid, 0)        # this child's own peak, not all children's
         score_s = time.perf_counter() - t0
@@ -203,7 +204,9 @@ def _reencode(src: Path, dst: Path) -> Path:
 
     from v2m_desktop.core.files import ffmpeg_exe
     if not dst.is_file():
-        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-vf", "scale=iw/2:-2",
+        exe = ffmpeg_exe()
+        assert exe is not None                          # required: V2MError rather than None
+        subprocess.run([exe, "-v", "error", "-y", "-i", str(src), "-vf", "scale=iw/2:-2",
                         "-c:v", "libx264", "-b:v", "150k", "-an", str(dst)], check=True)
     return dst
 
@@ -319,7 +322,7 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
         clips[mood] = path
         scenes[mood] = mood_scenes(mood, 48.0)
     # the calm and energetic clips again in one key: what the picture does to the harmony itself
-    jobs = [(name, path, None) for name, path in clips.items()]
+    jobs: list[tuple[str, Path, str | None]] = [(name, path, None) for name, path in clips.items()]
     jobs += [(f"{mood} (F major)", clips[mood], "F major") for mood in ("calm", "energetic")]
     runs: dict[str, list[dict]] = {}
     done = 0
@@ -344,10 +347,10 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
                               cadence=_ratio([r["cadence"] for r in rs]), cuts=rs[0]["cuts"],
                               followed=rs[0]["followed"],
                               fast_cuts=rs[0]["fast_cuts"], instruments=rs[0]["instruments"])
-    out = {"seeds": list(seeds), "clips": per_clip}
+    out: dict[str, object] = {"seeds": list(seeds), "clips": per_clip}     # the JSON report
     if "calm" in runs and "energetic" in runs:
         pairs = list(zip(runs["calm"], runs["energetic"]))
-        out["contrast"] = {
+        contrast: dict[str, float | list[str]] = {
             "agreement": _mean([_agree(c, e) for c, e in pairs]),
             "first10_similarity": _mean([st.edit_similarity(c["first"], e["first"]) for c, e in pairs]),
             "tempo_diff": _mean([e["tempo"] - c["tempo"] for c, e in pairs]),
@@ -358,13 +361,14 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
             "minor_energetic": _mean([e["minor_share"] for _, e in pairs]),
             "instruments_calm": runs["calm"][0]["instruments"],
             "instruments_energetic": runs["energetic"][0]["instruments"]}
+        out["contrast"] = contrast
         same_key = list(zip(runs["calm (F major)"], runs["energetic (F major)"]))
-        out["contrast"]["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
-        out["contrast"]["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
-                                                     for c, e in same_key])
+        contrast["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
+        contrast["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
+                                          for c, e in same_key])
         # unrelated clips for reference: the shared clips against each other, same seed
         if "big" in runs and "sintel" in runs:
-            out["contrast"]["unrelated_first10_similarity"] = _mean(
+            contrast["unrelated_first10_similarity"] = _mean(
                 [st.edit_similarity(a["first"], b["first"]) for a, b in zip(runs["big"], runs["sintel"])])
     if "alternating" in runs:
         rows = [row for r in runs["alternating"] for row in r["scenes"]]
@@ -432,8 +436,9 @@ def bench_edit(video: Path) -> dict:
     a 20-s regeneration plus its update, against a full arrange + render of the same project;
     and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
     from v2m_desktop.core import edits as E
-    from v2m_desktop.core.engine import Engine
+    from v2m_desktop.core.engine import Engine, Score
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.project import Change
     from v2m_desktop.core.scoring import score_video
     settings = ScoreSettings(vision="basic")
     result = score_video(video, settings)
@@ -445,8 +450,8 @@ def bench_edit(video: Path) -> dict:
     before = engine.score()
     full_s = time.perf_counter() - t0
 
-    def timed_update(edit, before):
-        seen: list = []                 # the edit's Changes: the engine re-renders around them
+    def timed_update(edit: E.Edit, before: Score) -> tuple[Score, float, float, float]:
+        seen: list[Change] = []                 # the edit's Changes: the engine re-renders around them
         project.listeners.append(seen.append)
         t = time.perf_counter()
         edit.apply(project, engine) if isinstance(edit, E.Regenerate) else edit.apply(project)

@@ -22,7 +22,7 @@ def _batches(videos: list, size: int):
 @torch.no_grad()
 def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu", batch_size: int = 16):
     """Per video (x, y, logits [299, 159] float32 numpy), teacher-forced on the first 300 s."""
-    out = []
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for group in _batches(videos, batch_size):
         pairs = [teacher_forcing(v.chords) for v in group]
         x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
@@ -44,12 +44,14 @@ def evaluate_chords(model, videos: list[MuviVideo], *, semantic: bool, device="c
 
 @torch.no_grad()
 def evaluate_dynamics(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
-    dens, loud = [], []
+    dens: list[np.ndarray] = []
+    loud: list[np.ndarray] = []
     for group in _batches(videos, 16):
         vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
         # the whole video's length: the first 300 s of a longer video do not end with its outro
         d, lo = model.predict(vb, total=torch.tensor([len(v) for v in group], device=device))
-        dens.extend(d.cpu().numpy()), loud.extend(lo.cpu().numpy())
+        dens.extend(d.cpu().numpy())
+        loud.extend(lo.cpu().numpy())
     return {"note_density_rmse": rmse_per_video(dens, [v.note_density for v in videos]),
             "loudness_rmse": rmse_per_video(loud, [v.loudness for v in videos])}
 

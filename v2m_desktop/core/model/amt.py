@@ -10,7 +10,9 @@ point at what followed similar passages earlier in the song (see context.py).  P
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -156,6 +158,11 @@ class KVCache:
 
 
 class AMT(nn.Module):
+    # buffers registered in __init__ (nn.Module's __getattr__ would type them Tensor | Module)
+    pe: torch.Tensor
+    root_ids: torch.Tensor
+    qual_ids: torch.Tensor
+
     def __init__(self, cfg: AMTConfig):
         super().__init__()
         self.cfg = cfg
@@ -215,6 +222,7 @@ class AMT(nn.Module):
         x = self.root_emb(self.root_ids[tokens]) + self.qual_emb(self.qual_ids[tokens])
         x = x + self.mode_emb(mode)[:, None, :]
         if self.cfg.next_second:
+            assert video is not None, "a next_second model reads the video's next seconds"
             x = x + self.next_in(self.next_scalars(video, start, tokens.shape[1]))
         if self.cfg.context:
             x = x + self.run_emb(context[..., 0]) + self.match_emb(context[..., 2])
@@ -260,7 +268,7 @@ class AMT(nn.Module):
         def lin(y, wb):
             return F.linear(y.half(), *wb).float() if half else F.linear(y, *wb)
 
-        for layer, c in zip(self.decoder, cache.layers, strict=True):
+        for layer, c in zip(self._decoder_blocks(), cache.layers, strict=True):
             sc, cc, w = c["self"], c["cross"], c["weights"]
             # self-attention over the cache and the new tokens
             y = F.layer_norm(x, (d,), layer.ln1.weight, layer.ln1.bias)
@@ -304,7 +312,7 @@ class AMT(nn.Module):
             return (torch.cat([m.weight for m in linears]).to(dtype).contiguous(),
                     torch.cat([m.bias for m in linears]).to(dtype).contiguous())
 
-        for layer, c in zip(self.decoder, cache.layers, strict=True):
+        for layer, c in zip(self._decoder_blocks(), cache.layers, strict=True):
             sc, cc, ca = c["self"], c["cross"], layer.cross
             kbuf, vbuf = (memory.new_empty(b, h, cap, dh) for _ in range(2))
             if "k" in sc:
@@ -322,11 +330,16 @@ class AMT(nn.Module):
         if cfg.context and not cfg.next_second:
             # embed_tokens() as one summed lookup in a table of all its parts: the chord (root
             # + quality), the mode, then the five context features in their column order
+            cand = cast(Sequence[nn.Embedding], self.cand_emb)
             parts = [self.root_emb.weight[self.root_ids] + self.qual_emb.weight[self.qual_ids],
-                     self.mode_emb.weight, self.run_emb.weight, self.cand_emb[0].weight,
-                     self.match_emb.weight, self.cand_emb[1].weight, self.cand_emb[2].weight]
+                     self.mode_emb.weight, self.run_emb.weight, cand[0].weight,
+                     self.match_emb.weight, cand[1].weight, cand[2].weight]
             offsets = torch.tensor([0, *np.cumsum([len(p) for p in parts[:-1]])], device=memory.device)
             cache.embed = (torch.cat(parts), offsets)
+
+    def _decoder_blocks(self) -> Iterable[DecoderBlock]:
+        # a ModuleList yields plain Modules to a type checker; these are the DecoderBlocks
+        return cast(Iterable[DecoderBlock], self.decoder)
 
     def forward(self, video: VideoBatch, tokens, context, mode) -> torch.Tensor:
         memory, mask = self.encode(video)

@@ -241,7 +241,8 @@ class _StepThreads:
 
     def __init__(self, most: int):
         self.choices = [1, 2] if most >= 2 else [1]     # more than two do not pay at this size
-        self.best, self.n, self.trial_at, self.gap, self.times = 1, 0, 0, self.GAP, {}
+        self.best, self.n, self.trial_at, self.gap = 1, 0, 0, self.GAP
+        self.times: dict[int, list[float]] = {}      # threads -> step seconds in this trial
 
     def run(self, fn):
         k = self.n - self.trial_at                       # step within the current trial
@@ -327,6 +328,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
 
     def slots_held() -> int:
         """Slots the current chord has lasted (its own included)."""
+        assert rules is not None                        # asked only where the meter rules
         run = _run_length(dec.tokens)
         return int(rules.change[len(dec.tokens) - run:len(dec.tokens)].sum()) or 1
 
@@ -334,26 +336,27 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         """The chord of second pos: locked, drawn, or (before a fixed chord) joined to it."""
         if pos in locks:
             return int(locks[pos])
-        meter = rules is not None and pos < len(rules.change)
-        if meter:
-            if not rules.change[pos]:
+        # the meter's rules where they reach this second, else None
+        meter = rules if rules is not None and pos < len(rules.change) else None
+        if meter is not None:
+            if not meter.change[pos]:
                 return dec.tokens[-1]                       # no bar line or cut here: hold
-            if 0 <= rules.copy[pos] < pos:
-                return dec.tokens[rules.copy[pos]]          # the phrase repeats
-            run_out = rules.fresh[pos] or (rules.max_hold and slots_held() >= rules.max_hold)
+            if 0 <= meter.copy[pos] < pos:
+                return dec.tokens[meter.copy[pos]]          # the phrase repeats
+            run_out = meter.fresh[pos] or (meter.max_hold and slots_held() >= meter.max_hold)
         else:
             run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
         logp = _filtered_logprobs(logits, opts, [dec.tokens[-1]] if run_out else [],
                                   None if steer is None else steer[pos], prior)
-        if meter and rules.cadence[pos]:
-            allowed = _cadence_mask(int(rules.cadence[pos]), mode)
+        if meter is not None and meter.cadence[pos]:
+            allowed = _cadence_mask(int(meter.cadence[pos]), mode)
             if torch.isfinite(logp[allowed]).any():
                 logp = torch.log_softmax(logp.masked_fill(~allowed, -torch.inf), -1)
         nxt = join_to if pos == length - 1 else locks.get(pos + 1)
         if nxt is None:
             return int(torch.multinomial(logp.exp(), 1, generator=gen))
         cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices if logp[c] > -torch.inf]
-        if opts.max_repeat and not meter:       # joining on the same chord lengthens its run
+        if opts.max_repeat and meter is None:       # joining on the same chord lengthens its run
             cands = [c for c in cands
                      if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
         joint = logp[cands] + dec.lookahead(cands, int(nxt))
