@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def synthetic_features(seconds: int, seed: int = 0) -> VideoFeatures:
 
 
 def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: int = 3,
-                   device="cpu") -> dict:
+                   device: torch.device | str = "cpu") -> dict:
     """Time `seconds` chords with the KV cache (best of `repeats`) and with full recomputation
     of encoder and decoder for every token (once), same model, same seed."""
     model, _ = load_model(model_path or SHIPPED["chords"], "chords", device)
@@ -50,7 +51,7 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
             "threads": torch.get_num_threads(), "device": str(device)}
 
 
-def bench_video(folder: Path, seconds: int = 180, size=(1280, 720), texture: bool = True
+def bench_video(folder: Path, seconds: int = 180, size: tuple[int, int] = (1280, 720), texture: bool = True
                 ) -> tuple[Path, list[float]]:
     """A synthetic clip with known cuts for the scoring benchmarks (made once per folder):
     shots of 3.3 to 9.1 s, irregular so that no single tempo fits them all, with a moving grain
@@ -166,7 +167,7 @@ def _k_weighting(freqs: np.ndarray) -> np.ndarray:
     """|H(f)|^2 of BS.1770's K-weighting (its two 48 kHz biquads, evaluated at f)."""
     z = np.exp(-1j * 2 * np.pi * freqs / 48000.0)
 
-    def biquad(b, a):
+    def biquad(b: tuple[float, float, float], a: tuple[float, float, float]) -> np.ndarray:
         return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
     shelf = biquad((1.53512485958697, -2.69169618940638, 1.19839281085285),
                    (1.0, -1.69065929318241, 0.73248077421585))
@@ -230,8 +231,8 @@ def cut_detection(found: list[float], hard: list[float], ranges: list[tuple[floa
     range widened by tol), and precision (a found cut near an abrupt one or inside a range)."""
     f = np.asarray(found, dtype=np.float64)
 
-    def near(t):
-        return len(f) and np.abs(f - t).min() <= tol
+    def near(t: float) -> bool:
+        return bool(len(f) and np.abs(f - t).min() <= tol)
     in_range = [any(a - tol <= c <= b + tol for a, b in ranges) or any(abs(c - h) <= tol for h in hard)
                 for c in f]
     abrupt = [bool(near(h)) for h in hard]
@@ -282,9 +283,9 @@ def _piece(result, scenes=None) -> dict:
     return out
 
 
-def _mean(xs) -> float:
-    xs = [x for x in xs if x is not None and np.isfinite(x)]
-    return float(np.mean(xs)) if xs else float("nan")
+def _mean(xs: Iterable[float | None]) -> float:
+    kept = [x for x in xs if x is not None and np.isfinite(x)]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def _agree(a: dict, b: dict) -> float:
@@ -292,13 +293,14 @@ def _agree(a: dict, b: dict) -> float:
     return float(np.mean([x == y for x, y in zip(a["seconds"], b["seconds"])]))
 
 
-def _ratio(pairs) -> float:
+def _ratio(pairs: Iterable[tuple[int, int]]) -> float:
     hit = sum(p[0] for p in pairs)
     total = sum(p[1] for p in pairs)
     return hit / total if total else float("nan")
 
 
-def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Progress | None = None) -> dict:
+def bench_music(folder: Path, seeds: Sequence[int] = range(10), media: Path = MEDIA,
+                progress: Progress | None = None) -> dict:
     """Score the shared clips and the synthetic calm, energetic and alternating clips (basic
     vision) for each seed and measure the music: harmonic rhythm, phrases, cadences, cuts, the
     calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""

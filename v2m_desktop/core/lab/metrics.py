@@ -51,7 +51,7 @@ class ChordScorer:
     aff_ok: int = 0
     aff_n: int = 0
 
-    def add(self, x: np.ndarray, y: np.ndarray, logits: np.ndarray, emotion_argmax: np.ndarray):
+    def add(self, x: np.ndarray, y: np.ndarray, logits: np.ndarray, emotion_argmax: np.ndarray) -> None:
         """One video: decoder inputs x, targets y, logits [len(y), 159], and the most probable
         emotion of each target's second (-1 where the emotion file has no row)."""
         keep = y != PAD_ID

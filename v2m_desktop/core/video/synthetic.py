@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -120,9 +120,10 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     rng = np.random.default_rng(0)
     colours = list(palette) if palette else _PALETTE
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         for k, (a, b) in enumerate(shots):
-            hsv = tuple(colours[k % len(colours)])
+            hue, sat, val = colours[k % len(colours)]
+            hsv = (hue, sat, val)
             bg = _background(w, h, hsv)
             grain = rng.integers(-40, 41, (h, 2 * w, 3), dtype=np.int16) if texture else None
             for j in range(b - a):

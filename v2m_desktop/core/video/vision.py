@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -220,7 +220,7 @@ def resolve_vision(name: str = "auto", clip_model: str | os.PathLike | None = No
 
 
 @contextlib.contextmanager
-def _hf_offline():
+def _hf_offline() -> Iterator[None]:
     old = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -362,7 +362,8 @@ def _pooled(out):
     return out if hasattr(out, "norm") else out.pooler_output
 
 
-def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: str = "cpu"):
+def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: str = "cpu"
+                ) -> BasicVision | ClipVision:
     """An instance of the backend `name` ("basic" or "clip", as resolve_vision returns)."""
     if name == "clip":
         return ClipVision(clip_model, device)
