@@ -51,8 +51,12 @@ class Documents(QObject):
         self.autosave_timer.start()
 
     def _clean_changed(self, clean: bool) -> None:
-        self.modified = not clean
+        self.modified = not clean or self._never_saved()
         self.update_title()
+
+    def _never_saved(self) -> bool:
+        """Music made here and not yet saved anywhere: unsaved, whatever the undo stack says."""
+        return self.session.project is not None and self.project_path is None
 
     def update_title(self) -> None:
         p, v = self.project_path, self.session.video
@@ -88,8 +92,10 @@ class Documents(QObject):
         self.update_title()
 
     def project_opened(self, music: Music) -> None:
-        """A recovery copy opens as the project it belongs to, modified (saving goes there); a
-        relinked project is modified until saved with its video's new place."""
+        """Generated music is unsaved until saved; a recovery copy opens as the project it
+        belongs to, modified (saving goes there); a relinked project is modified until saved
+        with its video's new place."""
+        self.modified = self._never_saved()
         if self.recovered_from is not None:
             from v2m_desktop.core.edits import SetPath
             of, self.recovered_from = self.recovered_from[1], None
