@@ -46,3 +46,32 @@ def test_no_key_is_bound_twice(window):
             assert key not in seen, f"{key} is bound to {seen[key]!r} and {action.text()!r}"
             seen[key] = action.text()
     assert {"Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+Y", "Ctrl+G", "Space"} <= set(seen)
+
+
+def test_discarded_work_is_not_offered_again(qtbot, window, bbb, monkeypatch):
+    """Edits autosaved, then another video opened and the changes discarded: no recovery copy
+    is left to offer at the next start."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from v2m_desktop.core.project import recoverable
+    open_and_generate(qtbot, window, bbb)
+    window.axis.set_selection(3, 6)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    window.documents.autosave()
+    assert len(recoverable()) == 1
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Discard)
+    with qtbot.waitSignal(window.session.analysed, timeout=60000):
+        window.open_path(bbb)
+    assert asked and recoverable() == []
+
+
+def test_help_lists_every_shortcut(qtbot, window):
+    """Help > Keyboard Shortcuts (F1): a table of the actions and their keys."""
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    table = window.shortcuts_dialog.table
+    rows = {table.item(i, 0).text(): table.item(i, 1).text() for i in range(table.rowCount())}
+    assert "Ctrl+Y" in rows["Redo"] and "Ctrl+Shift+Z" in rows["Redo"]
+    assert rows["Generate"] == "Ctrl+G" and rows["Split at Playhead"] == "S"
+    assert len(rows) > 30

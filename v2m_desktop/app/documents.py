@@ -87,7 +87,10 @@ class Documents(QObject):
         self.session.open_video(Path(path))
 
     def video_opened(self) -> None:
-        self.settings.add_recent(str(self.project_path or self.session.video))
+        from v2m_desktop.core.project import recovery_dir
+        shown = self.project_path or self.session.video
+        if shown is not None and recovery_dir().resolve() not in Path(shown).resolve().parents:
+            self.settings.add_recent(str(shown))     # a recovery copy is no file of the user's
         self.fill_recent()
         self.update_title()
 
@@ -102,6 +105,9 @@ class Documents(QObject):
             SetPath(Path(of) if of else None).apply(music.project)    # saving goes there, not to the copy
             self.project_path = music.project.path
             self.modified = True
+            if of:
+                self.settings.add_recent(of)
+                self.fill_recent()
         if self.relinked_video is not None:
             self.message.emit(f"Found the video at {self.relinked_video}: "
                               "save the project to keep its new place")
@@ -185,7 +191,13 @@ class Documents(QObject):
         if answer == B.Save:
             self.save_project()
             return not self.modified
+        self.discard_recovery()         # discarded: nothing to recover next time
         return True
+
+    def discard_recovery(self) -> None:
+        from v2m_desktop.core.project import saved_cleanly
+        if self.session.project is not None:
+            saved_cleanly(self.session.project)
 
     def closing(self) -> None:
         """The window closes (after maybe_save): a project left unmodified needs no recovery."""
