@@ -68,3 +68,17 @@ def test_a_click_elsewhere_clears_the_selection_and_a_split_says_where_it_went(q
     assert s in p.splits
     assert window.statusBar().currentMessage().startswith(f"Split at 0:{s:02d}, the whole second nearest")
     assert window.session.wait_rendered()
+
+
+def test_an_edit_shows_that_its_music_is_rendering_until_it_plays(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    sign = window.rendering_label
+    assert not sign.isVisible()
+    window.axis.set_selection(12, 16)
+    heard = []
+    window.session.rendered.connect(lambda m: heard.append(sign.isVisible()))
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert sign.isVisible()                         # at once, before the music is rendered
+    assert window.session.wait_rendered()
+    qtbot.waitUntil(lambda: not sign.isVisible(), timeout=5000)
+    assert heard == [True]                          # shown until the new music reached the player

@@ -139,7 +139,10 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.clicked.connect(self.session.cancel)
-        for w in (self.stage_label, self.progress_bar, self.cancel_button):
+        self.rendering_label = QLabel("Rendering the edit…")
+        self.rendering_label.setToolTip("The edited music is on its way to the player")
+        self.rendering_label.hide()
+        for w in (self.rendering_label, self.stage_label, self.progress_bar, self.cancel_button):
             self.statusBar().addPermanentWidget(w)
         self.show_message("Open a video to begin (Ctrl+O, or drop a file here)")
 
@@ -158,6 +161,7 @@ class MainWindow(QMainWindow):
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
         s.notice.connect(self.show_message)
+        s.renderingChanged.connect(self.rendering_label.setVisible)
         self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))
         self.redo_action.triggered.connect(lambda: self.show_message(f"Redid {s.undo_stack.undoText()}"))
         self.editing.message.connect(self.show_message)
