@@ -82,3 +82,18 @@ def test_an_edit_shows_that_its_music_is_rendering_until_it_plays(qtbot, window,
     assert window.session.wait_rendered()
     qtbot.waitUntil(lambda: not sign.isVisible(), timeout=5000)
     assert heard == [True]                          # shown until the new music reached the player
+
+
+def test_no_sound_device_is_said_and_stays_said(qtbot, bbb, tmp_path):
+    """Without an output device the music cannot be heard: the status bar says so, a label
+    beside it stays, and Play's tooltip tells why."""
+    from tests.app.conftest import FakeClock
+    from v2m_desktop.app.window import MainWindow
+    message = "No audio output device: the picture plays without sound"
+    w = MainWindow(log_path=tmp_path / "log", output_factory=lambda s: (FakeClock(s), message))
+    qtbot.addWidget(w)
+    w.show()
+    open_and_generate(qtbot, w, bbb)
+    assert w.sound_label.isVisible() and w.sound_label.toolTip() == message
+    assert w.transport.play_button.toolTip() == message
+    w.documents.modified = False
