@@ -97,3 +97,13 @@ def test_no_sound_device_is_said_and_stays_said(qtbot, bbb, tmp_path):
     assert w.sound_label.isVisible() and w.sound_label.toolTip() == message
     assert w.transport.play_button.toolTip() == message
     w.documents.modified = False
+
+
+def test_an_edit_is_in_its_lane_before_its_music_is_rendered(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    window.axis.set_selection(30, 34)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)             # a rest: at once in the lane
+    assert window.session.rendering
+    rows = window.session.lanes.chords.rows
+    assert [(b.start, b.end, b.symbol) for b in rows if 30 <= b.start < 34] == [(30.0, 34.0, "N")]
+    assert window.session.wait_rendered()

@@ -328,6 +328,11 @@ class Session(QObject):
 
     def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
+        if change.what in ("chords", "splits", "locks") and self.project is not None:
+            # the lane shows the edit at once; the arranged blocks replace it when rendered
+            from v2m_desktop.core.timeline import patch_chords
+            self.lanes.chords.update_rows(patch_chords(self.lanes.chords.rows, self.project,
+                                                       change.start, change.end))
         if change.what == "level" and self.music is not None:
             self.music.soundtrack.level = self.music.project.settings.original_level
         if change.what in QUIET_CHANGES or self._shut:
