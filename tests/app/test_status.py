@@ -57,8 +57,12 @@ def test_a_click_elsewhere_clears_the_selection_and_a_split_says_where_it_went(q
     qtbot.mouseMove(lane, QPoint(_x(window, 14), 15))
     qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 14), 15))
     assert window.axis.selection is not None
+    roll = window.timeline.piano_roll              # a click on another lane: the selection goes
+    qtbot.mouseClick(roll, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 33.4), 15))
+    assert window.axis.selection is None and abs(window.axis.playhead - 33.4) < 0.1
     qtbot.mouseClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 33.4), 15))
-    assert window.axis.selection is None
+    b = lane.block_at(33.4)                         # a click on a block: that block, selected
+    assert window.axis.selection == (b.start, b.end)
     p = window.session.project
     inside = next(b for b in window.session.lanes.chords.rows if b.end - b.start > 3 and b.start > 5)
     at = round(inside.start) + 1.4
