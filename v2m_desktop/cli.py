@@ -482,6 +482,7 @@ def _analyse(args) -> int:
            "width": info.width, "height": info.height, "rotation": info.rotation,
            "vision": a.vision, "semantic": a.semantic is not None, "seconds": a.seconds,
            "cuts": [round(c, 3) for c in a.cuts], "transitions": [round(c, 3) for c in a.transitions],
+           "speech": [[round(s, 3), round(e, 3)] for s, e in a.speech],
            "motion": [round(float(m), 3) for m in a.motion],
            "scene_offset": [int(o) for o in a.scene_offset],
            "emotion": [[round(float(p), 4) for p in row] for row in a.emotion]}
@@ -496,10 +497,22 @@ def _analyse(args) -> int:
         if times or name == "cuts":
             print(f"{name:<10} {len(times)}: " + " ".join(f"{c:.2f}" for c in times[:20])
                   + (" ..." if len(times) > 20 else ""))
+    print(f"speech     {_speech_line(a)}")
     print(f"motion     mean {a.motion.mean():.2f}, max {a.motion.max():.2f}")
     import numpy as np
     print("emotion    " + ", ".join(f"{EMOTIONS[i]} {mean[i]:.2f}" for i in np.argsort(-mean)))
     return 0
+
+
+def _speech_line(a) -> str:
+    """'3 spans, 11.2 s: 3.00-7.07 14.08-18.14 ...' (or why there is none)."""
+    if not a.info.has_audio:
+        return "none (the video has no sound)"
+    if not a.speech:
+        return "none found"
+    total = sum(e - s for s, e in a.speech)
+    return (f"{len(a.speech)} span{'s' * (len(a.speech) != 1)}, {total:.1f} s: "
+            + " ".join(f"{s:.2f}-{e:.2f}" for s, e in a.speech[:12]) + (" ..." if len(a.speech) > 12 else ""))
 
 
 def _demo(args) -> int:

@@ -66,17 +66,19 @@ def has_audio(video: Path) -> bool:
     return probe_container(video).has_audio
 
 
-def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
-    """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration."""
-    n = int(round(duration * sr))
+def decode_audio(video: Path, sr: int, duration: float | None = None) -> np.ndarray:
+    """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration
+    (None: as long as the stream is)."""
+    cut = [] if duration is None else ["-t", f"{duration:.6f}"]
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                 "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"],
+                *cut, "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
     if proc.returncode != 0:
         raise V2MError(f"cannot read the original sound of {video}: {_last_line(err)}")
-    return fit_length(np.frombuffer(out, dtype="<f4").reshape(-1, 2), n)
+    sound = np.frombuffer(out, dtype="<f4").reshape(-1, 2)
+    return sound if duration is None else fit_length(sound, int(round(duration * sr)))
 
 
 def _last_line(stderr: bytes | str) -> str:
