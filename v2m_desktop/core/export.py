@@ -110,6 +110,20 @@ def check_original_level(level: float | None) -> float:
     return level
 
 
+def deliver_mix(music: np.ndarray, sr: int, video: Path, *, duration: float, level: float,
+                has_sound: bool | None = None, speech=(), added=(), removed=(),
+                duck_db: float, target: float, calm: float = 0.0):
+    """mix.deliver for a video: its original sound decoded when it is kept (and it has any)."""
+    from v2m_desktop.core.mix import deliver
+    level = check_original_level(level)
+    n = int(round(duration * sr))
+    original = None
+    if level > 0 and (has_audio(video) if has_sound is None else has_sound):
+        original = decode_audio(Path(video), sr, duration)
+    return deliver(fit_length(stereo(music), n), sr, original=original, level=level, speech=speech,
+                   added=added, removed=removed, duck_db=duck_db, target=target, calm=calm)
+
+
 def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: float,
                keep_original_audio: float = 0.0, has_sound: bool | None = None,
                progress: Progress | None = None) -> Path:

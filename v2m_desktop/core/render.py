@@ -353,6 +353,16 @@ def choose_gain(raw_peak: float) -> float:
     return full if full <= ref else ref * (full / ref) ** QUIET_LIFT
 
 
+def withheld_db(gain: float | None) -> float:
+    """The dB choose_gain withheld from a quiet arrangement's full lift (0 for a loud one): with
+    gain = ref * (full / ref) ** QUIET_LIFT, full / gain = (gain / ref) ** (1 / QUIET_LIFT - 1).
+    The delivery keeps part of it (mix.calm_lu), so a calm picture's music stays calmer."""
+    ref = PEAK / PEAK_REF
+    if gain is None or gain <= ref:
+        return 0.0
+    return float(20.0 * np.log10(gain / ref) * (1.0 / QUIET_LIFT - 1.0))
+
+
 def finish(audio: np.ndarray, gain: float, sr: int, first_frame: int = 0,
            total: int | None = None) -> np.ndarray:
     """Gain, the soft limiter and the end fade, in place, a block at a time.  `audio` holds
