@@ -171,7 +171,7 @@ def true_peak(audio: np.ndarray) -> float:
     top = 0.0
     for i in range(0, len(audio), BLOCK):
         lo = max(i - pad, 0)
-        block = np.asarray(audio[lo:i + BLOCK + pad], dtype=np.float64)
+        block = np.asarray(audio[lo:i + BLOCK + pad], dtype=np.float32)
         up = resample_poly(block, 4, 1, axis=0)
         top = max(top, float(np.abs(up[4 * (i - lo):4 * (i - lo + min(BLOCK, len(audio) - i))]).max()))
     return 20.0 * np.log10(top) if top > 0 else float("-inf")
@@ -181,16 +181,19 @@ def measure(audio: np.ndarray, sr: int) -> Loudness:
     return Loudness(integrated_loudness(audio, sr), true_peak(audio))
 
 
-def limit(audio: np.ndarray, sr: int) -> np.ndarray:
-    """The audio under CEILING_DBTP: pedalboard's true-peak brick-wall limiter, then a plain gain
-    for any overshoot it left (its sidechain is not exact).  A new array."""
+def limit(audio: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
+    """The audio under CEILING_DBTP (a new array) and its true peak: pedalboard's true-peak
+    brick-wall limiter, then a plain gain for any overshoot it left (its sidechain is not
+    exact)."""
     import pedalboard
     limiter = pedalboard.BrickwallLimiter(ceiling_db=LIMIT_DB, true_peak=True)
     out = limiter(np.ascontiguousarray(np.asarray(audio, dtype=np.float32).T), sr).T.copy()
-    over = true_peak(out) - (CEILING_DBTP - 0.05)
+    tp = true_peak(out)
+    over = tp - (CEILING_DBTP - 0.05)
     if over > 0:
         out *= np.float32(10.0 ** (-over / 20.0))
-    return out
+        tp -= over
+    return out, tp
 
 
 def loudness_gain(audio: np.ndarray, sr: int, target: float) -> float:
@@ -242,11 +245,12 @@ def deliver(music: np.ndarray, sr: int, *, original: np.ndarray | None = None, l
     mix = ducked + np.float32(level) * np.asarray(original, dtype=np.float32) if keep else ducked
     aim = target - calm
     gain = loudness_gain(mix, sr, aim)
-    out = limit(mix * np.float32(gain), sr)
+    out, tp = limit(mix * np.float32(gain), sr)
+    lufs = integrated_loudness(out, sr)
     # the limiter takes a little loudness off the loudest mixes: made up once, then limited again
-    short = aim - integrated_loudness(out, sr)
-    if np.isfinite(short) and short > 0.3:
-        gain *= 10.0 ** (short / 20.0)
-        out = limit(mix * np.float32(gain), sr)
-    music_out = out if not keep else limit(ducked * np.float32(gain), sr)
-    return Delivered(out, music_out, gain, aim, measure(out, sr), spans, duck_db)
+    if np.isfinite(lufs) and aim - lufs > 0.3:
+        gain *= 10.0 ** ((aim - lufs) / 20.0)
+        out, tp = limit(mix * np.float32(gain), sr)
+        lufs = integrated_loudness(out, sr)
+    music_out = out if not keep else limit(ducked * np.float32(gain), sr)[0]
+    return Delivered(out, music_out, gain, aim, Loudness(lufs, tp), spans, duck_db)

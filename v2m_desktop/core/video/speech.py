@@ -13,6 +13,7 @@ window by window and 0.05 s as run here (speech_probabilities)."""
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +44,9 @@ def _model():
         # importing silero_vad sets torch to one thread for the whole process: the chord model
         # keeps the threads it had
         torch.set_num_threads(threads)
-    return load_silero_vad()
+    with warnings.catch_warnings():     # torch.jit.load's deprecation: the wheel ships TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return load_silero_vad()
 
 
 def find_speech(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
