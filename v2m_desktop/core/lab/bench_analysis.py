@@ -33,6 +33,7 @@ from pathlib import Path
 import cv2
 
 from v2m_desktop.core.video.analysis import analyse, content_hash
+from v2m_desktop.core.video.speech import SpeechJob
 
 
 def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
@@ -50,7 +51,9 @@ def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
 
 def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
     """Time `repeat` grab-only passes, `repeat` uncached `analyse(path, "basic")` runs and
-    `repeat` whole-file hashes of the cache key (part of every analysis, cached or not).
+    `repeat` whole-file hashes of the cache key (part of every analysis, cached or not), and
+    `repeat` searches of its sound for speech alone (the analysis runs one beside its decode:
+    "speech_share" of the analysis is what it would add run after it, an upper bound).
 
     Returns {"path", "frames", "width", "height", "grab_s", "analyse_s", "ratio", "grab_median_s",
     "analyse_median_s", "ratio_median", "hash_s", "hash_gb_per_s", "repeat"} (the plain keys are
@@ -58,6 +61,7 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
     grabs: list[float] = []
     runs: list[float] = []
     hashes: list[float] = []
+    speech: list[float] = []
     frames = 0
     for _ in range(max(1, repeat)):
         g, frames = grab_pass(path)
@@ -69,6 +73,10 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
             t0 = time.perf_counter()
             info = analyse(path, "basic", cache_dir=Path(d)).info
             runs.append(time.perf_counter() - t0)
+        if info.has_audio:
+            t0 = time.perf_counter()
+            SpeechJob(Path(path)).result(True, lambda stage, f: None)
+            speech.append(time.perf_counter() - t0)
     g, a = min(grabs), min(runs)
     gm, am = statistics.median(grabs), statistics.median(runs)
     return {"path": str(path), "frames": frames, "width": info.width, "height": info.height,
@@ -76,4 +84,5 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
             "grab_median_s": round(gm, 4), "analyse_median_s": round(am, 4),
             "ratio_median": round(am / gm, 3), "hash_s": round(min(hashes), 6),
             "hash_gb_per_s": round(os.path.getsize(path) / 1e9 / max(min(hashes), 1e-9), 2),
-            "repeat": len(runs)}
+            "speech_s": round(min(speech), 4) if speech else None,
+            "speech_share": round(min(speech) / a, 3) if speech else None, "repeat": len(runs)}
