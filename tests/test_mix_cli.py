@@ -69,7 +69,7 @@ def test_narrated_clip_ducks_and_meets_its_loudness(narrated, tmp_path, capsys):
     assert _duck_db(_wav(wav), truth) >= 8.0
     stem_sum = sum(_wav(p) for p in stems.glob("*.wav"))
     assert _duck_db(stem_sum, truth) >= 8.0
-    # the project keeps the target; duck depth 0 then: no ducking in the next export
+    # the project keeps the level and the target; duck depth 0 then: no ducking in the next export
     assert main(["edit", str(proj), "--duck", "0"]) == 0
     assert main(["export", str(proj), "--wav", str(tmp_path / "flat.wav"), "--quiet"]) == 0
     flat = capsys.readouterr().out

@@ -151,9 +151,11 @@ class Outputs:
     loudness: float | None = None   # delivery target in LUFS (None: the project's, else -14)
 
     def keep_mix_in(self, project) -> None:
-        """The duck depth and loudness target given here kept in a new project's settings (its
-        later exports mix the same way)."""
+        """The original sound's level, the duck depth and the loudness target given here kept in
+        a new project's settings (its later exports mix the same way)."""
+        from v2m_desktop.core.export import check_original_level
         from v2m_desktop.core.mix import check_duck_db, parse_loudness
+        project.settings.original_level = check_original_level(self.keep_original_audio)
         if self.duck_db is not None:
             project.settings.duck_db = check_duck_db(self.duck_db)
         if self.loudness is not None:
