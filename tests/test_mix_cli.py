@@ -4,6 +4,7 @@ at its aimed loudness (read by ffmpeg's ebur128) with its true peak under -1 dBT
 the ducking, and a project's duck edits (depth 0, a removed range) change the next export."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import wave
@@ -81,6 +82,10 @@ def test_narrated_clip_ducks_and_meets_its_loudness(narrated, tmp_path, capsys):
     assert "ducked     10 dB under speech: 1 range" in capsys.readouterr().out
     one = _wav(tmp_path / "one.wav")
     assert _duck_db(one, truth[1:]) >= 8.0
+    assert main(["show", str(proj), "--json"]) == 0
+    mix = json.loads(capsys.readouterr().out)["mix"]
+    assert mix == {"original_level": 1.0, "duck_db": 10.0, "loudness": -16.0, "duck_add": [],
+                   "duck_remove": [[0.0, TIMES[1] - 2]]}
 
 
 def test_bad_mix_options_get_one_line(narrated, tmp_path, capsys):

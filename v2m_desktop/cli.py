@@ -438,8 +438,11 @@ def _show(args) -> int:
                for t in p.targets]
     takes = [{"start": t.start, "end": t.end, "count": len(t.takes), "current": t.current} for t in p.takes]
     if args.json:
+        s = p.settings
+        mix = {"original_level": s.original_level, "duck_db": s.duck_db, "loudness": s.loudness,
+               "duck_add": [list(r) for r in s.duck_add], "duck_remove": [list(r) for r in s.duck_remove]}
         print(json.dumps({"video": p.video.path, "key": p.key_name, "tempo": p.settings.tempo,
-                          "blocks": blocks, "targets": targets, "takes": takes}))
+                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix}))
         return 0
     print(f"{p.video.path}: {p.video.duration:.1f} s, {p.key_name}, tempo "
           f"{'auto' if p.settings.tempo is None else f'{p.settings.tempo:g} BPM'}")
@@ -449,6 +452,11 @@ def _show(args) -> int:
         print(f"  target {t['start']}-{t['end']}: {t['emotion']} {t['intensity']:g}")
     for t in takes:
         print(f"  takes {t['start']}-{t['end']}: {t['count']} (using {t['current']})")
+    s = p.settings
+    ranges = "".join(f", {what} " + " ".join(f"{a:g}-{b:g}" for a, b in spans)
+                     for what, spans in (("ducked", s.duck_add), ("never ducked", s.duck_remove)) if spans)
+    print(f"  mix: original sound {s.original_level:g}, duck {s.duck_db:g} dB, loudness {s.loudness:g} LUFS"
+          + ranges)
     return 0
 
 
