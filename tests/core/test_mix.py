@@ -159,3 +159,17 @@ def test_duck_range_edits_undo_exactly_and_keep_in_the_file(tmp_path):
                                  if k not in ("duck_db", "duck_add", "duck_remove", "loudness")})
     s = from_dict(legacy).settings
     assert (s.duck_db, s.duck_add, s.duck_remove, s.loudness) == (10.0, (), (), -14.0)
+
+
+def test_playback_ducks_as_the_export_does():
+    from v2m_desktop.core.playback import Soundtrack
+    sr = 1000
+    music = np.full((10 * sr, 2), 0.5, np.float32)
+    s = Soundtrack(music, sr, np.zeros(10 * sr, np.float32), level=0.0)
+    s.duck([(4.0, 6.0)], 10.0)
+    assert np.allclose(s.read(5000, 10), 0.5)           # the original sound off: no ducking
+    s.level = 1.0
+    assert np.allclose(s.read(5000, 10), 0.5 * 10 ** (-10 / 20))
+    assert np.allclose(s.read(1000, 10), 0.5)
+    exported = mix.apply_gain(music.copy(), [(4.0, 6.0)], 10.0, sr)
+    assert np.allclose(s.read(3800, 3000), exported[3800:6800])
