@@ -89,19 +89,34 @@ def speech_probabilities(x: np.ndarray, progress: Callable[[float], None] | None
     windows = torch.from_numpy(padded.reshape(n, WINDOW))
     lstm = _lstm()
     out = np.zeros(n, dtype=np.float32)
-    state = None
-    with torch.inference_mode():
-        for a in range(0, n, CHUNK):
-            if progress is not None:
-                progress(a / n)
-            w = windows[a:a + CHUNK]
-            before = windows[a - 1:a, -CONTEXT:] if a else torch.zeros(1, CONTEXT)
-            ctx = torch.cat([before, w[:-1, -CONTEXT:]], 0)
-            feats = model.encoder(model.run_extractors(torch.cat([ctx, w], 1))).squeeze(-1)
-            h, state = lstm(feats.unsqueeze(1), state)
-            y = model.decoder.decoder(h.squeeze(1).unsqueeze(-1))
-            out[a:a + len(w)] = torch.mean(torch.squeeze(y, 1), [1]).numpy()
+    threads = torch.get_num_threads()
+    # one thread (OpenMP's count is the calling thread's own: the chord model's is untouched):
+    # Sintel's 52 s took 0.06 s of CPU so, and 1.6 s (4 s of wall time) with two threads on the
+    # 2-core machine under load, its small layers' threads spinning
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            _run(model, lstm, windows, out, progress)
+    finally:
+        torch.set_num_threads(threads)
     return out
+
+
+def _run(model, lstm, windows, out: np.ndarray, progress) -> None:
+    """speech_probabilities' pass: the front end a chunk of windows at a time, the LSTM's state
+    carried from chunk to chunk."""
+    import torch
+    n, state = len(windows), None
+    for a in range(0, n, CHUNK):
+        if progress is not None:
+            progress(a / n)
+        w = windows[a:a + CHUNK]
+        before = windows[a - 1:a, -CONTEXT:] if a else torch.zeros(1, CONTEXT)
+        ctx = torch.cat([before, w[:-1, -CONTEXT:]], 0)
+        feats = model.encoder(model.run_extractors(torch.cat([ctx, w], 1))).squeeze(-1)
+        h, state = lstm(feats.unsqueeze(1), state)
+        y = model.decoder.decoder(h.squeeze(1).unsqueeze(-1))
+        out[a:a + len(w)] = torch.mean(torch.squeeze(y, 1), [1]).numpy()
 
 
 @lru_cache(maxsize=1)
