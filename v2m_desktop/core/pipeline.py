@@ -134,9 +134,9 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     temporary file, and they are renamed into place only when every one is written; on any
     failure (or Cancelled, or a signal) the temporary files and the folders made are removed."""
     from v2m_desktop.core.arrange import write_midi
-    from v2m_desktop.core.export import export_mp4, write_stems, write_wav
+    from v2m_desktop.core.export import export_delivery, write_stems, write_wav
     from v2m_desktop.core.files import output_set
-    from v2m_desktop.core.mix import apply_gain
+    from v2m_desktop.core.mix import CEILING_DBTP, apply_gain
     from v2m_desktop.core.render import render_stems
     run = Run(progress)
     written = {}
@@ -146,10 +146,10 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
         if outputs.stems:       # first: another output may be asked for inside it
             files.folder(Path(outputs.stems))
         if outputs.mp4:
-            written["mp4"] = export_mp4(video, mixed.mix, result.sample_rate, outputs.mp4,
-                                        duration=result.analysis.info.duration,
-                                        has_sound=result.analysis.info.has_audio,
-                                        progress=run.report)
+            written["mp4"], heard = export_delivery(video, mixed.mix, result.sample_rate, outputs.mp4,
+                                                    duration=result.analysis.info.duration,
+                                                    ceiling_dbtp=CEILING_DBTP, progress=run.report)
+            mixed.loudness = heard      # the MP4's sound as a player decodes it
         if outputs.midi:
             written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
         if outputs.wav:
