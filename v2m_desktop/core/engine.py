@@ -21,7 +21,9 @@ from v2m_desktop.core.tracks import ChordTrack, Dynamics
 
 if TYPE_CHECKING:
     from v2m_desktop.core.arrange import Arrangement
+    from v2m_desktop.core.arrange.meter import Meter
     from v2m_desktop.core.mix import MixReport
+    from v2m_desktop.core.model.checkpoint import Models
     from v2m_desktop.core.video.analysis import Analysis
 
 
@@ -50,17 +52,17 @@ class Engine:
     the live one: `with engine.reading(copy):` makes the copy the engine's project for the job,
     one job at a time."""
 
-    def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
-                 progress: Progress | None = None):
+    def __init__(self, project: Project, *, analysis: Analysis | None = None, models: Models | None = None,
+                 device: str = "auto", progress: Progress | None = None):
         from v2m_desktop.core.device import pick_device
         self.project = project
         self.device = pick_device(device)
         self._analysis = analysis
         self._models = models
-        self._meter = None
-        self._meter_key = None
-        self._dynamics = None       # (targets, the model's prediction under them)
-        self._plain_dynamics = None   # the model's prediction without targets
+        self._meter: Meter | None = None
+        self._meter_key: float | None = None
+        self._dynamics: tuple[tuple, Dynamics] | None = None    # (targets, the model's prediction under them)
+        self._plain_dynamics: Dynamics | None = None            # the model's prediction without targets
         self.progress = progress       # the one protocol (core.progress): a report may cancel
         self._lock = threading.Lock()
 
@@ -179,19 +181,19 @@ class Engine:
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
         s = self.project.settings
-        span = None
-        if before.audio is not None and s.gain is not None and \
-                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE) \
+        span, gain = None, s.gain
+        if before.audio is not None and gain is not None and \
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, gain, SAMPLE_RATE) \
                 and parts_of(before.arrangement.midi) == parts_of(arr.midi):
             span = changed_span(before.arrangement.midi, arr.midi) if changed is None else \
                 around(changed, arr.bars(), self.analysis.info.duration)
-        if span is None:
+        if span is None or gain is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
         if span[1] > span[0]:
-            rerender(audio, arr.midi.instruments, span[0], span[1], gain=s.gain,
+            rerender(audio, arr.midi.instruments, span[0], span[1], gain=gain,
                      soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
-        return self._score(dyn, arr, audio, s.gain)
+        return self._score(dyn, arr, audio, gain)
 
     def _score(self, dyn, arr, audio, gain: float | None) -> Score:
         s = self.project.settings
