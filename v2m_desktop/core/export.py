@@ -18,6 +18,7 @@ import numpy as np
 from v2m_desktop.core.cleanup import child, was_ended
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, output_set, scratch_file
+from v2m_desktop.core.mix import Delivered, Loudness
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
@@ -112,7 +113,7 @@ def check_original_level(level: float | None) -> float:
 
 def deliver_mix(music: np.ndarray, sr: int, video: Path, *, duration: float, level: float,
                 has_sound: bool | None = None, speech=(), added=(), removed=(),
-                duck_db: float, target: float, calm: float = 0.0):
+                duck_db: float, target: float, calm: float = 0.0) -> Delivered:
     """mix.deliver for a video: its original sound decoded when it is kept (and it has any)."""
     from v2m_desktop.core.mix import deliver
     level = check_original_level(level)
@@ -172,12 +173,12 @@ def _checked(video, out, duration: float) -> tuple[Path, Path]:
 
 
 def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duration: float,
-                    ceiling_dbtp: float, progress: Progress | None = None):
+                    ceiling_dbtp: float, progress: Progress | None = None) -> tuple[Path, Loudness]:
     """export_mp4 for a delivered mix: its AAC is encoded first and read back, and when the
     encoder's overshoot took its true peak over `ceiling_dbtp` (Sintel's mix, at -1.5 dBTP as
     PCM, read -0.8 dBTP as AAC) it is encoded again that much quieter; then it is muxed with the
     video stream, both copied.  Returns (the MP4, the core.mix.Loudness of its AAC as decoded)."""
-    from v2m_desktop.core.mix import Loudness, integrated_loudness, true_peak
+    from v2m_desktop.core.mix import integrated_loudness, true_peak
     video, out = _checked(video, out, duration)
     music = fit_length(stereo(mix), int(round(duration * sr)))
 

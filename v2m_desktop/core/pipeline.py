@@ -12,6 +12,7 @@ from v2m_desktop.core.arrange import ArrangeOptions
 from v2m_desktop.core.compose import ComposeSettings
 from v2m_desktop.core.engine import Score
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.mix import Delivered
 from v2m_desktop.core.progress import Progress, Run
 
 
@@ -139,22 +140,22 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     from v2m_desktop.core.mix import CEILING_DBTP, apply_gain
     from v2m_desktop.core.render import render_stems
     run = Run(progress)
-    written = {}
+    written: dict[str, Path | list[Path]] = {}
     t0 = time.perf_counter()
     mixed = _deliver(result, video, outputs) if (outputs.mp4 or outputs.wav or outputs.stems) else None
     with output_set() as files:
         if outputs.stems:       # first: another output may be asked for inside it
             files.folder(Path(outputs.stems))
-        if outputs.mp4:
+        if outputs.mp4 and mixed is not None:
             written["mp4"], heard = export_delivery(video, mixed.mix, result.sample_rate, outputs.mp4,
                                                     duration=result.analysis.info.duration,
                                                     ceiling_dbtp=CEILING_DBTP, progress=run.report)
             mixed.loudness = heard      # the MP4's sound as a player decodes it
         if outputs.midi:
             written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
-        if outputs.wav:
+        if outputs.wav and mixed is not None:
             written["wav"] = write_wav(mixed.music, result.sample_rate, outputs.wav, source=video)
-        if outputs.stems:
+        if outputs.stems and mixed is not None:
             run.report("export", 0.9)
             stems = render_stems(result.arrangement, soundfont=soundfont, gain=result.gain,
                                  sample_rate=result.sample_rate,
@@ -170,7 +171,7 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     return written
 
 
-def _deliver(result: Score, video: Path, outputs: Outputs):
+def _deliver(result: Score, video: Path, outputs: Outputs) -> Delivered:
     """The exported sound (core.mix.deliver): the outputs' duck depth and loudness target, else
     the project's; the project's added and removed duck ranges."""
     from v2m_desktop.core.export import deliver_mix
