@@ -68,3 +68,42 @@ def test_a_click_elsewhere_clears_the_selection_and_a_split_says_where_it_went(q
     assert s in p.splits
     assert window.statusBar().currentMessage().startswith(f"Split at 0:{s:02d}, the whole second nearest")
     assert window.session.wait_rendered()
+
+
+def test_an_edit_shows_that_its_music_is_rendering_until_it_plays(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    sign = window.rendering_label
+    assert not sign.isVisible()
+    window.axis.set_selection(12, 16)
+    heard = []
+    window.session.rendered.connect(lambda m: heard.append(sign.isVisible()))
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert sign.isVisible()                         # at once, before the music is rendered
+    assert window.session.wait_rendered()
+    qtbot.waitUntil(lambda: not sign.isVisible(), timeout=5000)
+    assert heard == [True]                          # shown until the new music reached the player
+
+
+def test_no_sound_device_is_said_and_stays_said(qtbot, bbb, tmp_path):
+    """Without an output device the music cannot be heard: the status bar says so, a label
+    beside it stays, and Play's tooltip tells why."""
+    from tests.app.conftest import FakeClock
+    from v2m_desktop.app.window import MainWindow
+    message = "No audio output device: the picture plays without sound"
+    w = MainWindow(log_path=tmp_path / "log", output_factory=lambda s: (FakeClock(s), message))
+    qtbot.addWidget(w)
+    w.show()
+    open_and_generate(qtbot, w, bbb)
+    assert w.sound_label.isVisible() and w.sound_label.toolTip() == message
+    assert w.transport.play_button.toolTip() == message
+    w.documents.modified = False
+
+
+def test_an_edit_is_in_its_lane_before_its_music_is_rendered(qtbot, window, bbb):
+    open_and_generate(qtbot, window, bbb)
+    window.axis.set_selection(30, 34)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)             # a rest: at once in the lane
+    assert window.session.rendering
+    rows = window.session.lanes.chords.rows
+    assert [(b.start, b.end, b.symbol) for b in rows if 30 <= b.start < 34] == [(30.0, 34.0, "N")]
+    assert window.session.wait_rendered()
