@@ -111,3 +111,29 @@ def test_an_edit_is_in_its_lane_before_its_music_is_rendered(qtbot, window, bbb)
     rows = window.session.lanes.chords.rows
     assert [(b.start, b.end, b.symbol) for b in rows if 30 <= b.start < 34] == [(30.0, 34.0, "N")]
     assert window.session.wait_rendered()
+
+
+def test_playback_ducks_the_music_under_the_videos_speech(qtbot, window, tmp_path):
+    """A clip with a voice at known times, its own sound turned up on the transport: what the
+    player plays has the music 8 dB or more lower under the voice than between the sentences,
+    as the export mixes it."""
+    from tests.speech_clips import narration, rms_db, with_sound
+    from v2m_desktop.core.video.synthetic import make_test_video
+    sr = 16000
+    picture = tmp_path / "picture.mp4"
+    make_test_video(picture, 20, fps=24, size=(192, 108), cuts=[7.0, 14.0])
+    voice, truth = narration([2.0, 11.0], 20.0, sr)
+    clip = with_sound(picture, voice, sr, tmp_path / "talk.mp4")
+    open_and_generate(qtbot, window, clip)
+    window.transport.level.setValue(100)
+    sound = window.session.music.soundtrack
+    assert sound.level == 1.0
+    rate = sound.sample_rate
+    played = sound.read(0, sound.frames) - sound.original      # the music as the player plays it
+
+    def drop(a: float, b: float) -> float:       # dB the music is turned down over [a, b)
+        i, j = int(a * rate), int(b * rate)
+        return rms_db(sound.music[i:j]) - rms_db(played[i:j])
+    assert all(drop(a + 0.5, b - 0.25) >= 8 for a, b in truth)
+    assert drop(6.5, 9.5) < 0.5 and drop(16.5, 19.0) < 0.5
+    assert window.session.wait_rendered()

@@ -212,7 +212,19 @@ class Session(QObject):
         p = score.project
         original = self._original_sound(Path(p.video.path), info, score.sample_rate)
         sound = Soundtrack(score.audio, score.sample_rate, original, p.settings.original_level)
-        return Music(score, from_score(score, p), sound)
+        music = Music(score, from_score(score, p), sound)
+        self._mix(music, p)
+        return music
+
+    @staticmethod
+    def _mix(music: Music, p: Project) -> None:
+        """Playback as the export mixes it: the original sound at its level, the music ducked
+        under its speech (and the user's duck ranges)."""
+        from v2m_desktop.core.mix import duck_spans
+        s, sound = p.settings, music.soundtrack
+        sound.level = s.original_level
+        spans = duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
+        sound.duck(spans, s.duck_db)
 
     # -- jobs
     def open_video(self, path) -> None:
@@ -333,8 +345,8 @@ class Session(QObject):
             from v2m_desktop.core.timeline import patch_chords
             self.lanes.chords.update_rows(patch_chords(self.lanes.chords.rows, self.project,
                                                        change.start, change.end))
-        if change.what == "level" and self.music is not None:
-            self.music.soundtrack.level = self.music.project.settings.original_level
+        if change.what == "level" and self.music is not None:     # the level, the ducking
+            self._mix(self.music, self.music.project)
         if change.what in QUIET_CHANGES or self._shut:
             return
         if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):
