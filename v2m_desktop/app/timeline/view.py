@@ -110,8 +110,8 @@ class TimelineView(QWidget):
         self.density = DynamicsLane(axis, models.dynamics, "density")
         self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
         self.curves: list[CurveLane] = [self.emotion, self.density, self.loudness]     # drawn on
-        self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.emotion, self.chords,
-                                  self.piano_roll, self.density, self.loudness, self.speech]
+        self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.speech, self.emotion,
+                                  self.chords, self.piano_roll, self.density, self.loudness]
 
         self.body = QWidget()
         grid = QGridLayout(self.body)
