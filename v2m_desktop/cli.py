@@ -215,7 +215,7 @@ def _score_settings(args):
                                soundfont=args.soundfont, key=args.key, primer=args.primer,
                                seed=args.seed, temperature=args.temperature,
                                follow_picture=args.follow_picture, tempo=args.tempo,
-                               instruments=args.instruments)
+                               instruments=args.instruments, style=args.style)
 
 
 def _summary(result, written: dict) -> str:
@@ -229,12 +229,30 @@ def _summary(result, written: dict) -> str:
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
+             f"style      {_style_line(result)}",
+             f"soundfont  {_soundfont_name(result.soundfont)}",
              f"cuts       {len(a.cuts)}{others}{followed}",
              f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
     for kind, path in written.items():
         lines.append(f"{kind:10s} {path if not isinstance(path, list) else path[0].parent}")
     return "\n".join(lines)
+
+
+def _style_line(result) -> str:
+    """'Lo-fi (auto: from the picture); 10-20 s Ambient'."""
+    from v2m_desktop.core.arrange.styles import AUTO, all_styles
+    styles, arr = all_styles(), result.arrangement
+    chosen = result.project is not None and result.project.settings.style == AUTO
+    text = styles[arr.style].name + (" (auto: from the picture)" if chosen else "")
+    spans = arr.style_plan.spans if arr.style_plan is not None else ()
+    others = [f"{a:.0f}-{b:.0f} s {styles[k].name}" for a, b, k in spans if k != arr.style]
+    return "; ".join([text, *others])
+
+
+def _soundfont_name(soundfont) -> str:
+    from v2m_desktop.core.render import check_soundfont
+    return check_soundfont(soundfont).name
 
 
 def _score(args) -> int:
@@ -350,7 +368,23 @@ def _edits(args) -> list:
             out.append(E.SetKey(value))
         elif op == "tempo":
             out.append(E.SetTempo(parse_tempo(value)))
+        elif op == "style":
+            if "=" in value:
+                a, b, v = _span_value(value)
+                out.append(E.SetStyle(v, a, b))
+            else:
+                out.append(E.SetStyle(value))
     return out
+
+
+def _styles(args) -> int:
+    from v2m_desktop.core.arrange.styles import all_styles
+    for key, st in all_styles().items():
+        lead = ", melody" if "melody" in st.parts else ""
+        drums = "" if st.drums is None else ", drums"
+        print(f"{key:10s} {st.name}: {st.summary} ({st.tempo[0]:g}-{st.tempo[1]:g} BPM{drums}{lead})")
+    print(f"{'auto':10s} chosen from the picture's emotion, energy and pace (the default)")
+    return 0
 
 
 def _project_new(args) -> int:
@@ -536,8 +570,13 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow-picture", type=float, default=1.5, metavar="STRENGTH",
                    help="how far the picture steers the chords (0: the model alone; default 1.5)")
     p.add_argument("--tempo", default="auto", help="'auto' (beats land on cuts) or BPM")
-    p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
-    p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")
+    p.add_argument("--instruments", default="piano,bass,pad,drums,melody",
+                   help="comma-separated subset (each style plays those of them it has)")
+    p.add_argument("--style", default="auto",
+                   help="the music's style (see `v2m styles`), or auto: chosen from the picture")
+    p.add_argument("--soundfont", type=Path,
+                   help="a General MIDI .sf2 or .sf3 (default: MuseScore General when installed, "
+                   "else TimGM6mb)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -587,10 +626,15 @@ def build_parser() -> argparse.ArgumentParser:
             ("split", "S", "a new chord block from second S on (the chord stays)"),
             ("merge", "S", "join the chord blocks either side of second S (the earlier one's chord)"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
-            ("tempo", "BPM|auto", "a fixed tempo, or auto")):
+            ("tempo", "BPM|auto", "a fixed tempo, or auto"),
+            ("style", "[A-B=]STYLE", "the piece's style (auto: from the picture), or a range's (auto there: "
+             "the piece's)")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
                         type=lambda v, op=name.replace("-", "_"): (op, v))
     ed.set_defaults(func=_edit)
+
+    st = sub.add_parser("styles", help="the styles, one line each", parents=[common])
+    st.set_defaults(func=_styles)
 
     sh = sub.add_parser("show", help="a project's chord blocks, locks, targets and takes", parents=[common])
     sh.add_argument("project", metavar="P.v2m")

@@ -100,7 +100,8 @@ class Engine:
     def arrangement(self, dynamics: Dynamics | None = None):
         from v2m_desktop.core.arrange import ArrangeOptions, arrange
         a, s = self.analysis, self.project.settings
-        opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed)
+        opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed,
+                              style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
@@ -237,7 +238,7 @@ def settings_of(score_settings) -> Settings:
     return Settings(vision=score_settings.vision, clip_model=score_settings.clip_model, tempo=a.tempo,
                     instruments=tuple(a.instruments), soundfont=str(score_settings.soundfont)
                     if score_settings.soundfont else None, seed=int(a.seed),
-                    follow_picture=float(c.follow_picture))
+                    follow_picture=float(c.follow_picture), style=a.style)
 
 
 def new_project(video: Path, analysis, chords: ChordTrack, score_settings) -> Project:

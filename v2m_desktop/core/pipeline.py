@@ -37,11 +37,12 @@ class ScoreSettings:
     def build(cls, *, vision: str = "auto", clip_model: str | None = None, device: str = "auto",
               soundfont=None, key: str | None = None, primer: str = "", seed: int | None = None,
               temperature: float = 1.0, follow_picture: float = 1.5, tempo="auto",
-              instruments=None, cache_dir: Path | None = None) -> ScoreSettings:
+              instruments=None, cache_dir: Path | None = None, style: str = "auto") -> ScoreSettings:
         """The scorer's settings from the values a user gives, as typed (the command line's
         options, the app's preferences): parsed and checked here, in one place, so a bad value
         fails with its one line before any work."""
         from v2m_desktop.core.arrange import INSTRUMENTS, parse_instruments, parse_tempo
+        from v2m_desktop.core.arrange.styles import parse_style
         from v2m_desktop.core.model.generate import SamplingOptions
         tempo = parse_tempo(tempo)
         settings = cls(
@@ -50,7 +51,7 @@ class ScoreSettings:
             compose=ComposeSettings(key=key or None, primer=primer or "", follow_picture=follow_picture,
                                     sampling=SamplingOptions(temperature=temperature, seed=seed)),
             arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(instruments or INSTRUMENTS),
-                                   seed=seed or 0))
+                                   seed=seed or 0, style=parse_style(style)))
         check_settings(settings)
         return settings
 
@@ -121,7 +122,9 @@ def write_chords(video: Path, settings: ScoreSettings, *, progress: Progress | N
     device (a batch worker loads them once), else they are read here.  The one caller is
     `engine.score_video`, the one path from a video to music."""
     from v2m_desktop.core.model.checkpoint import load_models
+    from v2m_desktop.core.render import preload
     check_settings(settings)
+    preload(settings.soundfont)         # the bank loads while the video is analysed
     run = Run(progress)
     device = pick_device(settings.device)
     t0 = time.perf_counter()

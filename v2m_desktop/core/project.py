@@ -79,12 +79,14 @@ class Settings:
     vision: str = "basic"
     clip_model: str | None = None
     tempo: float | None = None            # None: auto (beats on the cuts)
-    instruments: tuple = ("piano", "bass", "pad", "drums")
+    instruments: tuple = ("piano", "bass", "pad", "drums", "melody")
     soundfont: str | None = None
     seed: int = 0
     original_level: float = 0.0
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
+    style: str = "auto"                   # the piece's style (core.arrange.styles) or auto
+    style_ranges: tuple = ()              # ((start, end, style), ...): a scene's own style
 
 
 @dataclass
@@ -239,6 +241,9 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
         known = {f.name for f in dataclasses.fields(Settings)}
         settings = Settings(**{k: s[k] for k in s if k in known})
         settings.instruments = tuple(settings.instruments)
+        from v2m_desktop.core.arrange.styles import check_ranges, parse_style
+        settings.style = parse_style(settings.style)
+        settings.style_ranges = check_ranges(settings.style_ranges, int(v["seconds"]))
         key_root, mode = _key(d["key"])
         tokens = np.array([_token(c) for c in d["chords"]], dtype=np.int64)
         locks = {sec for a, b in d.get("locks", []) for sec in range(int(a), int(b))}
