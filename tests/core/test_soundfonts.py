@@ -50,7 +50,8 @@ def test_musescore_general_is_the_default_and_listed():
 @needs_musescore
 def test_kept_bank_renders_as_a_fresh_load(monkeypatch):
     midi = pretty_midi.PrettyMIDI()
-    for program, is_drum, pitches in ((0, False, (60, 64, 67)), (48, False, (55, 62)), (0, True, (36, 38, 42))):
+    parts = ((0, False, (60, 64, 67)), (48, False, (55, 62)), (0, True, (36, 38, 42)))
+    for program, is_drum, pitches in parts:
         inst = pretty_midi.Instrument(program, is_drum=is_drum)
         for k in range(8):
             for p in pitches:
@@ -62,4 +63,4 @@ def test_kept_bank_renders_as_a_fresh_load(monkeypatch):
     again = R.render_raw(midi, soundfont=MUSESCORE, sample_rate=22050, duration=3.0)[0]
     assert str(MUSESCORE) in R._kept     # kept for the process now
     assert np.abs(first).max() > 0.05
-    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(first, again, rtol=0, atol=1e-6)     # (the parts add up in any order)
