@@ -176,14 +176,13 @@ def tracks(ctx: Context, plan: StylePlan, role: str) -> list[pretty_midi.Instrum
         inst = None
         for key in keys:
             part = {**PARTS, "melody": melody}[role](dataclasses.replace(ctx, style=styles[key]))
-            spans = plan.of(key)
+            if len(plan.spans) == 1:
+                inst = part                    # the whole piece in one style
+                break
             if inst is None:
-                inst = part
-                inst.name = role if k == 0 else f"{role}-{keys[0]}"
-                if len(plan.spans) == 1:
-                    break                      # the whole piece in one style
-                inst.notes, inst.control_changes = [], []
-            for a, b in spans:
+                inst = pretty_midi.Instrument(part.program, is_drum=part.is_drum,
+                                              name=role if k == 0 else f"{role}-{keys[0]}")
+            for a, b in plan.of(key):
                 inst.notes += [pretty_midi.Note(n.velocity, n.pitch, n.start, min(n.end, b))
                                for n in part.notes if a <= n.start < b]
                 inst.control_changes += [pretty_midi.ControlChange(cc, v, a) for cc, v in
