@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 
 from v2m_desktop.core.chords import EMOTIONS, transpose
 from v2m_desktop.core.errors import V2MError
@@ -195,12 +196,16 @@ TARGET_STEER = 4.0
 
 def changed_span(a, b) -> tuple[float, float] | None:
     """The seconds [start, end) holding every note or controller event that differs between two
-    arrangements' MIDI of the same parts ((0, 0) when none does); None when the parts differ."""
-    if [(i.name, i.program, i.is_drum) for i in a.instruments] != \
-            [(i.name, i.program, i.is_drum) for i in b.instruments]:
+    arrangements' MIDI ((0, 0) when none does); a part only one of them has (a range's style
+    brings its own instrument) is silent in the other; None when a part changed its instrument."""
+    pa, pb = {i.name: i for i in a.instruments}, {i.name: i for i in b.instruments}
+    same = all((pa[n].program, pa[n].is_drum) == (pb[n].program, pb[n].is_drum)
+               for n in pa.keys() & pb.keys())
+    if not same or len(pa) != len(a.instruments) or len(pb) != len(b.instruments):
         return None
+    silent = pretty_midi.Instrument(0)
     times = []
-    for ia, ib in zip(a.instruments, b.instruments):
+    for ia, ib in ((pa.get(n, silent), pb.get(n, silent)) for n in pa.keys() | pb.keys()):
         na = {(n.start, n.end, n.pitch, n.velocity) for n in ia.notes}
         nb = {(n.start, n.end, n.pitch, n.velocity) for n in ib.notes}
         for n in na ^ nb:

@@ -187,8 +187,11 @@ def tracks(ctx: Context, plan: StylePlan, role: str) -> list[pretty_midi.Instrum
                                for n in part.notes if a <= n.start < b]
                 inst.control_changes += [pretty_midi.ControlChange(cc, v, a) for cc, v in
                                          zip(MIX_CCS, styles[key].mix(role))]
-                inst.control_changes += [c for c in part.control_changes
-                                         if a < c.time < b and c.number not in MIX_CCS]
+                own = sorted((c for c in part.control_changes if c.number not in MIX_CCS),
+                             key=lambda c: c.time)
+                held = {c.number: c.value for c in own if c.time <= a}     # as they stand at a
+                inst.control_changes += [pretty_midi.ControlChange(n, v, a) for n, v in held.items()]
+                inst.control_changes += [c for c in own if a < c.time < b]
         inst.notes.sort(key=lambda n: (n.start, n.pitch))
         inst.control_changes.sort(key=lambda c: c.time)
         if inst.notes or len(plan.spans) == 1:
