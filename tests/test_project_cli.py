@@ -88,6 +88,7 @@ def test_styles_on_the_command_line(clip, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "style      Lo-fi\n" in out and "soundfont  " in out
     import pretty_midi
+
     from v2m_desktop.core.arrange.styles import all_styles
     programs = {i.name: i.program for i in pretty_midi.PrettyMIDI(str(tmp_path / "s.mid")).instruments}
     assert programs["piano"] == all_styles()["lofi"].program("piano") and "melody" in programs

@@ -155,10 +155,13 @@ def _app_line(r: dict) -> str:
             f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r))
 
 
+def _said(what: str, _fraction: float) -> None:
+    print(f"bench music: {what}", file=sys.stderr, flush=True)
+
+
 def _music(args, folder: Path) -> dict:
     from v2m_desktop.core.lab.bench import MEDIA, bench_music, music_lines
-    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
-                    progress=lambda what, _f: print(f"bench music: {what}", file=sys.stderr, flush=True))
+    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA), progress=_said)
     return {**r, "line": "\n".join(music_lines(r))}
 
 
@@ -166,7 +169,15 @@ def _bench_music(args) -> int:
     """bench music: the seeds' figures over the shared and the synthetic mood clips."""
     import tempfile
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
-        r = _music(args, Path(d))
+        if args.styles_only or args.keep:
+            from v2m_desktop.core.lab.bench_styles import bench_styles, style_lines
+            video = Path(args.media) / "sintel_trailer_480x204.mp4"
+            if not video.is_file():
+                raise V2MError(f"bench music --styles-only needs the Sintel trailer: {video} is missing")
+            s = bench_styles(video, Path(d), seed=0, keep=args.keep, progress=_said)
+            r = {"styles": s, "line": "\n".join(style_lines(s))}
+        else:
+            r = _music(args, Path(d))
     print(json.dumps({k: v for k, v in r.items() if k != "line"}) if args.json else r["line"])
     return 0
 
@@ -747,6 +758,10 @@ def build_parser() -> argparse.ArgumentParser:
     mu.add_argument("--seeds", type=_at_least(1), default=10, help="seeds 0..N-1 (default 10)")
     mu.add_argument("--media", type=Path, default=Path("../shared/media"), help="the shared clips' folder")
     mu.add_argument("--json", action="store_true")
+    mu.add_argument("--styles-only", action="store_true",
+                    help="only the styles: the Sintel trailer in every style (seed 0, F major)")
+    mu.add_argument("--keep", type=Path, metavar="DIR",
+                    help="with the styles: write each style's MIDI and WAV into DIR (to listen to)")
     mu.set_defaults(func=_bench_music)
     return p
 

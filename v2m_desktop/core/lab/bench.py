@@ -378,6 +378,8 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
         hard, ranges = _sintel_reference(media)
         found = analyse(clips["sintel"], "basic", cache_dir=folder / "cache").shot_changes
         out["sintel_cuts"] = cut_detection(found, hard, ranges)
+        from v2m_desktop.core.lab.bench_styles import bench_styles
+        out["styles"] = bench_styles(clips["sintel"], folder, seed=list(seeds)[0], progress=progress)
     return out
 
 
@@ -424,6 +426,9 @@ def music_lines(r: dict) -> list[str]:
                      f"(target >= 0.90; abrupt {s['recall_abrupt']:.2f}, fades and dissolves "
                      f"{s['recall_gradual']:.2f}); precision {s['precision']:.2f} (>= 0.90; "
                      f"{s['found']} found)")
+    if "styles" in r:
+        from v2m_desktop.core.lab.bench_styles import style_lines
+        lines += style_lines(r["styles"])
     return lines
 
 
