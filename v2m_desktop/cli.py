@@ -106,7 +106,8 @@ def _bench_media(args) -> int:
                 r = bench.bench_score(video)
                 results[w] = {**r, "line": f"v2m score {r['score_s']:.1f} s vs grab-only decode "
                                            f"{r['grab_s']:.1f} s: {r['ratio']:.2f}x (target <= 3x); "
-                                           f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536)"}
+                                           f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536); "
+                                           f"render stage {r['render_s']:.2f} s with {r['soundfont']}"}
             elif w == "alignment":
                 clean, clean_cuts = bench.bench_video(Path(d), seconds=args.seconds, texture=False)
                 r = bench.bench_alignment(clean, clean_cuts)
