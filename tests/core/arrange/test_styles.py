@@ -190,3 +190,23 @@ def test_melody_motif_chord_tones_and_cadences():
     # the last note holds the final chord to the end, a chord tone
     last = max(mel.notes, key=lambda n: n.start)
     assert abs(last.end - arr.duration) < 1e-6 and last.pitch % 12 in chord_pitch_classes(chords[-1][2])
+
+
+def test_passing_notes_never_rub_against_the_chord():
+    """No melody note, strong beat or not, rubs a semitone against a chord tone the key lacks
+    (no Bb over the B of Asus2 in F major, no F over the F# of D major)."""
+    from v2m_desktop.core.arrange.melody import chord_scale
+    from v2m_desktop.core.chords import chord_id
+    asus2 = chord_id(9, "sus2")
+    assert 11 in chord_scale((5, 0), asus2) and 10 not in chord_scale((5, 0), asus2)
+    chords = chord_plan(40, progression=[chord_id(5, "maj"), asus2, chord_id(2, "maj"), chord_id(0, "7")],
+                        key_root=5)
+    arr = _arrange("lofi", seconds=40, chords=chords)
+    mel = next(i for i in arr.midi.instruments if i.name == "melody")
+    checked = 0
+    for n in mel.notes:
+        token = next(tok for a, b, tok in arr.chord_times if a - 1e-6 <= n.start < b)
+        foreign = set(chord_pitch_classes(token)) - {(5 + d) % 12 for d in (0, 2, 4, 5, 7, 9, 11)}
+        assert all((n.pitch - pc) % 12 not in (1, 11) for pc in foreign), (n, token)
+        checked += bool(foreign)
+    assert checked > 5

@@ -5,9 +5,10 @@ chords' cadence), cut into four units: the motif (a bar's rhythm and contour, dr
 seed, stretched over the unit), the motif sequenced a step, the motif again (varied from phrase
 to phrase: shifted, inverted), and the cadence: the motif's head, then a long chord tone to the
 phrase's end.  Notes on the strong beats (a unit's first and middle beat) are tones of the chord
-sounding; the others are the key's scale tones along the contour.  Every note is found from the
-seed, its unit's place in its phrase and the chords around it alone (no line is carried from note
-to note), so a chord edit changes the melody over that chord's units only."""
+sounding; the others are tones of the key's scale (with the chord's own tones) along the
+contour.  Every note is found from the seed, its unit's place in its phrase and the chords around
+it alone (no line is carried from note to note), so a chord edit changes the melody over that
+chord's units only."""
 from __future__ import annotations
 
 import bisect
@@ -33,10 +34,21 @@ SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10))     # major, natural m
 LEAD_ACCENT = 6         # the melody sits a little over the accompaniment
 
 
-def _scale_pitch(ctx: Context, anchor: int, steps: int) -> int:
-    """The key's scale tone `steps` scale steps from `anchor` (itself moved onto the scale)."""
-    root, mode = ctx.key
-    scale = [(root + d) % 12 for d in SCALES[mode]]
+def chord_scale(key: tuple[int, int], token: int) -> set[int]:
+    """The key's scale with the chord's own tones in it: a chord tone the key lacks (the B of
+    Asus2 in F major) replaces the scale tones a semitone from it (the Bb), so no passing note
+    rubs against the chord."""
+    root, mode = key
+    scale = {(root + d) % 12 for d in SCALES[mode]}
+    for pc in chord_pitch_classes(token) or ():
+        if pc not in scale:
+            scale = {x for x in scale if (x - pc) % 12 not in (1, 11)} | {pc}
+    return scale
+
+
+def _scale_pitch(ctx: Context, anchor: int, steps: int, token: int) -> int:
+    """The chord scale's tone `steps` steps from `anchor` (itself moved onto the scale)."""
+    scale = chord_scale(ctx.key, token)
     ups = sorted({p for p in range(anchor - 24, anchor + 25) if p % 12 in scale})
     i = min(range(len(ups)), key=lambda k: (abs(ups[k] - anchor), ups[k]))
     return ups[min(max(i + steps, 0), len(ups) - 1)]
@@ -117,7 +129,7 @@ def melody(ctx: Context) -> pretty_midi.Instrument:
             if unit == 3 and k == len(notes) - 1:
                 end = u1                        # the phrase's last note holds to its end
             strong = (off * scale) % (2 * scale) == 0
-            target = _fold(_scale_pitch(ctx, anchor, steps), lo, hi)
+            target = _fold(_scale_pitch(ctx, anchor, steps, token_at(b)), lo, hi)
             pitch = _chord_tone(token_at(b), target, lo, hi) if strong or unit == 3 else target
             if pitch is None:
                 continue
