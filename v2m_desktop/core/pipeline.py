@@ -156,7 +156,9 @@ class Outputs:
         named = [("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)]
         out = [(what, Path(p)) for what, p in named if p is not None]
         if self.stems is not None:
-            for name in parse_instruments(instruments or INSTRUMENTS):
+            names = list(dict.fromkeys(instruments or INSTRUMENTS))
+            parse_instruments([n.split("-")[0] for n in names])     # a range's style: 'piano-lofi'
+            for name in names:
                 out.append((f"the stem {name}.wav", Path(self.stems) / f"{name}.wav"))
         return out
 
