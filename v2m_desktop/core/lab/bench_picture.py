@@ -33,9 +33,9 @@ def copies(src: Path, folder: Path) -> dict[str, Path]:
 
 def plain_pictures(folder: Path, seconds: int = 40) -> dict[str, Path]:
     """A black clip and a test pattern (ffmpeg's own sources), 24 fps."""
-    return {name: _ffmpeg(["-f", "lavfi", "-i", f"{src}=size=640x360:rate=24:duration={seconds}"],
+    return {name: _ffmpeg(["-f", "lavfi", "-i", f"{src}size=640x360:rate=24:duration={seconds}"],
                           folder / f"{name}.mp4")
-            for name, src in (("black", "color=c=black"), ("pattern", "testsrc"))}
+            for name, src in (("black", "color=c=black:"), ("pattern", "testsrc="))}
 
 
 _memo: dict[tuple[str, int], tuple[list, float]] = {}
