@@ -51,14 +51,18 @@ def _chords(video: Path, seed: int, folder: Path):
 def _score(video: Path, seed: int, folder: Path):
     from v2m_desktop.core.arrange import stats as st
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import Engine, new_project
+    from v2m_desktop.core.device import pick_device
+    from v2m_desktop.core.engine import Engine
+    from v2m_desktop.core.model.checkpoint import load_models
     from v2m_desktop.core.model.generate import SamplingOptions
-    from v2m_desktop.core.pipeline import ScoreSettings, write_chords
+    from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import new_project, write_chords
     settings = ScoreSettings(vision="basic", cache_dir=folder / "cache",
                              compose=ComposeSettings(key=KEY, sampling=SamplingOptions(seed=seed)))
-    w = write_chords(video, settings)
-    engine = Engine(new_project(video, w.analysis, w.chords, settings), analysis=w.analysis,
-                    models=w.models)
+    models = load_models(device=pick_device(settings.device))      # read once per process
+    w = write_chords(video, settings, models)
+    engine = Engine(new_project(video, w.analysis, w.chords, settings, w.chord_seed), analysis=w.analysis,
+                    models=models)
     arr = engine.arrangement()
     return st.per_second(arr, 0), arr.tempo
 

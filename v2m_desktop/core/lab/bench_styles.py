@@ -60,16 +60,15 @@ def bench_styles(video: Path, folder: Path, seed: int = 0, progress: Progress | 
     from v2m_desktop.core.arrange import stats as st
     from v2m_desktop.core.arrange.styles import all_styles
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import Engine, score_video
     from v2m_desktop.core.lab.bench import audio_stats
     from v2m_desktop.core.model.generate import SamplingOptions
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_with_engine
     settings = ScoreSettings(vision="basic", cache_dir=Path(folder) / "cache",
                              compose=ComposeSettings(key="F major", sampling=SamplingOptions(seed=seed)))
     settings.arrange.seed = seed
-    first = score_video(video, settings)
+    engine, first = score_with_engine(video, settings)
     project = first.project
-    engine = Engine(project, analysis=first.analysis, models=None)
     rows = {}
     styles = all_styles()
     for k, key in enumerate(styles):
