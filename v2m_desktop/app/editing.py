@@ -110,12 +110,16 @@ class Editing(QObject):
         p = self.session.project
         if p is None:
             return
-        s = int(round(self.axis.playhead))
+        at = self.axis.playhead
+        s = int(round(at))
         if s in {a for a, _, _ in p.blocks()} or not 0 < s < p.seconds:
             self.message.emit(f"A chord block starts at {format_time(s)} already: move the playhead "
                               "into a block to split it there")
             return
         self.apply(Split(s), f"Split at {format_time(s)}")
+        if abs(at - s) > 0.05:      # chords change on whole seconds: say where it went, and why
+            self.message.emit(f"Split at {format_time(s)}, the whole second nearest the playhead "
+                              f"({format_time(at, 0.1)}): chords change on whole seconds")
 
     def toggle_lock(self) -> None:
         from v2m_desktop.core.edits import Lock, Unlock

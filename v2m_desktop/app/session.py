@@ -81,6 +81,7 @@ class Session(QObject):
     cancelled = Signal()
     rendered = Signal(object)           # Music: the edited project's new music
     projectChanged = Signal(str, int, int)   # what, start, end (seconds) of an edit
+    notice = Signal(str)                # what a finished job has to say (the status bar)
     videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
     RERENDER_MS = 120                   # edits within this time re-render once
@@ -155,7 +156,7 @@ class Session(QObject):
         w.progress.connect(self.progress)
         w.succeeded.connect(on_success)
         w.failed.connect(lambda msg, bug, name=name: self._failed(name, msg, bug))
-        w.cancelled.connect(self.cancelled)
+        w.cancelled.connect(self._cancelled)
         w.finished.connect(self._finished)
         self.worker = w
         self._set_state(state)
@@ -174,6 +175,10 @@ class Session(QObject):
         if self._generate_after_analysis and self._stable == State.READY:
             self._generate_after_analysis = False
             self.generate(self._pending_seed)
+
+    def _cancelled(self) -> None:
+        if self._queued is None:        # a job cancelled for the next one asked for: that one runs
+            self.cancelled.emit()
 
     def _failed(self, name: str, message: str, unexpected: bool) -> None:
         self._generate_after_analysis = False
@@ -250,9 +255,13 @@ class Session(QObject):
 
     def generate(self, seed: int | None = None) -> None:
         """Compose, arrange and render the video (its analysis the session holds); the lanes and
-        the player get the new project's music."""
+        the player get the new project's music.  With a project open: new chords for it, one
+        undoable command (its locks kept, its targets steering)."""
         if self.state in (State.OPENING, State.ANALYSING):
             self._generate_after_analysis, self._pending_seed = True, seed
+            return
+        if self.project is not None:
+            self._rewrite(seed)
             return
         if self.video is None or self.info is None:
             return
@@ -367,6 +376,25 @@ class Session(QObject):
         self._render_worker = w
         w.start()
 
+    def _rewrite(self, seed: int | None) -> None:
+        """Generate on the open project: the model writes every chord again on a worker, then
+        one Rewrite edit takes them (undo gives the old ones back)."""
+        from v2m_desktop.core.edits import Rewrite
+        if self.project is None or self.engine is None:
+            return
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
+        engine, state = self.engine, self.project.copy()
+
+        def task(progress):
+            progress("compose", 0.0)
+            with engine.reading(state, progress):
+                return engine.rewrite(seed)
+
+        def done(tokens):
+            from v2m_desktop.app.commands import Precomputed
+            self.apply(Rewrite(seed), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
+        self._run(task, "generate", State.GENERATING, done)
+
     def _render_failed(self, message: str, unexpected: bool) -> None:
         self._changed, self._changed_any = None, True   # the next render compares the arrangements
         self._failed("render", message, unexpected)
@@ -388,8 +416,13 @@ class Session(QObject):
         def done(tokens):
             from v2m_desktop.app.commands import Precomputed
             from v2m_desktop.app.timeline.lanes import format_time
-            self.apply(Regenerate(start, end, seed), f"Regenerate {format_time(start)}-{format_time(end)}",
-                       engine=Precomputed(tokens))
+            span = f"{format_time(start)}-{format_time(end)}"
+            if self.apply(Regenerate(start, end, seed), f"Regenerate {span}", engine=Precomputed(tokens)) \
+                    and self.project is not None:
+                takes = self.project.takes_of(start, end)
+                n = len(takes.takes) - 1 if takes is not None else 1
+                self.notice.emit(f"Regenerated {span}: take {n} of {n} "
+                                 "(Alt+Left and Alt+Right step through them)")
         self._run(task, "regenerate", State.GENERATING, done)
 
     def wait_rendered(self, timeout_ms: int = 30000) -> bool:

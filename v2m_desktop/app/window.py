@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
         self.export_dialog = None
         self.settings_dialog = None
+        self.shortcuts_dialog = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
         self.actions = A.build(self, {"window": self, "editing": self.editing, "documents": self.documents,
@@ -156,6 +157,9 @@ class MainWindow(QMainWindow):
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
+        s.notice.connect(self.show_message)
+        self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))
+        self.redo_action.triggered.connect(lambda: self.show_message(f"Redid {s.undo_stack.undoText()}"))
         self.editing.message.connect(self.show_message)
         self.documents.message.connect(self.show_message)
         self.arrangement.edit.connect(self.editing.apply)
@@ -195,6 +199,8 @@ class MainWindow(QMainWindow):
             self.stage_label.setText(BUSY_TEXT[State(state)])
             if state != State.CANCELLING:
                 self.progress_bar.setValue(0)
+        elif self.statusBar().currentMessage().endswith("…"):
+            self.statusBar().clearMessage()     # what was going on has ended
 
     def _progress(self, stage: str, fraction: float) -> None:
         if self.session.state == State.CANCELLING:
@@ -229,18 +235,19 @@ class MainWindow(QMainWindow):
 
     def _project_opened(self, music: Music) -> None:
         self._rendered(music)
-        t, s = music.timeline, music.project.settings
-        self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
-                                          f"{cuts_text(t.cuts, t.transitions)}; "
-                                          f"seeds: chords {s.chord_seed}, arrangement {s.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
         self.documents.project_opened(music)
         self._state(self.session.state)
 
     def _rendered(self, music: Music) -> None:
+        """New music: to the player, and the info line from what the lanes now show."""
         self.player.set_soundtrack(music.soundtrack)
         self._show_settings()
         self.player.set_original_level(self.transport.level.value() / 100)
+        t, s = music.timeline, music.project.settings
+        self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chord blocks, "
+                                          f"{cuts_text(t.cuts, t.transitions)}, "
+                                          f"seeds: chords {s.chord_seed}, arrangement {s.seed}")
 
     def _failed(self, title: str, message: str, unexpected: bool, job: str) -> None:
         if job == "export" and self.export_dialog is not None and self.export_dialog.isVisible():
@@ -290,6 +297,11 @@ class MainWindow(QMainWindow):
     def set_theme(self, theme: str) -> None:
         self.settings.theme = theme
         apply_theme(QApplication.instance(), theme)
+
+    def show_shortcuts(self) -> None:
+        from v2m_desktop.app.dialogs.shortcuts import ShortcutsDialog
+        self.shortcuts_dialog = ShortcutsDialog(self.actions, self)
+        self.shortcuts_dialog.open()
 
     def about(self) -> None:
         from v2m_desktop.app.about import show_about

@@ -87,7 +87,7 @@ class Engine:
         return self._analysis
 
     @property
-    def models(self):
+    def models(self) -> Models:
         if self._models is None:
             from v2m_desktop.core.model.checkpoint import load_models
             self._models = load_models(device=self.device)
@@ -231,6 +231,22 @@ class Engine:
                               target_steer=TARGET_STEER * target_intensity(p)[w0:w1])
         new = out[start - w0:end - w0]
         return np.array([transpose(int(t), shift) for t in new], dtype=np.int64)
+
+
+    def rewrite(self, seed: int) -> np.ndarray:
+        """New chords for every second, in the project's key: the locked seconds keep their
+        chords, the emotion targets steer, the meter's rules hold (what Generate writes for a
+        project that is open)."""
+        from v2m_desktop.core.chords import key_name
+        from v2m_desktop.core.compose import ComposeSettings, write
+        from v2m_desktop.core.model.generate import SamplingOptions
+        p = self.project
+        settings = ComposeSettings(key=key_name(p.key_root, p.mode), follow_picture=p.settings.follow_picture,
+                                   sampling=SamplingOptions(seed=int(seed)))
+        locks = {s: int(p.tokens[s]) for s in p.locks}
+        track = write(self.features(), self.models.chords, settings, locks=locks, device=self.device,
+                      progress=self.progress, rules=self.meter().rules(p.seconds))
+        return track.tokens
 
 
 SAMPLE_RATE = 44100

@@ -140,7 +140,8 @@ class Lane(QWidget):
     def mouseReleaseEvent(self, e) -> None:  # noqa: N802
         if self._press is None:
             return
-        if not self._dragging:
+        if not self._dragging:      # a click: the playhead goes there, and the old selection goes
+            self.axis.set_selection(None)
             self.seekRequested.emit(self.axis.t_of(e.position().x()))
         else:       # the release point ends the drag
             self.drag_to(self.axis.t_of(self._press), self.axis.t_of(e.position().x()))
