@@ -210,3 +210,11 @@ def test_passing_notes_never_rub_against_the_chord():
         assert all((n.pitch - pc) % 12 not in (1, 11) for pc in foreign), (n, token)
         checked += bool(foreign)
     assert checked > 5
+
+
+def test_auto_keeps_the_sparse_styles_for_calm_pictures():
+    """Solo piano and Ambient (no bass or no drums) only where the picture is clearly calm."""
+    sad = one_hot("sad", 10)
+    assert choose_style(sad, 0.2, 4.0) == "piano"
+    assert choose_style(sad, 0.45, 4.0) not in ("piano", "ambient")
+    assert all_styles()["piano"].auto.max_energy < 0.4 and all_styles()["pop"].auto.max_energy == 1.0

@@ -89,6 +89,7 @@ class AutoHint(_Strict):
     emotions: dict[str, float]
     energy: float = Field(ge=0, le=1)
     pace: float = Field(ge=0)               # cuts a minute
+    max_energy: float = Field(default=1.0, ge=0, le=1)   # a sparse style: only for a picture this calm
 
     @field_validator("emotions")
     @classmethod
@@ -203,7 +204,8 @@ def choose_style(emotion: np.ndarray, energy: float, cuts_per_minute: float) -> 
         weights = max(sum(h.emotions.values()), 1e-9)
         match = sum(w * mean[EMOTIONS.index(e)] for e, w in h.emotions.items()) / weights
         return match - 1.5 * abs(energy - h.energy) - 0.02 * abs(cuts_per_minute - h.pace)
-    return max(all_styles().values(), key=fit).key
+    fits = [st for st in all_styles().values() if energy <= st.auto.max_energy] or list(all_styles().values())
+    return max(fits, key=fit).key
 
 
 @dataclass(frozen=True)
