@@ -139,7 +139,13 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.clicked.connect(self.session.cancel)
-        for w in (self.stage_label, self.progress_bar, self.cancel_button):
+        self.rendering_label = QLabel("Rendering the edit…")
+        self.rendering_label.setToolTip("The edited music is on its way to the player")
+        self.rendering_label.hide()
+        self.sound_label = QLabel()
+        self.sound_label.hide()
+        for w in (self.sound_label, self.rendering_label, self.stage_label, self.progress_bar,
+                  self.cancel_button):
             self.statusBar().addPermanentWidget(w)
         self.show_message("Open a video to begin (Ctrl+O, or drop a file here)")
 
@@ -158,6 +164,7 @@ class MainWindow(QMainWindow):
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
         s.notice.connect(self.show_message)
+        s.renderingChanged.connect(self.rendering_label.setVisible)
         self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))
         self.redo_action.triggered.connect(lambda: self.show_message(f"Redid {s.undo_stack.undoText()}"))
         self.editing.message.connect(self.show_message)
@@ -166,7 +173,7 @@ class MainWindow(QMainWindow):
         self.arrangement.visibilityChanged.connect(lambda on: on and self._show_settings())
         self.player.positionChanged.connect(self._position)
         self.player.playingChanged.connect(self.transport.show_playing)
-        self.player.notice.connect(self.show_message)
+        self.player.notice.connect(self._sound_notice)
         t.seekRequested.connect(self.player.seek)
         t.chords.blockActivated.connect(lambda _b: self.editing.pick_chord())
         t.chords.boundaryMoved.connect(self.editing.move_boundary)
@@ -311,6 +318,14 @@ class MainWindow(QMainWindow):
     def _position(self, t: float) -> None:
         self.axis.set_playhead(t, follow=self.player.playing)
         self.transport.show_time(t, self.player.duration)
+
+    def _sound_notice(self, message: str) -> None:
+        """No sound can be heard: said once in the status bar, kept beside it and on Play."""
+        self.show_message(message)
+        self.sound_label.setText("No sound")
+        self.sound_label.setToolTip(message)
+        self.sound_label.show()
+        self.transport.play_button.setToolTip(message)
 
     def _level_changed(self, value: int) -> None:
         """The transport's level: heard at once; with a project open, one undoable edit of its

@@ -88,6 +88,10 @@ class Settings:
     chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
     style: str = "auto"                   # the piece's style (core.arrange.styles) or auto
     style_ranges: tuple = ()              # ((start, end, style), ...): a scene's own style
+    duck_db: float = 10.0                 # the music's duck under speech (0: off)
+    duck_add: tuple = ()                  # ((start, end) s, ...) ducked though no speech is found
+    duck_remove: tuple = ()               # ((start, end) s, ...) never ducked
+    loudness: float = -14.0               # the delivery's loudness target (LUFS)
 
 
 @dataclass
@@ -257,6 +261,8 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
         from v2m_desktop.core.arrange.styles import check_ranges, parse_style
         settings.style = parse_style(settings.style)
         settings.style_ranges = check_ranges(settings.style_ranges, int(v["seconds"]))
+        settings.duck_add, settings.duck_remove = (tuple((float(a), float(b)) for a, b in spans)
+                                                   for spans in (settings.duck_add, settings.duck_remove))
         key_root, mode = _key(d["key"])
         tokens = np.array([_token(c) for c in d["chords"]], dtype=np.int64)
         locks = {sec for a, b in d.get("locks", []) for sec in range(int(a), int(b))}
@@ -327,8 +333,13 @@ def validate(p: Project) -> None:
         check_tempo(p.settings.tempo)
     from v2m_desktop.core.arrange import parse_instruments
     from v2m_desktop.core.export import check_original_level
+    from v2m_desktop.core.mix import check_duck_db, check_spans, parse_loudness
     parse_instruments(p.settings.instruments)
     check_original_level(p.settings.original_level)
+    check_duck_db(p.settings.duck_db)
+    parse_loudness(p.settings.loudness)
+    for spans in (p.settings.duck_add, p.settings.duck_remove):
+        check_spans(spans, p.video.duration)
     g = p.settings.gain
     if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))
                           or not 0 < g <= 1000):

@@ -126,6 +126,25 @@ def from_score(score, project=None) -> TimelineData:
     return data
 
 
+def patch_chords(blocks: list[ChordBlock], project, start: int, end: int) -> list[ChordBlock]:
+    """The blocks as an edit of seconds [start, end) leaves them before the music is arranged
+    again: the arranged blocks outside those seconds, the project's chords (a second each,
+    joined) inside; what the chord lane shows at once, until the new arrangement replaces it."""
+    spans: list[tuple[float, float, int]] = []
+    for b in blocks:
+        if b.start < start:
+            spans.append((b.start, min(b.end, float(start)), b.token))
+    spans += [(float(s), float(s + 1), int(project.tokens[s]))
+              for s in range(start, min(end, project.seconds))]
+    for b in blocks:
+        if b.end > end:
+            spans.append((max(b.start, float(end)), b.end, b.token))
+    spans = [sp for sp in spans if sp[1] > sp[0]]
+    locks = set(project.locks)
+    out = chord_blocks(spans, flat_key(project.key_root, project.mode), project.splits)
+    return [dataclasses.replace(b, locked=_covered(b, locks)) for b in out]
+
+
 def _covered(b: ChordBlock, locks: set[int]) -> bool:
     seconds = range(int(round(b.start)), max(int(round(b.end)), int(round(b.start)) + 1))
     return bool(locks) and all(s in locks for s in seconds)

@@ -535,15 +535,15 @@ class ChordLane(Lane):
             if new is not None and abs(new - old) >= 0.5:
                 self.boundaryMoved.emit(old, float(new))
             return
-        if self._press is not None and not self._dragging and e.button() == Qt.MouseButton.LeftButton:
-            b = self.block_at(self.axis.t_of(e.position().x()))
-            if b is not None:
-                sel = self.axis.selection
-                if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and sel:
-                    self.axis.set_selection(min(sel[0], b.start), max(sel[1], b.end))
-                else:
-                    self.axis.set_selection(b.start, b.end)
-        super().mouseReleaseEvent(e)
+        clicked = self._press is not None and not self._dragging and e.button() == Qt.MouseButton.LeftButton
+        sel = self.axis.selection
+        super().mouseReleaseEvent(e)        # a click seeks and clears the old selection
+        b = self.block_at(self.axis.t_of(e.position().x())) if clicked else None
+        if b is not None:                   # a click on a block selects it (Shift extends)
+            if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and sel:
+                self.axis.set_selection(min(sel[0], b.start), max(sel[1], b.end))
+            else:
+                self.axis.set_selection(b.start, b.end)
 
     def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
         b = self.block_at(self.axis.t_of(e.position().x()))
