@@ -137,3 +137,36 @@ def test_playback_ducks_the_music_under_the_videos_speech(qtbot, window, tmp_pat
     assert all(drop(a + 0.5, b - 0.25) >= 8 for a, b in truth)
     assert drop(6.5, 9.5) < 0.5 and drop(16.5, 19.0) < 0.5
     assert window.session.wait_rendered()
+
+
+def test_the_speech_lane_shows_the_voice_and_a_dragged_range_ducks_by_u(qtbot, window, tmp_path):
+    """The Speech lane marks the sentences; a range dragged across it and U ducks the music
+    there (one undoable edit, heard in playback at once); Ctrl+Z takes it back."""
+    from tests.speech_clips import narration, rms_db, with_sound
+    from v2m_desktop.core.video.synthetic import make_test_video
+    sr = 16000
+    picture = tmp_path / "picture.mp4"
+    make_test_video(picture, 20, fps=24, size=(192, 108), cuts=[7.0, 14.0])
+    voice, truth = narration([2.0, 11.0], 20.0, sr)
+    open_and_generate(qtbot, window, with_sound(picture, voice, sr, tmp_path / "talk.mp4"))
+    rows = window.session.lanes.voice.rows
+    assert rows and all(r.kind == "speech" for r in rows)
+    assert all(any(a - 0.3 <= r.start and r.end <= b + 0.3 for a, b in truth) for r in rows)  # on the voice
+    assert all(any(r.start < b and r.end > a for r in rows) for a, b in truth)               # each sentence
+    window.transport.level.setValue(100)
+    lane = window.timeline.speech
+    qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 16.0), 10))
+    qtbot.mouseMove(lane, QPoint(_x(window, 19.0), 10))
+    qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, 19.0), 10))
+    qtbot.keyClick(window, Qt.Key.Key_U)
+    p = window.session.project
+    assert len(p.settings.duck_add) == 1 and abs(p.settings.duck_add[0][0] - 16.0) < 0.2
+    assert "duck" in [r.kind for r in window.session.lanes.voice.rows]
+    sound = window.session.music.soundtrack
+    rate = sound.sample_rate
+    i, j = int(17.0 * rate), int(18.5 * rate)
+    played = sound.read(i, j - i) - sound.original[i:j]
+    assert rms_db(sound.music[i:j]) - rms_db(played) >= 8           # heard ducked at once
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.settings.duck_add == () and "duck" not in [r.kind for r in window.session.lanes.voice.rows]
+    assert window.session.wait_rendered()

@@ -265,6 +265,27 @@ class Editing(QObject):
             self.apply(Batch([ClearDynamics(*span, "density"), ClearDynamics(*span, "loudness")]),
                        f"Clear dynamics {span_text(span)}")
 
+    # -- ducking under speech
+    def _selected_range(self) -> tuple[float, float] | None:
+        """The selection as it is drawn (duck ranges need no whole seconds)."""
+        if self.axis.selection is None:
+            self.message.emit("Select a range first: drag across the Speech lane")
+        return self.axis.selection
+
+    def duck_selection(self) -> None:
+        from v2m_desktop.core.edits import AddDuckRange
+        sel = self._selected_range()
+        if sel:
+            self.apply(AddDuckRange(round(sel[0], 2), round(sel[1], 2)),
+                       f"Duck {format_time(sel[0], 0.1)}-{format_time(sel[1], 0.1)}")
+
+    def never_duck_selection(self) -> None:
+        from v2m_desktop.core.edits import RemoveDuckRange
+        sel = self._selected_range()
+        if sel:
+            self.apply(RemoveDuckRange(round(sel[0], 2), round(sel[1], 2)),
+                       f"Never duck {format_time(sel[0], 0.1)}-{format_time(sel[1], 0.1)}")
+
     # -- the original sound's level
     def set_level(self, percent: int) -> None:
         """The project's original-sound level (the transport's slider, the panel's): one edit."""

@@ -346,7 +346,11 @@ class Session(QObject):
             self.lanes.chords.update_rows(patch_chords(self.lanes.chords.rows, self.project,
                                                        change.start, change.end))
         if change.what == "level" and self.music is not None:     # the level, the ducking
-            self._mix(self.music, self.music.project)
+            from v2m_desktop.core.timeline import voice_spans
+            p = self.music.project
+            self._mix(self.music, p)
+            self.lanes.voice.update_rows(voice_spans(self.music.score.analysis.speech, p.settings.duck_add,
+                                                     p.settings.duck_remove))
         if change.what in QUIET_CHANGES or self._shut:
             return
         if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):

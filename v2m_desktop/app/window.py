@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.timeline)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([380, 440])
+        self.splitter.setSizes([350, 470])
         self.setCentralWidget(self.splitter)
 
     def _build_status(self) -> None:

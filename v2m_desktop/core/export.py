@@ -213,6 +213,7 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
     with tempfile.TemporaryFile() as err:
         with child(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                    text=True) as proc:
+            assert proc.stdout is not None          # stdout=PIPE
             for line in proc.stdout:
                 if progress is not None and line.startswith("out_time_us="):
                     try:

@@ -6,7 +6,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from v2m_desktop.app.timeline.axis import TimeAxis
@@ -377,6 +387,45 @@ class CutLane(Lane):
         if near[2]:
             return f"Transition at {format_time(near[1], 0.1)} (a fade, a dissolve or a title card)"
         return f"Cut at {format_time(near[1], 0.1)}"
+
+
+class SpeechLane(Lane):
+    """Where the video's own sound has speech (the music ducks under it while that sound is
+    kept), and the user's ranges: ducked though silent (solid) or never ducked (hatched).  Drag
+    to select a range, then Edit > Duck Selection (U) or Never Duck Selection (Shift+U)."""
+    title = "Speech"
+    lane_height = 22
+    COLOURS = {"speech": "#5b8def", "duck": "#2f5fc4", "keep": "#e05a47"}
+
+    def paint(self, p, t0, t1):
+        rows = [r for r in self.model.rows if r.end >= t0 and r.start <= t1]
+        if not self.model.rows:
+            self.empty_text(p, "no speech found in the video's own sound")
+            return
+        h = self.height()
+        for r in rows:
+            x0, x1 = self.axis.x_of(r.start), self.axis.x_of(r.end)
+            colour = QColor(self.COLOURS.get(r.kind, "#888888"))
+            inset = 4 if r.kind == "speech" else 2
+            rect = QRectF(x0, inset, max(x1 - x0, 1.0), h - 2 * inset)
+            if r.kind == "keep":
+                p.setPen(QPen(colour, 1))
+                p.setBrush(QBrush(colour, Qt.BrushStyle.BDiagPattern))
+            else:
+                colour.setAlpha(110 if r.kind == "speech" else 200)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(colour)
+            p.drawRect(rect)
+
+    def tip_at(self, x: float) -> str | None:
+        t = self.axis.t_of(x)
+        here = [r for r in self.model.rows if r.start <= t < r.end]
+        if not here:
+            return None
+        words = {"speech": "speech found", "duck": "ducked (your range)",
+                 "keep": "never ducked (your range)"}
+        return "; ".join(f"{words.get(r.kind, r.kind)} {format_time(r.start, 0.1)}–{format_time(r.end, 0.1)}"
+                         for r in here)
 
 
 class EmotionLane(CurveLane):

@@ -152,7 +152,8 @@ class Analysis:
         if self.semantic is not None:
             arrays["semantic"] = self.semantic
         with atomic_output(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            # numpy's stub reads a ** mapping as if it could hold allow_pickle
+            np.savez(f, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike) -> Analysis:
@@ -488,7 +489,7 @@ class _Span:
         last_hsv = self.prev_hsv
         self.scores.append(0.0 if last_hsv is None else AdaptiveCutDetector.frame_score(hsv, last_hsv))
         self.shot_rows.extend(shot_features(hsv, last_hsv))
-        if self.prev is not None and int(t) > int(self.t_prev):
+        if self.prev is not None and self.t_prev is not None and int(t) > int(self.t_prev):
             m = cv2.mean(cv2.absdiff(frame, self.prev))
             self.motion[int(t)] = round((m[0] + m[1] + m[2]) / 3.0, 4)
         if _starts_second(t, self.t_prev):
@@ -517,9 +518,12 @@ class _Span:
         self.motion.update(nxt.motion)
         self.thumbs += nxt.thumbs
         self.thumb_times += nxt.thumb_times
+        feed = self.feed_vision
+        assert feed is not None or not nxt.held_vision      # frames are held only for a feeder
         for rgb in nxt.held_vision:
             poll()
-            self.feed_vision(rgb)
+            if feed is not None:
+                feed(rgb)
         self.idx, self.prev, self.t_prev = nxt.idx, nxt.prev, nxt.t_prev
 
 
