@@ -79,13 +79,15 @@ class Settings:
     vision: str = "basic"
     clip_model: str | None = None
     tempo: float | None = None            # None: auto (beats on the cuts)
-    instruments: tuple = ("piano", "bass", "pad", "drums")
+    instruments: tuple = ("piano", "bass", "pad", "drums", "melody")
     soundfont: str | None = None
     seed: int = 0                         # the arrangement's seed (rhythms, voicings, fills)
     original_level: float = 0.0
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
     chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
+    style: str = "auto"                   # the piece's style (core.arrange.styles) or auto
+    style_ranges: tuple = ()              # ((start, end, style), ...): a scene's own style
     duck_db: float = 10.0                 # the music's duck under speech (0: off)
     duck_add: tuple = ()                  # ((start, end) s, ...) ducked though no speech is found
     duck_remove: tuple = ()               # ((start, end) s, ...) never ducked
@@ -256,6 +258,9 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
         known = {f.name for f in dataclasses.fields(Settings)}
         settings = Settings(**{k: s[k] for k in s if k in known})
         settings.instruments = tuple(settings.instruments)
+        from v2m_desktop.core.arrange.styles import check_ranges, parse_style
+        settings.style = parse_style(settings.style)
+        settings.style_ranges = check_ranges(settings.style_ranges, int(v["seconds"]))
         settings.duck_add, settings.duck_remove = (tuple((float(a), float(b)) for a, b in spans)
                                                    for spans in (settings.duck_add, settings.duck_remove))
         key_root, mode = _key(d["key"])
