@@ -53,9 +53,6 @@ FAILURE_TITLES = {"open": "Cannot open the video", "open project": "Cannot open 
                   "export": "Export failed", "regenerate": "Regeneration failed",
                   "render": "Cannot render the edited music", "edit": "Cannot edit",
                   "save": "Cannot save the project"}
-QUIET_CHANGES = ("gain", "level", "path")      # changes of no note: nothing to render again
-# changes whose notes stay near their seconds: the engine re-renders just around them
-LOCAL_CHANGES = ("chords", "splits", "locks", "takes", "dynamics")
 
 
 @dataclass
@@ -351,12 +348,13 @@ class Session(QObject):
             self._mix(self.music, p)
             self.lanes.voice.update_rows(voice_spans(self.music.score.analysis.speech, p.settings.duck_add,
                                                      p.settings.duck_remove))
-        if change.what in QUIET_CHANGES or self._shut:
+        from v2m_desktop.core.engine import SOUNDLESS_CHANGES, changed_seconds
+        if change.what in SOUNDLESS_CHANGES or self._shut:
             return
-        if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):
+        span = changed_seconds([change])
+        if span is not None and (self._changed is not None or not self._changed_any):
             c = self._changed
-            self._changed = (change.start, change.end) if c is None else \
-                (min(c[0], change.start), max(c[1], change.end))
+            self._changed = span if c is None else (min(c[0], span[0]), max(c[1], span[1]))
         else:
             self._changed = None            # the engine compares the arrangements
         self._changed_any = True

@@ -259,6 +259,22 @@ SAMPLE_RATE = 44100
 TARGET_STEER = 4.0
 
 
+# what an edit's Change says about the music: changes of no note (the render's gain, the
+# original sound's level and ducking, where the file is, the takes kept, the locks) need no new
+# render; changes of chords, splits and drawn dynamics change notes only near their seconds
+SOUNDLESS_CHANGES = ("gain", "level", "path", "takes", "locks")
+LOCAL_CHANGES = ("chords", "splits", "dynamics")
+
+
+def changed_seconds(changes) -> tuple[int, int] | None:
+    """The seconds Engine.update re-renders around for these Changes (one edit's or several):
+    their span when every one is local, else None (the arrangements are compared)."""
+    sounding = [c for c in changes if c.what not in SOUNDLESS_CHANGES]
+    if not sounding or any(c.what not in LOCAL_CHANGES for c in sounding):
+        return None
+    return min(c.start for c in sounding), max(c.end for c in sounding)
+
+
 # an edit's notes stay within this many bars of its seconds (tests/core/arrange/test_arrange_local.py
 # finds every note starting 1.5 bars outside a chord edit unchanged; bench edit checks the splice
 # against a full render)

@@ -461,7 +461,7 @@ def bench_edit(video: Path) -> dict:
     a 20-s regeneration plus its update, against a full arrange + render of the same project;
     and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
     from v2m_desktop.core import edits as E
-    from v2m_desktop.core.engine import Engine, Score
+    from v2m_desktop.core.engine import Engine, Score, changed_seconds
     from v2m_desktop.core.pipeline import ScoreSettings
     from v2m_desktop.core.project import Change
     from v2m_desktop.core.scoring import score_video
@@ -480,7 +480,7 @@ def bench_edit(video: Path) -> dict:
         project.listeners.append(seen.append)
         t = time.perf_counter()
         edit.apply(project, engine) if isinstance(edit, E.Regenerate) else edit.apply(project)
-        after = engine.update(before, (min(c.start for c in seen), max(c.end for c in seen)))
+        after = engine.update(before, changed_seconds(seen))
         took = time.perf_counter() - t
         project.listeners.remove(seen.append)
         ref = engine.score()
