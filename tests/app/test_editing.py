@@ -248,11 +248,11 @@ def test_closing_right_after_an_edit_stops_its_re_render(qtbot, window, bbb, mon
     p, lane = _generated(qtbot, window, bbb)
     b = _wide_block(window, after=5)
     qtbot.mouseClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + b.end) / 2), 15))
-    qtbot.keyClick(window, Qt.Key.Key_K)
+    qtbot.keyClick(window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)    # transpose: new notes
     session = window.session
     qtbot.waitUntil(lambda: session._render_worker is not None, timeout=5000)
     worker = session._render_worker
-    qtbot.keyClick(window, Qt.Key.Key_K)        # a second edit while it runs: asked for again
+    qtbot.keyClick(window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)    # again while it runs
     qtbot.waitUntil(lambda: session._render_again or session._render_worker is not worker, timeout=5000)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     window.close()
