@@ -49,14 +49,19 @@ def parse_primer(text: str, key_root: int, mode: int) -> list[int]:
     return [transpose(chord_id(*parse_chord_symbol(sym)), shift) for sym in text.split()]
 
 
+FOLLOW_PICTURE_MAX = 10.0      # the project file's schema bounds it alike
+
+
 def check_settings(settings: ComposeSettings) -> None:
     """Raise V2MError for a bad key, primer or sampling option before any work starts."""
     key_root, mode = parse_key(settings.key) if settings.key else (0, 0)
     if settings.primer:
         parse_primer(settings.primer, key_root, mode)
     settings.sampling.check()
-    if not settings.follow_picture >= 0:
-        raise V2MError("the picture's strength (follow_picture) must not be negative")
+    if not 0 <= settings.follow_picture <= FOLLOW_PICTURE_MAX:     # NaN fails too
+        # far above the maximum the guided logits overflow to NaN probabilities
+        raise V2MError(f"the picture's strength (--follow-picture) must be from 0 to "
+                       f"{FOLLOW_PICTURE_MAX:g}, not {settings.follow_picture:g}")
 
 
 def predict_dynamics(model, features: VideoFeatures, *, semantic: bool = True, device="cpu") -> Dynamics:

@@ -12,6 +12,7 @@ which seconds changed (a plain callback list, no Qt)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
+from v2m_desktop.core.chords import N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
 from v2m_desktop.core.errors import V2MError
 
 FORMAT = 1                      # the .v2m format this version writes
@@ -230,42 +231,28 @@ def migrate(d: dict) -> dict:
 
 
 def from_dict(d: dict, path: Path | None = None) -> Project:
-    """A project from its file's data, every value checked; V2MError names the first bad one."""
-    d = migrate(d)
-    try:
-        v = d["video"]
-        video = VideoRef(str(v["path"]), str(v["fingerprint"]), float(v["duration"]), int(v["seconds"]))
-        s = d.get("settings", {})
-        known = {f.name for f in dataclasses.fields(Settings)}
-        settings = Settings(**{k: s[k] for k in s if k in known})
-        settings.instruments = tuple(settings.instruments)
-        key_root, mode = _key(d["key"])
-        tokens = np.array([_token(c) for c in d["chords"]], dtype=np.int64)
-        locks = {sec for a, b in d.get("locks", []) for sec in range(int(a), int(b))}
-        targets = [Target(int(t["start"]), int(t["end"]), str(t["emotion"]), float(t["intensity"]))
-                   for t in d.get("targets", [])]
-        dyn = {k: {int(s): float(x) for s, x in d.get("dynamics", {}).get(k, {}).items()}
-               for k in ("density", "loudness")}
-        takes = [Takes(int(t["start"]), int(t["end"]), [[_token(c) for c in take] for take in t["takes"]],
-                       int(t["current"])) for t in d.get("takes", [])]
-        splits = _splits(d.get("splits", []))
-    except V2MError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise V2MError(f"the project file is damaged ({e.__class__.__name__}: {e})") from None
-    p = Project(video, settings, tokens, key_root, mode, locks, targets, dyn, takes, splits, path)
-    validate(p)
-    return p
+    """A project from its file's data, every value checked against the file's schema
+    (core.project_file); V2MError names the first bad field in one line."""
+    from v2m_desktop.core.project_file import check
+    name = path.name if path is not None else "the project"
+    if not isinstance(d, dict):
+        raise V2MError(f"{name} is not a v2m project")
+    m = check(migrate(d), name)
+    s = m.settings.model_dump()
+    settings = Settings(**{**s, "instruments": tuple(s["instruments"])})
+    key_root, mode = _key(m.key)
+    tokens = np.array([_token(c) for c in m.chords], dtype=np.int64)
+    locks = {sec for a, b in m.locks for sec in range(a, b)}
+    targets = [Target(**t.model_dump()) for t in m.targets]
+    dyn = {k: {int(s): v for s, v in getattr(m.dynamics, k).items()} for k in ("density", "loudness")}
+    takes = [Takes(t.start, t.end, [[_token(c) for c in take] for take in t.takes], t.current)
+             for t in m.takes]
+    return Project(VideoRef(**m.video.model_dump()), settings, tokens, key_root, mode, locks, targets,
+                   dyn, takes, set(m.splits), path)
 
 
-def _splits(values) -> set[int]:
-    """The file's splits: whole seconds (a list); anything else is a damaged file."""
-    if not isinstance(values, list) or any(isinstance(s, bool) or not isinstance(s, int) for s in values):
-        raise V2MError("the project's chord splits are damaged (they are whole seconds)")
-    return set(values)
-
-
-def _token(symbol) -> int:
+@functools.lru_cache(maxsize=4096)
+def _token(symbol: str) -> int:
     from v2m_desktop.core.chords import chord_id
     if symbol == "N":
         return 0
@@ -279,61 +266,21 @@ def _key(text: str) -> tuple[int, int]:
 
 
 def validate(p: Project) -> None:
-    """Values in range: chords, seconds inside the video, known emotions, intensities 0..1."""
-    T = p.seconds
-    if T != p.video.seconds or T < 1:
-        raise V2MError(f"the project has {T} chords for a {p.video.seconds}-s video")
+    """The project as its file would hold it, checked against the file's schema: chords in the
+    vocabulary, seconds inside the video, known emotions, every setting in range."""
+    from v2m_desktop.core.project_file import check
     if ((p.tokens < 0) | (p.tokens >= N_CHORDS)).any():
         raise V2MError("the project has a chord outside the vocabulary")
-    if any(not 0 <= s < T for s in p.locks):
-        raise V2MError("the project locks a second past the video's end")
-    bad = sorted(s for s in p.splits if not 0 < s < T)
-    if bad:
-        raise V2MError(f"the project splits a chord block at {bad[0]} s, outside the video's 1-{T - 1} s")
-    for t in p.targets:
-        if not 0 <= t.start < t.end <= T:
-            raise V2MError(f"an emotion target ({t.start}-{t.end} s) lies outside the video")
-        if t.emotion not in EMOTIONS:
-            raise V2MError(f"unknown emotion {t.emotion!r} (choose from {', '.join(EMOTIONS)})")
-        if not 0.0 <= t.intensity <= 1.0:
-            raise V2MError(f"an intensity must be between 0 and 1, not {t.intensity:g}")
-    for kind, values in p.dynamics.items():
-        if any(not 0 <= s < T for s in values):
-            raise V2MError(f"a {kind} edit lies past the video's end")
-    for tk in p.takes:
-        if not 0 <= tk.start < tk.end <= T or not 0 <= tk.current < len(tk.takes) \
-                or any(len(x) != tk.end - tk.start for x in tk.takes):
-            raise V2MError(f"the takes of {tk.start}-{tk.end} s are damaged")
-    if p.settings.tempo is not None:
-        from v2m_desktop.core.arrange.arranger import check_tempo
-        check_tempo(p.settings.tempo)
-    from v2m_desktop.core.arrange import parse_instruments
-    from v2m_desktop.core.export import check_original_level
-    parse_instruments(p.settings.instruments)
-    check_original_level(p.settings.original_level)
-    g = p.settings.gain
-    if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))
-                          or not 0 < g <= 1000):
-        raise V2MError(f"the project's render gain is out of range ({g!r})")
+    check(to_dict(p))
 
 
 def open_project(path: Path, video: Path | None = None) -> Project:
     """Read a .v2m file.  A corrupt, newer or out-of-range file fails with one line and changes
     nothing.  When the video is no longer where the project says, `video` points at its new
     place: accepted when its fingerprint matches (a different video is refused)."""
+    from v2m_desktop.core.project_file import read_json
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise V2MError(f"project not found: {path}") from None
-    except OSError as e:
-        raise V2MError(f"cannot read the project {path}: {e.strerror or e}") from None
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise V2MError(f"{path.name} is not a v2m project (not JSON) or is damaged") from None
-    if not isinstance(d, dict):
-        raise V2MError(f"{path.name} is not a v2m project")
+    d = read_json(path)
     p = from_dict(d, path)
     relink(p, video)
     return p
