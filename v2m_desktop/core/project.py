@@ -237,7 +237,11 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
     name = path.name if path is not None else "the project"
     if not isinstance(d, dict):
         raise V2MError(f"{name} is not a v2m project")
-    m = check(migrate(d), name)
+    try:
+        d = migrate(d)
+    except V2MError as e:
+        raise V2MError(f"{name}: {e}") from None
+    m = check(d, name)
     s = m.settings.model_dump()
     settings = Settings(**{**s, "instruments": tuple(s["instruments"])})
     key_root, mode = _key(m.key)

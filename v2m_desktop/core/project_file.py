@@ -241,7 +241,7 @@ def describe(err: dict) -> str:
     kind, loc = err["type"], tuple(err["loc"])
     if kind == "v2m_at":
         return f"{err['ctx']['where']} {err['ctx']['text']}"
-    where = _where(loc)
+    where = _where(loc, unknown=kind == "extra_forbidden")
     if kind == "extra_forbidden":
         return f"{where} is not a field of a v2m project (written by another program?)"
     if kind == "missing":
@@ -251,11 +251,13 @@ def describe(err: dict) -> str:
     return f"{where} must be {must}, not {_shown(err.get('input'))}{extra}"
 
 
-def _where(loc: tuple) -> str:
+def _where(loc: tuple, unknown: bool = False) -> str:
     """('targets', 0, 'emotion') -> 'targets[0].emotion'; a key of a map in brackets."""
     out = ""
-    for part in loc:
-        if isinstance(part, int):
+    for i, part in enumerate(loc):
+        if unknown and i == len(loc) - 1 and part.isidentifier():
+            out += f".{part}" if out else part
+        elif isinstance(part, int):
             out += f"[{part}]"
         elif part == "[key]":
             out += " (a key)"
