@@ -246,10 +246,27 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
-    if args.project is not None:
-        from v2m_desktop.core.files import check_writable
-        check_writable(Path(args.project), video)
+    if args.project is not None:      # every name checked before any work
+        _check_project_out(Path(args.project), video, outputs, settings.arrange.instruments)
     return _run_score(video, outputs, settings, args.quiet, project=args.project)
+
+
+def _check_project_out(project: Path, video: Path, outputs, instruments) -> None:
+    """The project to save: a .v2m name, not the video nor any other output, in a folder where
+    a file can be made."""
+    from v2m_desktop.core.files import check_folder_writable
+    from v2m_desktop.core.project import check_save_path
+    check_save_path(project, video, outputs.stems, *(p for _, p in outputs.files(instruments)))
+    check_folder_writable(project.parent)
+
+
+def _check_not_project(project: Path, outputs, instruments) -> None:
+    """No output of an export may name the project being exported (it would be overwritten)."""
+    from v2m_desktop.core.files import check_output, same_file
+    for _, path in outputs.files(instruments):
+        check_output(path, project)
+    if outputs.stems is not None and same_file(Path(outputs.stems), project):
+        raise V2MError(f"the stems folder {outputs.stems} is the project file; choose another name")
 
 
 def _probed(video: Path) -> None:
@@ -355,8 +372,12 @@ def _edits(args) -> list:
 
 def _project_new(args) -> int:
     from v2m_desktop.core.engine import score_video
+    from v2m_desktop.core.files import check_folder_writable
+    from v2m_desktop.core.project import check_save_path
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
+    check_save_path(out, video)         # before minutes of work
+    check_folder_writable(out.parent)
     _probed(video)
     bars = _StageBars(args.quiet)
     try:
@@ -419,6 +440,7 @@ def _export(args) -> int:
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
+    _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:
         engine = Engine(project, device=args.device, progress=bars)
@@ -438,7 +460,7 @@ def _batch(args) -> int:
     from v2m_desktop.core.export import check_original_level
     check_original_level(args.keep_original_audio)
     settings = _score_settings(args)
-    items = collect(args.inputs)
+    items = collect(args.inputs, outdir=Path(args.output))
     request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
                       project=args.project, keep_original_audio=args.keep_original_audio)
     bar = None
@@ -462,6 +484,9 @@ def _batch(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.damaged:
+        print(f"{summary.damaged} damaged line{'s' * (summary.damaged != 1)} of the manifest skipped "
+              "(those videos ran again)", file=sys.stderr)
     print(f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
           f"(of {len(items)} videos) in {request.outdir}")
     for item, rec in summary.failed:

@@ -223,3 +223,67 @@ def test_a_crafted_training_state_runs_no_code(tmp_path, muvi_root):
     line = _refused(["train", "dynamics", "--tiny", "--limit", "3", "--batch-size", "3", "--no-semantic",
                      "--data", str(muvi_root), "--out", str(out), "--epochs", "1"], tmp_path, timeout=120)
     assert "cannot resume" in line and not marker.exists() and not out.exists()
+
+
+# --------------------------------------------------------------------------------------------- #
+# media names and outputs
+
+def test_media_names_are_only_names(made, tmp_path, monkeypatch):
+    """A file named '-report' is not an option (ffprobe writes no log), 'concat:inner.mp4' is
+    that file, not the protocol reading inner.mp4; a FIFO named x.mp4 and a symbolic-link loop
+    are refused at once."""
+    monkeypatch.chdir(tmp_path)
+    clip, _, _ = made
+    (tmp_path / "-report").write_bytes(clip.read_bytes())
+    make_test_video(tmp_path / "concat:inner.mp4", 6, fps=24, size=(192, 108), cuts=[3.0])
+    (tmp_path / "inner.mp4").write_bytes(clip.read_bytes())      # 12 s: what the protocol would read
+    from v2m_desktop.core.video.analysis import analyse
+    from v2m_desktop.core.video.probe import probe
+    assert probe(Path("-report")).duration == pytest.approx(12, abs=0.1)
+    assert analyse(Path("-report"), "basic").seconds == 12
+    assert not list(tmp_path.glob("*.log"))
+    assert probe(Path("concat:inner.mp4")).duration == pytest.approx(6, abs=0.1)
+    assert analyse(Path("concat:inner.mp4"), "basic").seconds == 6
+    os.mkfifo(tmp_path / "x.mp4")
+    os.symlink("loop.mp4", tmp_path / "loop.mp4")
+    with pytest.raises(V2MError, match="not a regular file"):
+        probe(Path("x.mp4"))
+    with pytest.raises(V2MError, match="loop of symbolic links"):
+        probe(Path("loop.mp4"))
+    for args in (["score", "x.mp4", "-o", "o.mp4"], ["analyse", "x.mp4"],
+                 ["score", "loop.mp4", "-o", "o.mp4"], ["project", "new", "x.mp4", "-o", "p.v2m"]):
+        assert main(args) == 2
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "p.v2m").exists()
+
+
+def test_outputs_never_name_the_project_or_a_device(made, tmp_path, capsys):
+    """The project being exported, a project named like another output, a .txt project, a FIFO
+    or a device: refused before any work, nothing written, the project unchanged."""
+    clip, proj, _ = made
+    p = tmp_path / "P.v2m"
+    p.write_bytes(proj.read_bytes())
+    good = p.read_bytes()
+    fifo = tmp_path / "fifo.mp4"
+    os.mkfifo(fifo)
+    cases = [
+        (["export", str(p), "-o", str(p)], "is the input file"),
+        (["export", str(p), "--wav", str(p)], "is the input file"),
+        (["export", str(p), "--midi", str(tmp_path / "." / "P.v2m")], "is the input file"),
+        (["score", str(clip), "-o", str(tmp_path / "same.v2m"), "--project", str(tmp_path / "same.v2m")],
+         "is the input file"),
+        (["score", str(clip), "--wav", str(tmp_path / "p2.v2m"), "--project", str(tmp_path / "p2.v2m")],
+         "is the input file"),
+        (["score", str(clip), "-o", str(tmp_path / "out.mp4"), "--project", str(tmp_path / "p.txt")],
+         "ends in .v2m"),
+        (["score", str(clip), "-o", str(fifo)], "not a regular file"),
+        (["score", str(clip), "-o", "/dev/null"], "not a regular file"),
+        (["export", str(p), "-o", "/dev/full"], "not a regular file"),
+        (["project", "new", str(clip), "-o", "/dev/full"], "ends in .v2m"),
+    ]
+    for args, message in cases:
+        capsys.readouterr()
+        assert main([*args, "--quiet"] if args[0] != "project" else [*args, "--quiet"]) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, (args, err)
+    assert p.read_bytes() == good
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["P.v2m", "fifo.mp4"]

@@ -17,7 +17,14 @@ import numpy as np
 
 from v2m_desktop.core.cleanup import child, was_ended
 from v2m_desktop.core.errors import Cancelled, V2MError
-from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, output_set, scratch_file
+from v2m_desktop.core.files import (
+    atomic_output,
+    check_output,
+    ffmpeg_exe,
+    media_url,
+    output_set,
+    scratch_file,
+)
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
@@ -70,7 +77,7 @@ def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
     """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration."""
     n = int(round(duration * sr))
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
+                "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
                 "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
@@ -140,7 +147,7 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
         with atomic_output(out) as tmp:
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", str(video), "-i", str(wav),
+                   "-i", media_url(video), "-i", media_url(wav),
                    "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
                    "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",

@@ -50,7 +50,7 @@ def same_file(a: Path, b: Path) -> bool:
                                            and os.path.samefile(ra.parent, rb.parent)):
             return False
         return _folder_folds(ra.parent, ra.name, rb.name)
-    except OSError:
+    except (OSError, RuntimeError):     # RuntimeError: a symbolic-link loop (Python < 3.13)
         return False
 
 

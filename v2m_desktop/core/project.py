@@ -164,13 +164,8 @@ class Project:
     def save(self, path: Path | None = None) -> Path:
         """Write the .v2m atomically (temporary file in the same folder, flush, fsync, rename);
         never touches the video."""
-        from v2m_desktop.core.files import atomic_output, check_output
-        path = Path(path or self.path or "")
-        if not path.name:
-            raise V2MError("give the project a file name")
-        if path.suffix.lower() != SUFFIX:
-            raise V2MError(f"a project file ends in {SUFFIX}, not {path.name!r}")
-        check_output(path, Path(self.video.path))
+        from v2m_desktop.core.files import atomic_output
+        path = check_save_path(path or self.path or "", Path(self.video.path))
         data = json.dumps(to_dict(self), indent=1, ensure_ascii=False).encode("utf-8")
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as f:
@@ -179,6 +174,19 @@ class Project:
                 os.fsync(f.fileno())
         self.path = path
         return path
+
+
+def check_save_path(path: Path | str, *others: Path | None) -> Path:
+    """Where a project may be saved: a name ending in .v2m, a regular file or nothing (never a
+    pipe or a device), not the video nor any of `others` (the run's other outputs); V2MError
+    otherwise. Creates nothing, so callers check it before any work."""
+    from v2m_desktop.core.files import check_output
+    path = Path(path)
+    if not path.name:
+        raise V2MError("give the project a file name")
+    if path.suffix.lower() != SUFFIX:
+        raise V2MError(f"a project file ends in {SUFFIX}, not {path.name!r}")
+    return check_output(path, *others)
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -67,7 +67,7 @@ import numpy as np
 
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
-from v2m_desktop.core.files import atomic_output
+from v2m_desktop.core.files import atomic_output, media_url
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, check_video_file, decode_failure
 from v2m_desktop.core.video.vision import (
@@ -544,12 +544,13 @@ def _open_capture(path: str, threads: int) -> cv2.VideoCapture:
     level = log.getLogLevel()
     log.setLogLevel(log.LOG_LEVEL_ERROR)    # no warning on stderr when FFmpeg cannot open it
     try:
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+        # a file: URL, so that FFmpeg reads 'concat:a.mp4' or '-x' as a name, not a protocol
+        cap = cv2.VideoCapture(media_url(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
     finally:
         log.setLogLevel(level)
     if not cap.isOpened():      # not for FFmpeg (an image sequence, ...): OpenCV's own choice
         cap.release()
-        cap = cv2.VideoCapture(path)
+        cap = cv2.VideoCapture(media_url(path))
     return cap
 
 
