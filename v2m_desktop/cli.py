@@ -390,19 +390,30 @@ def _project_new(args) -> int:
 
 
 def _edit(args) -> int:
+    from v2m_desktop.core.edits import Regenerate
     from v2m_desktop.core.engine import Engine
-    from v2m_desktop.core.project import open_project
-    project = open_project(Path(args.project), args.video)
+    from v2m_desktop.core.project import Conflict, open_project
     ops = _edits(args)
     if not ops:
         raise V2MError("no edit given (e.g. --chord 12-16=Am, --lock 12-16, --target 30-45=sad:0.8)")
-    from v2m_desktop.core.edits import Regenerate
-    engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
-    for e in ops:       # all in memory first: a bad one leaves the file as it was
-        e.apply(project, engine)
-    project.save()
+    for attempt in range(_EDIT_TRIES):
+        # read, edit, save-if-unchanged: another program's save in between means read it again
+        # and make the edits on what it wrote (they are all or nothing, and repeatable)
+        project = open_project(Path(args.project), args.video)
+        engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
+        for e in ops:       # all in memory first: a bad one leaves the file as it was
+            e.apply(project, engine)
+        try:
+            project.save()
+            break
+        except Conflict:
+            if attempt == _EDIT_TRIES - 1:
+                raise
     print(f"{len(ops)} edit{'s' if len(ops) > 1 else ''} saved in {project.path}")
     return 0
+
+
+_EDIT_TRIES = 50
 
 
 def _show(args) -> int:

@@ -287,3 +287,41 @@ def test_outputs_never_name_the_project_or_a_device(made, tmp_path, capsys):
         assert message in err and len(err.splitlines()) == 1, (args, err)
     assert p.read_bytes() == good
     assert sorted(f.name for f in tmp_path.iterdir()) == ["P.v2m", "fifo.mp4"]
+
+
+# --------------------------------------------------------------------------------------------- #
+# edits serialised on the file
+
+def test_a_save_over_a_changed_file_is_refused(made, tmp_path):
+    """The app and the command line: a project saved over a file another program changed since
+    it was read is refused in one line (compare-and-swap), the other program's edit kept."""
+    from v2m_desktop.core import edits as E
+    from v2m_desktop.core.project import Conflict
+    _, proj, _ = made
+    p = tmp_path / "P.v2m"
+    p.write_bytes(proj.read_bytes())
+    first = open_project(p)
+    subprocess.run([sys.executable, "-m", "v2m_desktop.cli", "edit", str(p), "--lock", "0-1"], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    E.Lock(10, 11).apply(first)
+    with pytest.raises(Conflict, match="changed by another program"):
+        first.save()
+    assert 0 in open_project(p).locks and 10 not in open_project(p).locks
+    first.save(tmp_path / "other.v2m")          # saving elsewhere is fine
+
+
+def test_concurrent_edits_all_land(made, tmp_path):
+    _, proj, _ = made
+    p = tmp_path / "P.v2m"
+    p.write_bytes(proj.read_bytes())
+    edits = [["--lock", "0-1"], ["--unlock", "2-5"], ["--chord", "5-6=Am"], ["--target", "10-12=tense:0.5"]]
+    procs = [subprocess.Popen([sys.executable, "-m", "v2m_desktop.cli", "edit", str(p), *e],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}) for e in edits]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    got = open_project(p)
+    assert 0 in got.locks and not {2, 3, 4} & got.locks
+    assert got.symbol(got.tokens[5]) == "Am"
+    assert [(t.start, t.end, t.emotion) for t in got.targets] == [(6, 9, "sad"), (10, 12, "tense")]

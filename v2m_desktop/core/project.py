@@ -11,12 +11,13 @@ Edits (core.edits) change a project and return their inverse; the project tells 
 which seconds changed (a plain callback list, no Qt)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,16 +165,75 @@ class Project:
     def save(self, path: Path | None = None) -> Path:
         """Write the .v2m atomically (temporary file in the same folder, flush, fsync, rename);
         never touches the video."""
-        from v2m_desktop.core.files import atomic_output
+        from v2m_desktop.core.files import atomic_output, output_set
         path = check_save_path(path or self.path or "", Path(self.video.path))
         data = json.dumps(to_dict(self), indent=1, ensure_ascii=False).encode("utf-8")
-        with atomic_output(path) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+        with _saving(path) as expected:
+            if expected is not None and _digest_of(path) != expected:
+                raise Conflict(f"{path.name} was changed by another program since it was opened "
+                               "(open it again, or save under another name)")
+            with output_set():          # its own set: renamed while the lock is held
+                with atomic_output(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+            _seen(path, data)
         self.path = path
         return path
+
+
+class Conflict(V2MError):
+    """The file changed on disk since this process read or wrote it: saving would lose that."""
+
+
+# Compare-and-swap on save: the digest of each project file as this process last read or wrote
+# it. A save checks the file still holds that, under a lock on the folder (every v2m saving there
+# waits its turn), so two `v2m edit`s, or the app and the command line, never lose an edit.
+_digests: dict[str, bytes] = {}
+
+
+def _key_of(path: Path) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return os.path.abspath(path)
+
+
+def _seen(path: Path, raw: bytes) -> None:
+    _digests[_key_of(path)] = hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def _digest_of(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).digest()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise V2MError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+@contextlib.contextmanager
+def _saving(path: Path) -> Iterator[bytes | None]:
+    """An exclusive lock on the project's folder (flock; a no-op where there is none), yielding
+    the digest the file must still have (None: no check: never read here)."""
+    expected = _digests.get(_key_of(path))
+    try:
+        import fcntl
+    except ImportError:         # Windows: the check without the lock
+        yield expected
+        return
+    try:
+        fd = os.open(Path(path).parent, os.O_RDONLY)
+    except OSError:
+        yield expected          # the save's own error says what is wrong with the folder
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield expected
+    finally:
+        os.close(fd)            # releases the lock
 
 
 def check_save_path(path: Path | str, *others: Path | None) -> Path:
@@ -292,9 +352,10 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     place: accepted when its fingerprint matches (a different video is refused)."""
     from v2m_desktop.core.project_file import read_json
     path = Path(path)
-    d = read_json(path)
+    d, raw = read_json(path)
     p = from_dict(d, path)
     relink(p, video)
+    _seen(path, raw)
     return p
 
 

@@ -208,9 +208,9 @@ def _at(where: str, text: str) -> PydanticCustomError:
 # --------------------------------------------------------------------------------------------- #
 # reading and checking
 
-def read_json(path: Path) -> dict:
-    """The JSON object in `path`: a regular file of at most MAX_BYTES, not nested too deep;
-    V2MError (one line) otherwise."""
+def read_json(path: Path) -> tuple[dict, bytes]:
+    """The JSON object in `path` and the file's bytes: a regular file of at most MAX_BYTES, not
+    nested too deep; V2MError (one line) otherwise."""
     from v2m_desktop.core.files import read_regular
     raw = read_regular(Path(path), MAX_BYTES, "project")
     name = Path(path).name
@@ -222,7 +222,7 @@ def read_json(path: Path) -> dict:
         raise V2MError(f"{name} is not a v2m project (not JSON) or is damaged") from None
     if not isinstance(d, dict):
         raise V2MError(f"{name} is not a v2m project")
-    return d
+    return d, raw
 
 
 def check(d: dict, name: str = "the project") -> ProjectModel:
