@@ -559,9 +559,11 @@ def _run_parallel(spans: list[_Span], watch: _Watch) -> None:
     this thread reports progress (the cancel point). Stops them all on cancel or an error."""
     halt = threading.Event()
     threads = [threading.Thread(target=s.run_in_thread, args=(halt,), daemon=True) for s in spans]
-    for th in threads:
-        th.start()
     try:
+        # started inside the try: a signal between two starts must still halt and join the
+        # first, or the caller releases a capture a thread is reading (SIGSEGV)
+        for th in threads:
+            th.start()
         while True:     # at least one check, however fast the spans are
             alive = [th for th in threads if th.is_alive()]
             if alive:
@@ -572,7 +574,8 @@ def _run_parallel(spans: list[_Span], watch: _Watch) -> None:
     finally:
         halt.set()
         for th in threads:
-            th.join()
+            if th.ident is not None:        # started
+                th.join()
     for s in spans:
         if s.error is not None:
             raise s.error
