@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -304,7 +305,7 @@ def _seconds(text: str) -> int:
             value = float(text)
     except ValueError:
         raise V2MError(f"cannot read the time {text!r} (seconds, or m:ss)") from None
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):     # nan, inf: one line too
         raise V2MError(f"times are whole seconds, not {text!r}")
     return int(value)
 

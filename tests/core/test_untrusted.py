@@ -325,3 +325,23 @@ def test_concurrent_edits_all_land(made, tmp_path):
     assert 0 in got.locks and not {2, 3, 4} & got.locks
     assert got.symbol(got.tokens[5]) == "Am"
     assert [(t.start, t.end, t.emotion) for t in got.targets] == [(6, 9, "sad"), (10, 12, "tense")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["edit", "{p}", "--chord", "nan-3=Am"], "whole seconds"),
+    (["edit", "{p}", "--chord", "0-inf=Am"], "whole seconds"),
+    (["edit", "{p}", "--chord", "0-1e400=Am"], "whole seconds"),
+    (["score", "{clip}", "-o", "{o}", "--follow-picture", "1e300"], "--follow-picture"),
+    (["score", "{clip}", "-o", "{o}", "--follow-picture", "nan"], "--follow-picture"),
+    (["score", "{clip}", "-o", "{o}", "--temperature", "inf"], "temperature"),
+])
+def test_bad_numbers_in_options_are_one_line(made, tmp_path, capsys, args, message):
+    clip, proj, _ = made
+    p = tmp_path / "P.v2m"
+    p.write_bytes(proj.read_bytes())
+    capsys.readouterr()
+    argv = [a.format(p=p, clip=clip, o=tmp_path / "o.mp4") for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("v2m: ")
+    assert p.read_bytes() == proj.read_bytes() and not (tmp_path / "o.mp4").exists()
