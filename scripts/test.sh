@@ -12,7 +12,7 @@ failed=()
 
 echo "==> Tests (pytest)"
 rc=0
-QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q "$@" || rc=$?
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q --durations=15 "$@" || rc=$?
 if (( rc == 5 )); then
     echo "test.sh: pytest collected no tests" >&2
 fi

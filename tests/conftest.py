@@ -20,10 +20,17 @@ def muvi_root() -> Path:
     return MUVI_ROOT
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("v2m-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(monkeypatch, tmp_path):
-    """No test reads or writes the user's analysis cache (a stale entry would hide a bug)."""
-    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "v2m-cache"))
+def _isolated_cache(monkeypatch, _session_cache):
+    """No test reads or writes the user's analysis cache (a stale entry would hide a bug): the
+    run has one of its own, made empty at its start and warm after a clip's first analysis (the
+    tests of the cache itself give theirs)."""
+    monkeypatch.setenv("V2M_CACHE_DIR", str(_session_cache))
 
 
 @pytest.fixture(scope="session")

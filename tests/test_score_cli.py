@@ -129,9 +129,9 @@ def test_subprocess_has_no_traceback_and_debug_shows_it(tmp_path):
 def test_long_video_is_scored_whole(tmp_path):
     """Over 300 s: the analysis and the chords cover every second (windows that continue)."""
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.model.generate import SamplingOptions
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     video = tmp_path / "long.mp4"
     make_test_video(video, 320, fps=12, size=(64, 48), cuts=[100.0, 250.0, 310.0])
     settings = ScoreSettings(vision="basic", cache_dir=tmp_path,

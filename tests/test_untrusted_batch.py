@@ -33,8 +33,8 @@ def test_a_list_line_with_dots_stays_under_outdir_and_damaged_manifest_lines_ski
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text("\n".join([
-        json.dumps({"input": "x", "fingerprint": "f", "settings": "s", "status": "done", "outputs": 7}),
-        json.dumps({"input": "y", "fingerprint": "f", "settings": "s", "status": "done",
+        json.dumps({"input": "x", "content_hash": "f", "settings": "s", "status": "done", "outputs": 7}),
+        json.dumps({"input": "y", "content_hash": "f", "settings": "s", "status": "done",
                     "outputs": {"mp4": 7}}),
         "[]", "{cut short"]) + "\n")
     items = collect([tmp_path / "lists" / "l.txt"], outdir=out)

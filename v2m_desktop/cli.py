@@ -279,8 +279,8 @@ def _probed(video: Path) -> None:
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
     """Score `video` and write `outputs` with progress bars, then print the summary."""
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import export_score
+    from v2m_desktop.core.scoring import score_video
     _probed(video)
     bars = _StageBars(quiet)
     try:
@@ -365,6 +365,11 @@ def _edits(args) -> list:
             out.append(E.UseTake(a, b, int(v)))
         elif op in ("split", "merge"):
             out.append((E.Split if op == "split" else E.Merge)(_seconds(value)))
+        elif op == "move_boundary":
+            old, sep, new = value.partition("=")
+            if not sep:
+                raise V2MError(f"--move-boundary takes S=T (seconds or m:ss), not {value!r}")
+            out.append(E.MoveBoundary(_seconds(old), _seconds(new)))
         elif op == "key":
             out.append(E.SetKey(value))
         elif op == "tempo":
@@ -373,9 +378,9 @@ def _edits(args) -> list:
 
 
 def _project_new(args) -> int:
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.files import check_folder_writable
     from v2m_desktop.core.project import check_save_path
+    from v2m_desktop.core.scoring import score_video
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
     check_save_path(out, video)         # before minutes of work
@@ -624,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
             ("take", "A-B=N", "use take N of the regenerated range A-B"),
             ("split", "S", "a new chord block from second S on (the chord stays)"),
             ("merge", "S", "join the chord blocks either side of second S (the earlier one's chord)"),
+            ("move-boundary", "S=T", "move the chord boundary at second S to second T"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
             ("tempo", "BPM|auto", "a fixed tempo, or auto")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,

@@ -81,8 +81,8 @@ def window(qtbot, clocks, tmp_path):
     qtbot.waitExposed(w)
     w.activateWindow()
     yield w
-    w._modified = False         # no "save changes?" question at teardown
-    for box in (w.dialog, getattr(w, "recovery_box", None)):
+    w.documents.modified = False         # no "save changes?" question at teardown
+    for box in (w.dialog, w.documents.recovery_box):
         try:
             if box is not None and box.isVisible():
                 box.done(0)
@@ -99,7 +99,7 @@ def open_and_generate(qtbot, window, video: Path, timeout: int = 120000):
     from PySide6.QtCore import Qt
     with qtbot.waitSignal(window.session.analysed, timeout=timeout):
         window.open_path(video)
-    with qtbot.waitSignal(window.session.scored, timeout=timeout) as blocker:
+    with qtbot.waitSignal(window.session.projectOpened, timeout=timeout) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
     return blocker.args[0]

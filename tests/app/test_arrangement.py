@@ -43,7 +43,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert (p.key_root, p.mode) != key_before and (p.tokens != tokens_before).any()
     assert panel.key.currentData() == p.key_root + 12 * p.mode
     assert stack.count() == 1 and window.undo_action.text().startswith("&Undo Key ")
-    assert window.modified and window.windowTitle().startswith(f"{bbb.name}*")
+    assert window.documents.modified and window.windowTitle().startswith(f"{bbb.name}*")
 
     # tempo: untick Auto (the shown tempo becomes fixed), then type 100
     _click(qtbot, panel.auto_tempo)
@@ -51,13 +51,13 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     _enter(qtbot, panel.tempo, "100")
     assert p.settings.tempo == 100.0 and stack.count() == 3
     assert window.session.wait_rendered()
-    assert abs(window.session.result.timeline.tempo - 100) < 1          # the music re-rendered at it
+    assert abs(window.session.music.timeline.tempo - 100) < 1          # the music re-rendered at it
 
     # instruments: untick the drums; the re-rendered arrangement has no drums
     _click(qtbot, panel.parts["drums"])
     assert p.settings.instruments == ("piano", "bass", "pad")
     assert window.session.wait_rendered()
-    assert "drums" not in {i.name for i in window.session.result.score.arrangement.midi.instruments}
+    assert "drums" not in {i.name for i in window.session.music.score.arrangement.midi.instruments}
 
     # seed and the original sound's level
     _enter(qtbot, panel.seed, "77")
@@ -66,7 +66,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     qtbot.keyClick(panel.level, Qt.Key.Key_PageUp)
     level = p.settings.original_level
     assert level == round(panel.level.value() / 100, 2) > start["settings"]["original_level"]
-    assert window.level.value() == panel.level.value()          # the transport shows the project's level
+    assert window.transport.level.value() == panel.level.value()  # the transport shows it
     assert stack.count() == 6
 
     # SoundFont: a file that is not one is refused with one message; a real one is used
@@ -85,7 +85,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     qtbot.mouseClick(panel.choose_soundfont, Qt.MouseButton.LeftButton)
     assert p.settings.soundfont == str(good.resolve()) and panel.soundfont.text() == "font.sf2"
     assert window.session.wait_rendered()
-    assert window.session.result.score.soundfont == str(good.resolve())
+    assert window.session.music.score.soundfont == str(good.resolve())
 
     # the last instrument cannot go: one message, the box stays ticked
     for name in ("pad", "bass"):

@@ -49,7 +49,7 @@ def test_double_click_a_scene_asks_for_its_emotion_and_the_detected_stays_visibl
     x0, x1 = _x(window, sa) + 3, _x(window, sb) - 3
     before = _rgb(lane)[lane.TOP + 2:lane.height() - 2, x0:x1]
     qtbot.mouseDClick(lane, LEFT, pos=QPoint(_x(window, a + 0.4 * (b - a)), 40))
-    dlg = window.target_dialog
+    dlg = window.editing.target_dialog
     assert dlg.isVisible() and window.axis.selection == (sa, sb)
     dlg.emotion.setCurrentText("tense")
     dlg.intensity.setValue(80)
@@ -68,7 +68,7 @@ def test_double_click_a_scene_asks_for_its_emotion_and_the_detected_stays_visibl
     qtbot.keyClick(dlg, Qt.Key.Key_Escape) if dlg.isVisible() else None
     qtbot.mouseDClick(lane, LEFT, pos=QPoint(_x(window, cuts[0] / 2), 40))
     assert window.axis.selection == (0, max(int(round(cuts[0])), 1))
-    window.target_dialog.reject()
+    window.editing.target_dialog.reject()
 
 
 def test_draw_a_target_curve_then_clear_part_of_it(qtbot, window, bbb):
@@ -92,7 +92,7 @@ def test_draw_a_target_curve_then_clear_part_of_it(qtbot, window, bbb):
     assert len(window.session.lanes.targets.rows) == len(p.targets)
     # draw mode (D): a plain drag draws; Shift+drag clears 12-14 s back to the detected emotion
     qtbot.keyClick(window, Qt.Key.Key_D)
-    assert window.draw_action.isChecked() and lane.draw_mode
+    assert window.actions["draw"].isChecked() and lane.draw_mode
     _drag(qtbot, lane, [(_x(window, 12.5), 40), (_x(window, 14.5), 40)], SHIFT)
     assert stack.count() == 2 and window.undo_action.text().startswith("&Undo Clear target")
     assert sorted(s for t in p.targets for s in range(t.start, t.end)) == [10, 11, 15, 16, 17]
@@ -122,7 +122,7 @@ def test_draw_density_and_loudness_then_clear_them_back_to_the_model(qtbot, wind
     assert sorted(p.dynamics["density"]) == list(range(20, 26))
     assert all(abs(v - top / 2) < top * 0.03 for v in p.dynamics["density"].values())
     # in draw mode, a plain drag over the loudness lane: a ramp from low to high over 30-33 s
-    window.draw_action.trigger()
+    window.actions["draw"].trigger()
     ltop = loudness.scale()
     _drag(qtbot, loudness, [(_x(window, 30.5), round(loudness.y_of(0.1))),
                             (_x(window, 33.5), round(loudness.y_of(0.9)))])
@@ -131,7 +131,7 @@ def test_draw_density_and_loudness_then_clear_them_back_to_the_model(qtbot, wind
     assert ramp == sorted(ramp)
     assert abs(ramp[0] - 0.1 * ltop) < 0.04 * ltop and abs(ramp[-1] - 0.9 * ltop) < 0.04 * ltop
     assert window.session.wait_rendered()
-    got = window.session.result.score.dynamics
+    got = window.session.music.score.dynamics
     assert np.allclose(got.note_density[20:26], [p.dynamics["density"][s] for s in range(20, 26)])
     assert np.allclose(got.loudness[30:34], ramp)
     rows = window.session.lanes.dynamics.rows
@@ -146,7 +146,7 @@ def test_draw_density_and_loudness_then_clear_them_back_to_the_model(qtbot, wind
     _drag(qtbot, loudness, [(_x(window, 31.5), 20), (_x(window, 34.5), 20)], SHIFT)
     assert p.dynamics == {"density": {}, "loudness": {}} and stack.count() == 4
     assert window.session.wait_rendered()
-    got = window.session.result.score.dynamics
+    got = window.session.music.score.dynamics
     assert np.allclose(got.note_density, model_density) and np.allclose(got.loudness, model_loudness)
     for _ in range(4):
         qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)

@@ -22,7 +22,7 @@ def test_closing_with_unsaved_changes_asks(qtbot, window, bbb, monkeypatch):
     open_and_generate(qtbot, window, bbb)
     window.axis.set_selection(3, 6)
     qtbot.keyClick(window, Qt.Key.Key_Delete)
-    assert window.modified and window.windowTitle().startswith(f"{bbb.name}*")
+    assert window.documents.modified and window.windowTitle().startswith(f"{bbb.name}*")
     asked = []
     answer = {"value": QMessageBox.StandardButton.Cancel}
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer["value"])
@@ -48,7 +48,7 @@ KILLED_APP = textwrap.dedent("""
             w.axis.set_selection(20, 22)
             w.set_chord("Ebaug")
             print("edited", w.windowTitle(), flush=True)
-        w.session.scored.connect(scored)
+        w.session.projectOpened.connect(scored)
     QTimer.singleShot(0, edit_once_open)
     sys.exit(main([sys.argv[1]]))
 """)
@@ -97,7 +97,7 @@ def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, 
     assert (open_project(proj).tokens == before).all()          # the project itself untouched
 
     window.offer_recovery()
-    box = window.recovery_box
+    box = window.documents.recovery_box
     when = datetime.fromtimestamp(copy.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     assert box.isVisible() and str(proj) in box.text() and when in box.text()
     button = {b.text(): b for b in box.buttons()}
@@ -105,18 +105,18 @@ def test_a_killed_app_offers_its_autosave_on_the_next_start(qtbot, window, bbb, 
     assert copy.is_file() and window.session.project is None    # declining keeps the copy
 
     window.offer_recovery()
-    box = window.recovery_box
+    box = window.documents.recovery_box
     button = {b.text(): b for b in box.buttons()}
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         qtbot.mouseClick(button["Recover"], Qt.MouseButton.LeftButton)
     p = window.session.project
     assert [chord_symbol(int(t)) for t in p.tokens[20:22]] == ["D#aug"] * 2
     assert (p.tokens[:20] == before[:20]).all() and (p.tokens[22:] == before[22:]).all()
-    assert window.modified and window.windowTitle().startswith(f"{proj.name}*")
-    assert p.path == proj and window.project_path == proj
+    assert window.documents.modified and window.windowTitle().startswith(f"{proj.name}*")
+    assert p.path == proj and window.documents.project_path == proj
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert not window.modified and not window.windowTitle().startswith(f"{proj.name}*")
+    assert not window.documents.modified and not window.windowTitle().startswith(f"{proj.name}*")
     assert chord_symbol(int(open_project(proj).tokens[20])) == "D#aug"
     assert recoverable() == [] and not copy.exists()
 
@@ -221,7 +221,7 @@ def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkey
     assert window.dialog.text() == message and "\n" not in message
     qtbot.waitUntil(lambda: not window.session.busy)
     assert window.session.project is None and window.session.video is None
-    assert window.windowTitle() == "v2m-desktop" and window.project_path is None
+    assert window.windowTitle() == "v2m-desktop" and window.documents.project_path is None
     assert proj.read_bytes() == saved
     window.dialog.done(0)
 
@@ -233,24 +233,24 @@ def test_a_project_whose_video_moved_asks_for_it(qtbot, window, tmp_path, monkey
     assert window.statusBar().currentMessage().startswith("Not opened: the project's video is missing")
 
     answers.append(str(moved))
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         window.open_path(proj)
     qtbot.waitUntil(lambda: not window.session.busy)
     assert len(asked) == 3
     p = window.session.project
     assert p.video.path == str(moved) and window.session.video == moved
-    assert window.modified and window.windowTitle().startswith("p.v2m*")
+    assert window.documents.modified and window.windowTitle().startswith("p.v2m*")
     assert proj.read_bytes() == saved                                   # until the user saves
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert not window.modified and json.loads(proj.read_text())["video"]["path"] == str(moved)
+    assert not window.documents.modified and json.loads(proj.read_text())["video"]["path"] == str(moved)
 
     # moved again, its new place given up front (`v2m-desktop P.v2m --video NEW_PLACE`): no question
     again = tmp_path / "again.mp4"
     moved.rename(again)
-    with qtbot.waitSignal(window.session.scored, timeout=120000):
+    with qtbot.waitSignal(window.session.projectOpened, timeout=120000):
         window.open_path(proj, video=again)
     qtbot.waitUntil(lambda: not window.session.busy)
-    assert len(asked) == 3 and window.session.project.video.path == str(again) and window.modified
+    assert len(asked) == 3 and window.session.project.video.path == str(again) and window.documents.modified
 
 
 def test_the_apps_video_option_goes_with_a_project(capsys):

@@ -54,12 +54,12 @@ def test_generate_fills_every_lane(qtbot, window, bbb):
         where = QPoint(round(window.axis.x_of(t)), 10)
         QApplication.sendEvent(cut_lane, QHelpEvent(QEvent.Type.ToolTip, where, cut_lane.mapToGlobal(where)))
         assert QToolTip.text().startswith(f"{word} at ")
-    assert "4 cuts, 1 transition," in window.info_label.text()
+    assert "4 cuts, 1 transition," in window.transport.info_label.text()
     n_notes = sum(len(i.notes) for i in score.arrangement.midi.instruments)
     assert lanes.notes.rowCount() == n_notes > 100
     assert len(lanes.emotion.rows) == score.analysis.seconds
     assert len(lanes.dynamics.rows) == len(score.dynamics.note_density)
-    assert window.export_action.isEnabled()
+    assert window.actions["export"].isEnabled()
 
     # and draw it: the chord lane's pixel in the middle of each wide block is the block's colour
     img = window.timeline.chords.grab().toImage()
@@ -131,7 +131,7 @@ def test_seek_play_pause_and_loop_follow_the_audio_clock(qtbot, window, bbb, clo
     assert window.player.playing and clock.running
     clock.now = 12.5
     qtbot.waitUntil(lambda: abs(window.axis.playhead - 12.5) < 1e-6, timeout=2000)
-    assert window.time_label.text().startswith("0:12.5")
+    assert window.transport.time_label.text().startswith("0:12.5")
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.player.playing and not clock.running
 
@@ -235,7 +235,7 @@ def test_cancel_generation_leaves_the_window_as_it_was(qtbot, window, bbb):
     open_and_generate(qtbot, window, bbb)
     lanes = window.session.lanes
     before = list(lanes.chords.rows)
-    result = window.session.result
+    result = window.session.music
     stages = []
     window.session.progress.connect(lambda s, f: stages.append(s))
     qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
@@ -243,8 +243,8 @@ def test_cancel_generation_leaves_the_window_as_it_was(qtbot, window, bbb):
     qtbot.waitUntil(lambda: "compose" in stages or "analyse" in stages, timeout=30000)
     with qtbot.waitSignal(window.session.cancelled, timeout=10000):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.session.state == "scored", timeout=5000)
-    assert lanes.chords.rows == before and window.session.result is result
+    qtbot.waitUntil(lambda: window.session.state == "editing", timeout=5000)
+    assert lanes.chords.rows == before and window.session.music is result
     assert not window.cancel_button.isVisible()
     assert "Cancelled" in window.statusBar().currentMessage()
 
@@ -292,8 +292,8 @@ def test_recent_files_theme_and_preferences_persist(qtbot, window, bbb):
     from v2m_desktop.app.settings import AppSettings
     with qtbot.waitSignal(window.session.analysed, timeout=60000):
         window.open_path(bbb)
-    window._fill_recent()
-    assert [a.text() for a in window.recent_menu.actions()][0] == str(bbb)
+    window.documents.fill_recent()
+    assert [a.text() for a in window.documents.recent_menu.actions()][0] == str(bbb)
     assert AppSettings().recent[0] == str(bbb)
     theme_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     theme = {a.text(): a for a in next(a.menu() for a in theme_menu.actions() if a.menu()).actions()}
@@ -385,10 +385,10 @@ def test_save_the_project_and_open_it_again(qtbot, window, bbb, tmp_path, monkey
     w2 = MainWindow(log_path=tmp_path / "log2", output_factory=lambda s: (FakeClock(s), None))
     qtbot.addWidget(w2)
     w2.show()
-    with qtbot.waitSignal(w2.session.scored, timeout=120000):
+    with qtbot.waitSignal(w2.session.projectOpened, timeout=120000):
         w2.open_path(target)
     qtbot.waitUntil(lambda: not w2.session.busy, timeout=10000)
     assert [(b.start, b.end, b.symbol) for b in w2.session.lanes.chords.rows] == chords
     assert w2.session.video == bbb.resolve()
     assert w2.player.duration == pytest.approx(res.score.analysis.info.duration)
-    assert w2.windowTitle().startswith("bunny.v2m") and w2.export_action.isEnabled()
+    assert w2.windowTitle().startswith("bunny.v2m") and w2.actions["export"].isEnabled()

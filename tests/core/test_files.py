@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from v2m_desktop.core import cleanup
-from v2m_desktop.core.engine import score_video
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.export import export_mp4, write_stems, write_wav
 from v2m_desktop.core.files import output_set, same_file
 from v2m_desktop.core.pipeline import Outputs, ScoreSettings, export_score
+from v2m_desktop.core.scoring import score_video
 from v2m_desktop.core.video.synthetic import make_test_video
 
 SR = 44100

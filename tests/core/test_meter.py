@@ -92,8 +92,8 @@ def test_compose_spreads_a_lock_over_its_bar(shipped):
 
 
 def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     from v2m_desktop.core.video.synthetic import make_mood_video
     video = tmp_path / "alt.mp4"
     cuts = make_mood_video(video, "alternating", seconds=30, size=(160, 90))
@@ -114,8 +114,8 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
 @pytest.fixture(scope="module")
 def moods(tmp_path_factory):
     """The calm and energetic clips (24 s, small) scored with the same seed."""
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     from v2m_desktop.core.video.synthetic import make_mood_video
     d = tmp_path_factory.mktemp("moods")
     out = {}
@@ -150,9 +150,9 @@ def test_calm_and_energetic_clips_differ_in_the_stated_direction(moods):
 def test_a_reencoded_clip_gets_nearly_the_same_chords(moods):
     import subprocess
 
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.files import ffmpeg_exe
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     d = moods["folder"]
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(d / "energetic.mp4"), "-vf", "scale=80:-2",
                     "-c:v", "libx264", "-b:v", "40k", str(d / "small.mp4")], check=True)

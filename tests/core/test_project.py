@@ -12,7 +12,7 @@ import pytest
 
 from v2m_desktop.core import edits as E
 from v2m_desktop.core.chords import quality_of
-from v2m_desktop.core.engine import Engine, score_video
+from v2m_desktop.core.engine import Engine
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.pipeline import ScoreSettings
 from v2m_desktop.core.project import (
@@ -25,6 +25,7 @@ from v2m_desktop.core.project import (
     saved_cleanly,
     to_dict,
 )
+from v2m_desktop.core.scoring import score_video
 from v2m_desktop.core.video.synthetic import make_test_video
 
 
@@ -301,9 +302,11 @@ def test_arrangement_settings_edits(project, made, tmp_path):
     shutil.copy(default_soundfont(), sf)
     undo.append(E.SetSoundFont(str(sf)).apply(project))
     assert project.settings.soundfont == str(sf.resolve()) and project.settings.gain is None
-    assert [c.what for c in seen] == ["settings"] * 3
+    assert [c.what for c in seen] == ["settings", "level", "settings"]
     after = engine.update(before)                  # another SoundFont: the whole piece, a new gain
-    assert after.soundfont == str(sf.resolve()) and project.settings.gain is not None
+    assert after.soundfont == str(sf.resolve()) and after.gain is not None
+    undo.append(E.SetGain(after.gain).apply(project))      # its owner keeps the gain, by an edit
+    assert project.settings.gain == after.gain and seen[-1].what == "gain"
     assert len(after.audio) == len(before.audio)
     for inv in reversed(undo):
         inv.apply(project)

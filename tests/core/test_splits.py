@@ -169,3 +169,48 @@ def test_timeline_blocks_follow_the_splits():
     times = [(0.0, 8.3, 1), (8.3, 20.0, 2)]
     assert [(b.start, b.end) for b in chord_blocks(times, splits={12})] == [(0, 8.3), (8.3, 12), (12, 20)]
     assert [(b.start, b.end) for b in chord_blocks(times, splits={8})] == [(0, 8.3), (8.3, 20)]
+
+
+def test_moving_a_boundary_gives_the_seconds_to_the_other_block_and_undoes_exactly(project):
+    """MoveBoundary: the block the boundary moves into gives those seconds to the other chord."""
+    before = project.state()
+    inv = E.MoveBoundary(8, 11).apply(project)
+    assert _blocks(project) == [(0, 11, "C"), (11, 20, "Am")]
+    inv.apply(project)
+    assert project.state() == before
+    inv = E.MoveBoundary(8, 5).apply(project)
+    assert _blocks(project) == [(0, 5, "C"), (5, 20, "Am")]
+    inv.apply(project)
+    assert project.state() == before
+    E.MoveBoundary(8, 8).apply(project)                  # nowhere: nothing changes
+    assert project.state() == before
+    with pytest.raises(V2MError, match="no chord block starts at 6 s"):
+        E.MoveBoundary(6, 9).apply(project)
+    assert project.state() == before
+
+
+def test_a_split_moves_only_inside_its_chord(project):
+    E.Split(12).apply(project)
+    before = project.state()
+    inv = E.MoveBoundary(12, 15).apply(project)
+    assert _blocks(project) == [(0, 8, "C"), (8, 15, "Am"), (15, 20, "Am")]
+    assert project.state()["splits"] == [15]
+    inv.apply(project)
+    assert project.state() == before
+    with pytest.raises(V2MError, match="a split moves inside its chord"):
+        E.MoveBoundary(12, 6).apply(project)
+    assert project.state() == before
+
+
+def test_merge_next_joins_the_block_after_the_selection(project):
+    """MergeNext: the boundary after the selection's start nearest its end goes."""
+    E.Split(12).apply(project)
+    before = project.state()
+    inv = E.MergeNext(0, 8).apply(project)
+    assert _blocks(project) == [(0, 12, "C"), (12, 20, "Am")]     # the next block only
+    inv.apply(project)
+    assert project.state() == before
+    E.MergeNext(8, 11).apply(project)                    # the split at 12 is nearest 11
+    assert _blocks(project) == [(0, 8, "C"), (8, 20, "Am")]
+    with pytest.raises(V2MError, match="no chord block after the selection"):
+        E.MergeNext(9, 20).apply(project)

@@ -110,7 +110,7 @@ def bench_window(video: Path) -> dict:
             t0 = time.perf_counter()
             w.open_path(video)
             s.generate(0)
-            _spin_until(app, lambda: s.result is not None and not s.busy)
+            _spin_until(app, lambda: s.music is not None and not s.busy)
             busy_gap, generate_s = ticks.stop(), time.perf_counter() - t0
 
             cancels = {}
@@ -162,7 +162,6 @@ def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats:
 
     from v2m_desktop.app.audio import Output
     from v2m_desktop.app.window import MainWindow
-    from v2m_desktop.core.engine import Engine
     app = QApplication.instance() or QApplication([])
     held: list[tuple[float, object]] = []          # (when, soundtrack) the player was given
 
@@ -177,17 +176,17 @@ def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats:
         s = w.session
         w.open_path(video)
         s.generate(0)
-        _spin_until(app, lambda: s.result is not None and not s.busy)
+        _spin_until(app, lambda: s.music is not None and not s.busy)
         p = s.project
         chords = ("F#m7", "Bbmaj7", "C#dim", "Ebsus4")
         times, changed = [], []
         for i, chord in enumerate(chords[:repeats + 1]):
             a = p.seconds * (i + 2) // (repeats + 3)
             w.axis.set_selection(a, a + 2)
-            w.pick_chord()
-            dlg = w.chord_dialog
+            w.editing.pick_chord()
+            dlg = w.editing.chord_dialog
             dlg.symbol.setText(chord)
-            before = s.result.soundtrack
+            before = s.music.soundtrack
             n = len(held)
             t0 = time.perf_counter()
             QTest.keyClick(dlg.symbol, Qt.Key.Key_Return)            # the user's action
@@ -197,12 +196,11 @@ def bench_edit_in_player(video: Path | None = None, seconds: int = 180, repeats:
             new = held[-1][1]
             changed.append(bool(np.abs(new.music - before.music).max() > 1e-4))
             s.wait_rendered()
-        snapshot = s._snapshot()
-        engine = Engine(snapshot, analysis=s.analysis, models=s._models)
         t0 = time.perf_counter()
-        engine.score()
+        with s.engine.reading(s.project.copy()) as engine:
+            engine.score()
         full_s = time.perf_counter() - t0
-        w._modified = False
+        w.documents.modified = False
         w.close()
         w.deleteLater()
         app.processEvents()

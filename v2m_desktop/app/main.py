@@ -12,18 +12,6 @@ from pathlib import Path
 
 log = logging.getLogger("v2m_desktop.app")
 
-def model_description() -> str:
-    """The shipped models, for the About box (file names and sizes; no torch import)."""
-    from v2m_desktop.core.resources import models_dir
-    parts = []
-    for name, what in (("chords.pt", "chord model (Affective Multimodal Transformer)"),
-                       ("dynamics.pt", "note density and loudness model (bi-GRU)")):
-        p = models_dir() / name
-        size = f"{p.stat().st_size / 1e6:.1f} MB" if p.is_file() else "missing"
-        parts.append(f"{what}: models/{name}, {size}")
-    return "<br>".join(parts)
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="v2m-desktop", description="Score videos: the desktop app.")
     p.add_argument("path", nargs="?", help="a video to open")
@@ -120,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     window.session.warm_up()
     status = {"code": 0}
-    window.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
+    window.documents.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
     if args.path:
         window.open_path(args.path, video=args.video)
         if args.generate:
@@ -141,22 +129,22 @@ def _exit_with_screenshot(app, window, out: Path, generate: bool, status: dict) 
         window.when_idle(lambda: QTimer.singleShot(800, save))
 
     def save() -> None:
-        window._modified = False            # nothing to ask about on the way out
+        window.documents.modified = False            # nothing to ask about on the way out
         ok = window.grab().save(str(out))
         if not ok:
             print(f"v2m-desktop: could not save the screenshot {out}", file=sys.stderr)
             status["code"] = 1
         app.quit()
 
-    def failed(title, message, unexpected) -> None:
-        window._modified = False
+    def failed(title, message, unexpected, _job="") -> None:
+        window.documents.modified = False
         print(f"v2m-desktop: {title}: {message}", file=sys.stderr)
         status["code"] = 1
         app.quit()
 
     window.session.failed.connect(failed)
-    if generate or (window.project_path is not None):       # a project opens with its music
-        window.session.scored.connect(lambda _res: shoot())
+    if generate or (window.documents.project_path is not None):       # a project opens with its music
+        window.session.projectOpened.connect(lambda _music: shoot())
     elif window.session.video is not None or window.session.busy:
         window.session.analysed.connect(shoot)
     else:

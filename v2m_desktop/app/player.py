@@ -170,6 +170,9 @@ class Player(QObject):
                 self.media.pause()      # shows the frame at t
         self.positionChanged.emit(t)
 
+    def seek_end(self) -> None:
+        self.seek(self.duration)
+
     def step(self, seconds: float) -> None:
         self.seek(self.position() + seconds)
 

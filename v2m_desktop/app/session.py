@@ -1,15 +1,17 @@
-"""The one adapter between the window and the core: it holds the open video and its score, runs
-the core's long jobs on a Worker, and tells the window what changed through Qt signals.
+"""The one owner of the open video and project: it holds the video's analysis, the project and its
+one long-lived Engine, runs the core's long work on Workers, and tells the views what changed
+through Qt signals (a project's Change as it happens; its new music when it is rendered).
 
-Today it drives `pipeline.score()` and `export_score()`; the core's Project replaces them when it
-lands.  The core (and torch) is imported on the worker's thread, never at start-up."""
+The core (and torch) is imported on the workers' threads, never at start-up."""
 from __future__ import annotations
 
 import logging
 import random
 import threading
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
@@ -18,29 +20,54 @@ from v2m_desktop.app.settings import AppSettings
 from v2m_desktop.app.timeline.models import LaneModels
 from v2m_desktop.app.worker import Worker
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from v2m_desktop.core.edits import Edit
+    from v2m_desktop.core.engine import Engine, Score
+    from v2m_desktop.core.playback import Soundtrack
+    from v2m_desktop.core.project import Change, Project
+    from v2m_desktop.core.timeline import TimelineData
+    from v2m_desktop.core.video.analysis import Analysis
+    from v2m_desktop.core.video.probe import VideoInfo
+
 log = logging.getLogger("v2m_desktop.app")
 
-STABLE = ("empty", "ready", "scored")     # states a finished or cancelled job returns to
+
+class State(StrEnum):
+    EMPTY = "empty"             # no video
+    OPENING = "opening"
+    ANALYSING = "analysing"
+    READY = "ready"             # a video, analysed, no music yet
+    GENERATING = "generating"
+    EXPORTING = "exporting"
+    CANCELLING = "cancelling"
+    EDITING = "editing"         # a project with its music
+
+
+STABLE = (State.EMPTY, State.READY, State.EDITING)     # what a finished or cancelled job returns to
+BUSY_TEXT = {State.OPENING: "Opening", State.ANALYSING: "Analysing the video", State.GENERATING: "Generating",
+             State.EXPORTING: "Exporting", State.CANCELLING: "Cancelling"}
+FAILURE_TITLES = {"open": "Cannot open the video", "open project": "Cannot open the project",
+                  "analyse": "Cannot analyse the video", "generate": "Generation failed",
+                  "export": "Export failed", "regenerate": "Regeneration failed",
+                  "render": "Cannot render the edited music", "edit": "Cannot edit",
+                  "save": "Cannot save the project"}
+QUIET_CHANGES = ("gain", "level", "path")      # changes of no note: nothing to render again
+# changes whose notes stay near their seconds: the engine re-renders just around them
+LOCAL_CHANGES = ("chords", "splits", "locks", "takes", "dynamics")
 
 
 @dataclass
-class Scored:
-    """What a generation (or an opened project) hands the window."""
-    score: object           # core.pipeline.Score
-    timeline: object        # core.timeline.TimelineData
-    soundtrack: object      # core.playback.Soundtrack
-    seed: int
-    project: object = None  # core.project.Project: what Save keeps
+class Music:
+    """A project's music as the window shows it: the Score, its timeline and its soundtrack."""
+    score: Score
+    timeline: TimelineData
+    soundtrack: Soundtrack
 
-
-def _scored(result, project, video: Path, level: float, seed: int, progress) -> Scored:
-    """A score ready for the window: its timeline data and the sound for playback."""
-    from v2m_desktop.core.playback import Soundtrack
-    from v2m_desktop.core.timeline import from_score
-    progress("prepare playback", 0.0)
-    sound = Soundtrack.for_video(result.audio, result.sample_rate, video, result.analysis.info.duration,
-                                 result.analysis.info.has_audio, level)
-    return Scored(result, from_score(result, project), sound, seed, project)
+    @property
+    def project(self) -> Project:
+        return self.score.project
 
 
 class Session(QObject):
@@ -48,11 +75,11 @@ class Session(QObject):
     progress = Signal(str, float)
     videoOpened = Signal(object)        # core VideoInfo
     analysed = Signal()
-    scored = Signal(object)             # Scored
+    projectOpened = Signal(object)      # Music: a new project (Generate, Open Project)
     exported = Signal(dict)             # {kind: path or [paths]}
-    failed = Signal(str, str, bool)     # title, message, unexpected
+    failed = Signal(str, str, bool, str)     # title, message, unexpected, the job's name
     cancelled = Signal()
-    rendered = Signal(object)           # Scored: the edited project's new music
+    rendered = Signal(object)           # Music: the edited project's new music
     projectChanged = Signal(str, int, int)   # what, start, end (seconds) of an edit
     videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
@@ -63,19 +90,24 @@ class Session(QObject):
         self.settings = settings or AppSettings()
         self.lanes = LaneModels(self)
         self.video: Path | None = None
-        self.info = None
-        self.analysis = None
-        self.result: Scored | None = None
-        self.state = "empty"
+        self.info: VideoInfo | None = None
+        self.analysis: Analysis | None = None
+        self.music: Music | None = None
+        self.engine: Engine | None = None       # the open project's, long-lived
+        self.state = State.EMPTY
         self.worker: Worker | None = None
-        self._stable = "empty"
+        self._stable = State.EMPTY
         self._queued = None             # a job asked for while another was being cancelled
         self._generate_after_analysis = False
         self._pending_seed: int | None = None
+        self._original: tuple[Path, np.ndarray | None] | None = None   # the video's own sound, decoded once
         self.undo_stack = QUndoStack(self)
-        self._models = None             # loaded by the first re-render or regeneration
+        self.seeds = random.Random()    # Generate's and Regenerate's seeds (a test seeds it)
         self._render_worker: Worker | None = None
         self._render_again = False
+        # the seconds the edits since the last render began touched; None: not only local ones
+        self._changed: tuple[int, int] | None = None
+        self._changed_any = False
         self._shut = False          # closing: no re-render starts any more
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -89,8 +121,8 @@ class Session(QObject):
         Generate does not wait for them (the window is already up)."""
         def load():
             try:
-                from v2m_desktop.core.engine import score_video  # noqa: F401 - the import is the work
                 from v2m_desktop.core.model.checkpoint import load_models
+                from v2m_desktop.core.scoring import score_with_engine  # noqa: F401 - the import is the work
                 load_models()
             except Exception:  # noqa: BLE001 - Generate reports any real problem itself
                 log.warning("warm-up failed", exc_info=True)
@@ -103,19 +135,23 @@ class Session(QObject):
     def busy(self) -> bool:
         return self.worker is not None
 
-    def _set_state(self, state: str) -> None:
+    @property
+    def project(self) -> Project | None:
+        return None if self.music is None else self.music.project
+
+    def _set_state(self, state: State) -> None:
         if state in STABLE:
             self._stable = state
         self.state = state
-        self.stateChanged.emit(state)
+        self.stateChanged.emit(str(state))
 
-    def _run(self, job, name: str, state: str, on_success) -> None:
+    def _run(self, task, name: str, state: State, on_success) -> None:
         if self.worker is not None:           # one job at a time: the new one waits for the old
-            self._queued = (job, name, state, on_success)
+            self._queued = (task, name, state, on_success)
             if not self.worker.done:
                 self.cancel()
             return
-        w = Worker(job, name, self)
+        w = Worker(task, name, self)
         w.progress.connect(self.progress)
         w.succeeded.connect(on_success)
         w.failed.connect(lambda msg, bug, name=name: self._failed(name, msg, bug))
@@ -135,42 +171,59 @@ class Session(QObject):
             return
         if self.state not in STABLE:
             self._set_state(self._stable)
-        if self._generate_after_analysis and self._stable == "ready":
+        if self._generate_after_analysis and self._stable == State.READY:
             self._generate_after_analysis = False
             self.generate(self._pending_seed)
 
     def _failed(self, name: str, message: str, unexpected: bool) -> None:
         self._generate_after_analysis = False
-        titles = {"open": "Cannot open the video", "open project": "Cannot open the project",
-                  "analyse": "Cannot analyse the video",
-                  "generate": "Generation failed", "export": "Export failed",
-                  "regenerate": "Regeneration failed", "render": "Cannot render the edited music"}
-        self.failed.emit(titles.get(name, "Error"), message, unexpected)
+        self.failed.emit(FAILURE_TITLES.get(name, "Error"), message, unexpected, name)
 
     def cancel(self) -> None:
         """Stop the running job; the window keeps what it had before the job."""
         self._generate_after_analysis = False
         if self.worker is not None:
             self.worker.cancel()
-            if self.state != "cancelling":
-                self._set_state("cancelling")
+            if self.state != State.CANCELLING:
+                self._set_state(State.CANCELLING)
+
+    # -- the video's own sound: decoded once per open video, on a worker
+    def _original_sound(self, video: Path, info: VideoInfo, sample_rate: int) -> np.ndarray | None:
+        held = self._original
+        if held is not None and held[0] == video:
+            return held[1]
+        from v2m_desktop.core.export import decode_audio
+        sound = decode_audio(video, sample_rate, info.duration) if info.has_audio else None
+        self._original = (video, sound)
+        return sound
+
+    def _music(self, score: Score, info: VideoInfo, progress) -> Music:
+        """A score ready for the window: its timeline data and the sound for playback."""
+        from v2m_desktop.core.playback import Soundtrack
+        from v2m_desktop.core.timeline import from_score
+        progress("prepare playback", 0.0)
+        p = score.project
+        original = self._original_sound(Path(p.video.path), info, score.sample_rate)
+        sound = Soundtrack(score.audio, score.sample_rate, original, p.settings.original_level)
+        return Music(score, from_score(score, p), sound)
 
     # -- jobs
     def open_video(self, path) -> None:
         path = Path(path)
 
-        def job(progress):
+        def task(progress):
             from v2m_desktop.core.video.probe import probe
             progress("open", 0.0)
             return probe(path)
 
         def opened(info):
-            self.video, self.info, self.analysis, self.result = path, info, None, None
+            self._close_project()
+            self.video, self.info, self.analysis, self._original = path, info, None, None
             self.lanes.show(None)
-            self._stable = "ready"
+            self._stable = State.READY
             self.videoOpened.emit(info)
             self._analyse()
-        self._run(job, "open", "opening", opened)
+        self._run(task, "open", State.OPENING, opened)
 
     def _score_settings(self, seed: int):
         from v2m_desktop.core.pipeline import ScoreSettings
@@ -181,7 +234,7 @@ class Session(QObject):
     def _analyse(self) -> None:
         video, clip = self.video, self.settings.clip_folder or None
 
-        def job(progress):
+        def task(progress):
             from v2m_desktop.core.timeline import from_analysis
             from v2m_desktop.core.video.analysis import analyse
             a = analyse(video, "auto", clip_model=clip, progress=progress)
@@ -193,44 +246,60 @@ class Session(QObject):
             self.analysis = res[0]
             self.lanes.show(res[1])
             self.analysed.emit()
-        self._run(job, "analyse", "analysing", done)
+        self._run(task, "analyse", State.ANALYSING, done)
 
     def generate(self, seed: int | None = None) -> None:
-        """Analyse (cached), compose, arrange and render; the lanes and the player get the result."""
-        if self.state in ("opening", "analysing"):
+        """Compose, arrange and render the video (its analysis the session holds); the lanes and
+        the player get the new project's music."""
+        if self.state in (State.OPENING, State.ANALYSING):
             self._generate_after_analysis, self._pending_seed = True, seed
             return
-        if self.video is None:
+        if self.video is None or self.info is None:
             return
-        video = self.video
-        seed = random.randrange(1 << 20) if seed is None else int(seed)
+        video, info, analysis = self.video, self.info, self.analysis
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
         level = self.settings.original_level
+        settings = self._score_settings(seed)
 
-        def job(progress):
-            from v2m_desktop.core.engine import score_video
-            settings = self._score_settings(seed)
-            result = score_video(video, settings, progress=progress)
-            project = result.project
-            project.settings.original_level = level
-            return _scored(result, project, video, level, seed, progress)
+        def task(progress):
+            from v2m_desktop.core.device import pick_device
+            from v2m_desktop.core.edits import SetOriginalLevel
+            from v2m_desktop.core.model.checkpoint import load_models
+            from v2m_desktop.core.scoring import score_with_engine
+            models = load_models(settings.chords_model, settings.dynamics_model, pick_device(settings.device))
+            engine, score = score_with_engine(video, settings, progress=progress, models=models,
+                                              analysis=analysis)
+            SetOriginalLevel(level).apply(score.project)    # the new project is nobody else's yet
+            return engine, self._music(score, info, progress)
 
-        def done(res: Scored):
+        def done(res):
             if video != self.video:
                 return
-            self._show(res)
-        self._run(job, "generate", "generating", done)
+            self._show(*res)
+        self._run(task, "generate", State.GENERATING, done)
 
-    def _show(self, res: Scored) -> None:
-        self.result, self.analysis = res, res.score.analysis
-        self._stable = "scored"
+    def _show(self, engine: Engine, music: Music) -> None:
+        self._close_project()
+        self.engine, self.music, self.analysis = engine, music, music.score.analysis
+        engine.progress = None
+        self._stable = State.EDITING
+        music.project.listeners.append(self._project_changed)
+        self.lanes.show(music.timeline)
+        self.projectOpened.emit(music)
+
+    def _close_project(self) -> None:
+        """The open project goes (another video or project opens): its history with it."""
+        if self.music is not None:
+            listeners = self.music.project.listeners
+            if self._project_changed in listeners:
+                listeners.remove(self._project_changed)
         self.undo_stack.clear()
-        if res.project is not None:
-            res.project.listeners.append(self._project_changed)
-        self.lanes.show(res.timeline)
-        self.scored.emit(res)
+        self.music = self.engine = None
+        self._render_timer.stop()
+        self._changed, self._changed_any = None, False
 
     # -- editing: every edit an undoable command; the music re-rendered in the background
-    def apply(self, edit, text: str, engine=None) -> bool:
+    def apply(self, edit: Edit, text: str, engine=None) -> bool:
         """Push a core edit as one undoable command; a refused edit shows its one line."""
         from v2m_desktop.app.commands import EditCommand
         from v2m_desktop.core.errors import V2MError
@@ -239,87 +308,89 @@ class Session(QObject):
         try:
             inverse = edit.apply(self.project, engine)
         except V2MError as err:         # refused: nothing changed, nothing on the stack
-            self.failed.emit("Cannot edit", str(err), False)
+            self._failed("edit", str(err), False)
             return False
         self.undo_stack.push(EditCommand(self.project, inverse, text))
         return True
 
-    def _project_changed(self, change) -> None:
+    def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
-        if not self._shut:
-            self._render_timer.start()
-
-    def _snapshot(self):
-        from v2m_desktop.core.project import from_dict, to_dict
-        p = self.project
-        return from_dict(to_dict(p), p.path)
-
-    def _engine(self, project, progress=None):
-        """An Engine over a snapshot of the project, sharing the analysis and the models (the GUI
-        thread keeps editing the project itself while a worker reads the snapshot)."""
-        from v2m_desktop.core.engine import Engine
-        engine = Engine(project, analysis=self.analysis, models=self._models, device=self.settings.device,
-                        progress=progress)
-        return engine
+        if change.what == "level" and self.music is not None:
+            self.music.soundtrack.level = self.music.project.settings.original_level
+        if change.what in QUIET_CHANGES or self._shut:
+            return
+        if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):
+            c = self._changed
+            self._changed = (change.start, change.end) if c is None else \
+                (min(c[0], change.start), max(c[1], change.end))
+        else:
+            self._changed = None            # the engine compares the arrangements
+        self._changed_any = True
+        self._render_timer.start()
 
     def _rerender(self) -> None:
-        if self.project is None or self._shut:
+        if self.project is None or self.engine is None or self.music is None or self._shut:
             return
         if self._render_worker is not None:
             self._render_again = True
             return
-        snapshot, level = self._snapshot(), self.settings.original_level
-        seed, before = self.result.seed, self.result.score
+        live, engine, before, info = self.project, self.engine, self.music.score, self.info
+        state = live.copy()         # the worker reads this while the user edits on
+        changed, self._changed, self._changed_any = self._changed, None, False
 
-        def job(progress):
-            engine = self._engine(snapshot, progress)
-            result = engine.update(before)          # only the seconds the edits touched
-            self._models = engine.models
-            return _scored(result, snapshot, Path(snapshot.video.path), level, seed, progress)
+        def task(progress):
+            with engine.reading(state, progress):
+                score = engine.update(before, changed)      # only around the seconds the edits touched
+            return self._music(score, info, progress)
 
-        def done(res: Scored):
-            live = self.project.settings
-            if live.gain is None and live.soundfont == snapshot.settings.soundfont:
-                live.gain = snapshot.settings.gain      # fixed by the first render (of this SoundFont)
-            res.project = self.project          # the live project, not the snapshot
-            self.result = res
-            self.lanes.show(res.timeline)
-            self.rendered.emit(res)
+        def done(music: Music):
+            from v2m_desktop.core.edits import SetGain
+            if self.project is not live:
+                return                              # another project opened meanwhile
+            if live.settings.gain is None and live.settings.soundfont == state.settings.soundfont \
+                    and music.score.gain is not None:
+                SetGain(music.score.gain).apply(live)   # fixed by the first render of this SoundFont
+            music.score.project = live          # the live project, not the worker's copy
+            self.music = music
+            self.lanes.update(music.timeline)
+            self.rendered.emit(music)
 
         def finished():
             self._render_worker = None
             if self._render_again:
                 self._render_again = False
                 self._rerender()
-        w = Worker(job, "re-render", self)
+        w = Worker(task, "re-render", self)
         w.succeeded.connect(done)
-        w.failed.connect(lambda msg, bug: self._failed("render", msg, bug))
+        w.failed.connect(lambda msg, bug: self._render_failed(msg, bug))
         w.finished.connect(finished)
         self._render_worker = w
         w.start()
+
+    def _render_failed(self, message: str, unexpected: bool) -> None:
+        self._changed, self._changed_any = None, True   # the next render compares the arrangements
+        self._failed("render", message, unexpected)
 
     def regenerate(self, start: int, end: int, seed: int | None = None) -> None:
         """New chords for seconds [start, end) from the model (on the worker), then one undoable
         Regenerate edit with them: a new take of that range."""
         from v2m_desktop.core.edits import Regenerate
-        if self.project is None:
+        if self.project is None or self.engine is None:
             return
-        seed = random.randrange(1 << 20) if seed is None else int(seed)
-        snapshot = self._snapshot()
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
+        engine, state = self.engine, self.project.copy()
 
-        def job(progress):
+        def task(progress):
             progress("regenerate", 0.0)
-            engine = self._engine(snapshot, progress)
-            tokens = engine.regenerate(start, end, seed)
-            self._models = engine.models
-            return tokens
+            with engine.reading(state, progress):
+                return engine.regenerate(start, end, seed)
 
         def done(tokens):
             from v2m_desktop.app.commands import Precomputed
             from v2m_desktop.app.timeline.lanes import format_time
             self.apply(Regenerate(start, end, seed), f"Regenerate {format_time(start)}-{format_time(end)}",
                        engine=Precomputed(tokens))
-        self._run(job, "regenerate", "generating", done)
+        self._run(task, "regenerate", State.GENERATING, done)
 
     def wait_rendered(self, timeout_ms: int = 30000) -> bool:
         """Block until no re-render is pending or running (tests, closing)."""
@@ -334,10 +405,6 @@ class Session(QObject):
             time.sleep(0.005)
         return True
 
-    @property
-    def project(self):
-        return None if self.result is None else self.result.project
-
     def open_project(self, path, video=None) -> None:
         """Open a .v2m project: its video, and its music as edited (the analysis from the cache,
         or made again).  A project whose video moved emits videoMissing (nothing changes); open
@@ -346,8 +413,11 @@ class Session(QObject):
         path = Path(path)
         moved = None if video is None else Path(video)
 
-        def job(progress):
+        def task(progress):
+            from v2m_desktop.core.device import pick_device
+            from v2m_desktop.core.edits import SetGain
             from v2m_desktop.core.engine import Engine
+            from v2m_desktop.core.model.checkpoint import load_models
             from v2m_desktop.core.project import VideoMissing, open_project
             from v2m_desktop.core.video.probe import probe
             progress("open", 0.0)
@@ -357,22 +427,27 @@ class Session(QObject):
                 if moved is not None:
                     raise
                 return "missing", err.what
-            video = Path(project.video.path)
-            info = probe(video)
-            engine = Engine(project, device=self.settings.device, progress=progress)
-            result = engine.score()
-            level = project.settings.original_level
-            return info, _scored(result, project, video, level, project.settings.seed, progress)
+            info = probe(Path(project.video.path))
+            device = pick_device(self.settings.device)
+            engine = Engine(project, models=load_models(device=device), device=str(device), progress=progress)
+            score = engine.score()
+            if project.settings.gain is None and score.gain is not None:
+                SetGain(score.gain).apply(project)      # nobody else's yet
+            return info, engine, self._music(score, info, progress)
 
         def opened(res):
             if res[0] == "missing":             # ask for the video; nothing changes
                 self.videoMissing.emit(path, res[1])
                 return
-            info, scored = res
-            self.video, self.info = Path(scored.project.video.path), info
+            info, engine, music = res
+            self._close_project()
+            video = Path(music.project.video.path)
+            if video != self.video:
+                self._original = None
+            self.video, self.info = video, info
             self.videoOpened.emit(info)
-            self._show(scored)
-        self._run(job, "open project", "opening", opened)
+            self._show(engine, music)
+        self._run(task, "open project", State.OPENING, opened)
 
     def save_project(self, path=None) -> Path | None:
         """Save the project (atomically; the video is never touched).  Fast: on the GUI thread."""
@@ -384,21 +459,21 @@ class Session(QObject):
             self.undo_stack.setClean()
             return saved
         except V2MError as err:
-            self.failed.emit("Cannot save the project", str(err), False)
+            self._failed("save", str(err), False)
             return None
 
     def export(self, outputs) -> None:
         """Write a core.pipeline.Outputs for the current score."""
-        if self.result is None or self.video is None:
+        if self.music is None or self.video is None:
             return
-        video, result = self.video, self.result.score
+        video, score = self.video, self.music.score
         soundfont = Path(self.settings.soundfont) if self.settings.soundfont else None
 
-        def job(progress):
+        def task(progress):
             from v2m_desktop.core.pipeline import export_score
-            outputs.check(video, tuple(i.name for i in result.arrangement.midi.instruments) or None)
-            return export_score(result, video, outputs, soundfont=soundfont, progress=progress)
-        self._run(job, "export", "exporting", self.exported.emit)
+            outputs.check(video, tuple(i.name for i in score.arrangement.midi.instruments) or None)
+            return export_score(score, video, outputs, soundfont=soundfont, progress=progress)
+        self._run(task, "export", State.EXPORTING, self.exported.emit)
 
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Block until the running job and re-render have stopped (for closing the window: a

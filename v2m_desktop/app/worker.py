@@ -11,12 +11,12 @@ from PySide6.QtCore import QThread, Signal
 
 log = logging.getLogger("v2m_desktop.app")
 
-# A job gets the core's progress and returns its result; the core's functions take exactly it.
-Job = Callable[[Callable[[str, float], None]], object]
+# A task gets the core's progress and returns its result; the core's functions take exactly it.
+Task = Callable[[Callable[[str, float], None]], object]
 
 
 class Worker(QThread):
-    """Runs `job` once.  Exactly one of succeeded / failed / cancelled is emitted, then finished."""
+    """Runs `task` once.  Exactly one of succeeded / failed / cancelled is emitted, then finished."""
 
     progress = Signal(str, float)
     succeeded = Signal(object)
@@ -26,11 +26,11 @@ class Worker(QThread):
     # Progress reaches the GUI at most this often (per stage), so a chatty job cannot flood it.
     PROGRESS_INTERVAL = 0.05
 
-    def __init__(self, job: Job, name: str = "job", parent=None):
+    def __init__(self, task: Task, name: str = "task", parent=None):
         super().__init__(parent)
-        from v2m_desktop.core.progress import Job as Progress
-        self.job, self.name = job, name
-        self._progress = Progress(self._report)       # cancel() makes its next report raise
+        from v2m_desktop.core.progress import Cancellable
+        self.task, self.name = task, name
+        self._progress = Cancellable(self._report)       # cancel() makes its next report raise
         self._last = ("", -1.0)
         self.done = False               # set before the final signal: a follow-up job need not cancel it
 
@@ -50,7 +50,7 @@ class Worker(QThread):
     def run(self) -> None:
         from v2m_desktop.core.errors import Cancelled, V2MError
         try:
-            result = self.job(self._progress)
+            result = self.task(self._progress)
         except Cancelled:
             self._end(self.cancelled.emit)
         except V2MError as err:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.progress import Progress
+from v2m_desktop.core.video.analysis import content_hash
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"}
 LIST_EXTS = {".txt", ".lst", ".list", ".m3u"}
@@ -68,7 +69,7 @@ class Request:
 class Record:
     """One manifest line: how one video ended."""
     input: str
-    fingerprint: str
+    content_hash: str                    # of the whole file (an edited video runs again)
     settings: str
     status: str                          # "done" or "failed"
     outputs: dict = field(default_factory=dict)
@@ -202,9 +203,9 @@ class Manifest:
                            "recorded so far are kept; run again to go on)") from None
         self.records[rec.input] = rec
 
-    def done(self, item: Item, fingerprint: str, settings: str) -> bool:
+    def done(self, item: Item, digest: str, settings: str) -> bool:
         rec = self.records.get(str(item.video.resolve()))
-        if rec is None or rec.status != "done" or rec.fingerprint != fingerprint or rec.settings != settings:
+        if rec is None or rec.status != "done" or rec.content_hash != digest or rec.settings != settings:
             return False
         return all(Path(p).exists() for p in _paths(rec.outputs))
 
@@ -216,7 +217,7 @@ def _record(line: str) -> Record | None:
         rec = Record(**{k: d[k] for k in Record.__dataclass_fields__ if k in d})
     except (ValueError, TypeError, RecursionError):
         return None
-    texts = (rec.input, rec.fingerprint, rec.settings, rec.status, rec.error)
+    texts = (rec.input, rec.content_hash, rec.settings, rec.status, rec.error)
     if not all(isinstance(t, str) for t in texts) or not isinstance(rec.outputs, dict) \
             or not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
                        for v in rec.outputs.values()):
@@ -231,12 +232,6 @@ def _paths(outputs: dict) -> list[str]:
     return out
 
 
-def fingerprint(video: Path) -> str:
-    """The whole content's hash (the analysis cache's), so an edited file runs again."""
-    from v2m_desktop.core.video.analysis import content_hash
-    return content_hash(video)
-
-
 # --------------------------------------------------------------------------------------------- #
 # one video: the same in a worker process, in the calling process and in a Ray task
 
@@ -245,8 +240,8 @@ def score_one(video: Path, outputs, settings, models=None, progress: Progress | 
     """Score `video` into `outputs` (and its .v2m `project`) with preloaded `models` (amt,
     dynamics); returns {"outputs": {kind: path}, "seconds": s}.  Raises V2MError for a video that
     cannot be scored."""
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import export_score
+    from v2m_desktop.core.scoring import score_video
     t0 = time.perf_counter()
     made = _make_folders(Path(outputs.mp4).parent)
     try:
@@ -366,7 +361,7 @@ def default_jobs() -> int:
 
 
 def run_local(todo: list[Item], request: Request, jobs: int,
-              on_end: Callable[[Item, Record], None], fingerprints: dict[Item, str]) -> None:
+              on_end: Callable[[Item, Record], None], hashes: dict[Item, str]) -> None:
     """Score `todo` in `jobs` worker processes; `on_end(item, record)` as each ends.  On
     KeyboardInterrupt (or the core's Terminated) the running videos are stopped, their
     temporary files removed, and the exception goes on."""
@@ -390,9 +385,9 @@ def run_local(todo: list[Item], request: Request, jobs: int,
             raise V2MError("a worker process died (out of memory?); run again to go on with the "
                            "rest") from None
         except Exception as err:  # noqa: BLE001 - one video's failure is its record
-            return Record(str(item.video.resolve()), fingerprints[item], key, "failed",
+            return Record(str(item.video.resolve()), hashes[item], key, "failed",
                           error=error_line(err), ended=time.time())
-        return Record(str(item.video.resolve()), fingerprints[item], key, "done", res["outputs"],
+        return Record(str(item.video.resolve()), hashes[item], key, "done", res["outputs"],
                       res["seconds"], ended=time.time())
 
     try:
@@ -453,7 +448,7 @@ def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, r
     manifest = Manifest(outdir)
     key = request.settings_key()
     summary = Summary(damaged=manifest.damaged)
-    todo, fingerprints = [], {}
+    todo, hashes = [], {}
     for item in items:
         try:
             check_inside(outdir, request.outputs(item))
@@ -463,14 +458,14 @@ def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, r
             summary.failed.append((item, rec))
             continue
         try:
-            fingerprints[item] = fingerprint(item.video)
+            hashes[item] = content_hash(item.video)   # the whole file: an edited one runs again
         except OSError as e:
             rec = Record(str(item.video.resolve()), "", key, "failed",
                          error=f"cannot read {item.video}: {e.strerror or e}", ended=time.time())
             manifest.append(rec)
             summary.failed.append((item, rec))
             continue
-        if manifest.done(item, fingerprints[item], key):
+        if manifest.done(item, hashes[item], key):
             summary.skipped.append(item)
         else:
             todo.append(item)
@@ -486,8 +481,8 @@ def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, r
     if todo:
         if ray:
             from v2m_desktop.core.batch_ray import run_ray
-            run_ray(todo, request, ray, ended, fingerprints)
+            run_ray(todo, request, ray, ended, hashes)
         else:
-            run_local(todo, request, jobs or default_jobs(), ended, fingerprints)
+            run_local(todo, request, jobs or default_jobs(), ended, hashes)
     return summary
 

@@ -58,7 +58,7 @@ def _reachable(address: str) -> None:
 
 
 def run_ray(todo: list[Item], request: Request, address: str,
-            on_end: Callable[[Item, Record], None], fingerprints: dict[Item, str]) -> None:
+            on_end: Callable[[Item, Record], None], hashes: dict[Item, str]) -> None:
     """Score `todo` as Ray tasks on the cluster at `address` ('auto': the one this machine is
     part of; a cluster already initialised in this process is used as it is)."""
     from v2m_desktop.core.model.checkpoint import load_models
@@ -89,7 +89,7 @@ def run_ray(todo: list[Item], request: Request, address: str,
                         res = ray.get(ref)
                     except Exception as err:  # noqa: BLE001 - retries spent: the video failed
                         res = {"error": f"the Ray task failed: {error_line(err)}"}
-                    inp, fp = str(item.video.resolve()), fingerprints[item]
+                    inp, fp = str(item.video.resolve()), hashes[item]
                     rec = (Record(inp, fp, key, "failed", error=res["error"], ended=time.time())
                            if "error" in res else
                            Record(inp, fp, key, "done", res["outputs"], res["seconds"], ended=time.time()))

@@ -4,7 +4,7 @@ QUndoCommand; the command line applies them in order.  Every edit tells the proj
 which seconds it changed.
 
 Only the few "set the whole field" edits (SetTokens, SetSplits, SetLocks, SetTargets,
-SetDynamicsMap, SetTakes, SetSettings) touch the project directly; every other edit is made of
+SetDynamicsMap, SetTakes, SetSettings, SetPath) touch the project directly; every other edit is made of
 them, so each inverse is one of those with the old value.
 
 Splits (a new chord block where the chord stays) are kept where they still split something:
@@ -158,8 +158,17 @@ class SetSettings(Edit):
             else:
                 old[k] = getattr(p.settings, k)
                 setattr(p.settings, k, v)
-        p.changed("settings", 0, p.seconds)
+        p.changed(_settings_change(self.values), 0, p.seconds)
         return SetSettings(old)
+
+
+# settings that change no note: a listener need not arrange or render again for them
+_QUIET = {"gain": "gain", "original_level": "level"}
+
+
+def _settings_change(values: dict) -> str:
+    kinds = {_QUIET.get(k, "settings") for k in values}
+    return kinds.pop() if len(kinds) == 1 else "settings"
 
 
 @dataclass
@@ -255,6 +264,45 @@ class Merge(Edit):
         if block is None:
             raise V2MError(f"no chord block starts at {s} s to merge with the one before")
         return _set_chords(p, s, [int(p.tokens[s - 1])] * (block[1] - s), drop={s})
+
+
+@dataclass
+class MergeNext(Edit):
+    """The block after seconds [start, end) (a selection) takes the chord of the block before
+    it: the boundary nearest the selection's end that lies after its start goes."""
+    start: int
+    end: int
+
+    def apply(self, p, engine=None):
+        after = [a for a, _, _ in p.blocks() if a > self.start]
+        if not after:
+            raise V2MError("no chord block after the selection to merge with")
+        return Merge(min(after, key=lambda s: (abs(s - self.end), s))).apply(p)
+
+
+@dataclass
+class MoveBoundary(Edit):
+    """The boundary between two chord blocks from second `old` to `new`: the block it moves into
+    gives those seconds to the other block's chord.  A split (one chord both sides) moves only
+    inside its chord's run."""
+    old: int
+    new: int
+
+    def apply(self, p, engine=None):
+        o = _second(p, self.old)
+        n = min(max(int(self.new), 0), p.seconds)
+        if o not in {a for a, _, _ in p.blocks()}:
+            raise V2MError(f"no chord block starts at {o} s")
+        if n == o:
+            return Batch([])
+        if o in p.splits:
+            run = (next(b for b in p.blocks() if b[0] <= o - 1 < b[1])[0],
+                   next(b for b in p.blocks() if b[0] == o)[1])
+            if not run[0] < n < run[1]:
+                raise V2MError("a split moves inside its chord: drop it between two seconds of it")
+            return Batch([Merge(o), Split(n)]).apply(p)
+        a, b, src = (o, n, o - 1) if n > o else (n, o, o)
+        return _set_chords(p, a, [int(p.tokens[src])] * (b - a))
 
 
 def _second(p: Project, second) -> int:
@@ -515,6 +563,29 @@ class SetSeed(Edit):
                 or not 0 <= int(self.seed) < 1 << 31:
             raise V2MError(f"the seed must be a whole number from 0 to {(1 << 31) - 1}, not {self.seed!r}")
         return SetSettings({"seed": int(self.seed)}).apply(p)
+
+
+@dataclass
+class SetGain(Edit):
+    """The render's gain, fixed by the project's first render (so an edit never moves the level
+    of the rest); None: measured again by the next render."""
+    gain: float | None
+
+    def apply(self, p, engine=None):
+        if self.gain is not None and not (isinstance(self.gain, (int, float)) and 0 < self.gain < 1e3):
+            raise V2MError(f"the render gain must be a positive number, not {self.gain!r}")
+        return SetSettings({"gain": None if self.gain is None else float(self.gain)}).apply(p)
+
+
+@dataclass
+class SetPath(Edit):
+    """Where the project is saved (None: not yet): a recovered copy belongs to its project's file."""
+    path: Path | None
+
+    def apply(self, p, engine=None):
+        old, p.path = p.path, None if self.path is None else Path(self.path)
+        p.changed("path", 0, p.seconds)
+        return SetPath(old)
 
 
 @dataclass

@@ -3,20 +3,50 @@ derived from a project (the features with the user's emotion targets, the meter,
 with the user's edits, the arrangement, the audio), recomputed from it on demand."""
 from __future__ import annotations
 
+import bisect
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from v2m_desktop.core.chords import EMOTIONS, transpose
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.progress import Progress
-from v2m_desktop.core.project import Project, Settings, VideoRef, fingerprint
+from v2m_desktop.core.progress import Progress, Run
+from v2m_desktop.core.project import Project
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+if TYPE_CHECKING:
+    from v2m_desktop.core.arrange import Arrangement
+    from v2m_desktop.core.video.analysis import Analysis
+
+
+@dataclass
+class Score:
+    """A project's music as rendered: what the timeline shows and export writes."""
+    analysis: Analysis
+    chords: ChordTrack
+    dynamics: Dynamics
+    arrangement: Arrangement
+    audio: np.ndarray
+    sample_rate: int
+    project: Project                # the project it was rendered from
+    timings: dict[str, float] = field(default_factory=dict)
+    gain: float | None = None       # the render's gain (the project keeps the first one)
+    soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
 
 
 class Engine:
     """A project with its analysis and models: what edits that need the models (regenerate)
-    and every output read.  The analysis comes from the cache (or is made again)."""
+    and every output read.  The analysis comes from the cache (or is made again).
+
+    Long-lived: the app keeps one per open project, with the caches that outlive an edit (the
+    meter, the model's dynamics).  A worker reads a copy of the project while the user edits on
+    the live one: `with engine.reading(copy):` makes the copy the engine's project for the job,
+    one job at a time."""
 
     def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
                  progress: Progress | None = None):
@@ -30,6 +60,15 @@ class Engine:
         self._dynamics = None       # (targets, the model's prediction under them)
         self._plain_dynamics = None   # the model's prediction without targets
         self.progress = progress       # the one protocol (core.progress): a report may cancel
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reading(self, project: Project, progress: Progress | None = None) -> Iterator[Engine]:
+        """This engine over `project` (a copy of the open project's state) for one job on a
+        worker, reporting to `progress`; jobs take turns."""
+        with self._lock:
+            self.project, self.progress = project, progress
+            yield self
 
     # -- inputs
     @property
@@ -105,12 +144,12 @@ class Engine:
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
 
-    def score(self, run=None, made=None):
-        """The project as a pipeline Score (what export_score writes), rendered at the project's
-        gain (fixed by its first render, so an edit never moves the level of the rest).  `run`:
-        the scoring run's bookkeeping (timings, progress, cancel) when it goes on from there;
+    def score(self, run: Run | None = None, made=None) -> Score:
+        """The project as a Score (what export_score writes), rendered at the project's gain;
+        a project without one gets the gain this render chooses in `Score.gain` (its owner fixes
+        it with a SetGain edit, so an edit never moves the level of the rest).  `run`: the
+        scoring run's bookkeeping (timings, progress, cancel) when it goes on from there;
         `made`: the project's (dynamics, arrangement) when the caller has them already."""
-        from v2m_desktop.core.pipeline import Run
         from v2m_desktop.core.render import render_with_gain
         run = run or Run(self.progress)
         if made is None:
@@ -119,39 +158,43 @@ class Engine:
         else:
             dyn, arr = made
         s = self.project.settings
-        audio, s.gain = run.stage("render", render_with_gain, arr.midi, soundfont=self._soundfont(),
-                                  sample_rate=SAMPLE_RATE, duration=self.analysis.info.duration, gain=s.gain,
-                                  progress=run.report)
-        out = self._score(dyn, arr, audio)
+        audio, gain = run.stage("render", render_with_gain, arr.midi, soundfont=self._soundfont(),
+                                sample_rate=SAMPLE_RATE, duration=self.analysis.info.duration, gain=s.gain,
+                                progress=run.report)
+        out = self._score(dyn, arr, audio, gain)
         out.timings = run.timings
         return out
 
-    def update(self, before):
-        """The project's Score after an edit, from `before` (the Score of the project before it):
-        only the seconds whose notes or controllers changed are re-synthesised and joined into
-        `before`'s audio (render.rerender); a change of parts, of SoundFont or of gain renders
-        the whole piece."""
+    def update(self, before: Score, changed: tuple[int, int] | None = None) -> Score:
+        """The project's Score after edits, from `before` (the Score of the project before them):
+        only a stretch is re-synthesised and joined into `before`'s audio (render.rerender).
+        `changed`: the seconds the edits touched (their Changes, for edits of chords, splits,
+        locks, takes and drawn dynamics): the stretch is those seconds widened by LOCAL_BARS
+        bars each side (the arranger's locality: no note further from an edit changes).  None:
+        the stretch holding every note that differs between the two arrangements.  A change of
+        parts, of SoundFont or of gain renders the whole piece."""
         from v2m_desktop.core.render import rerender
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
         s = self.project.settings
         span = None
         if before.audio is not None and s.gain is not None and \
-                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE):
-            span = changed_span(before.arrangement.midi, arr.midi)
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE) \
+                and parts_of(before.arrangement.midi) == parts_of(arr.midi):
+            span = changed_span(before.arrangement.midi, arr.midi) if changed is None else \
+                around(changed, arr.bars(), self.analysis.info.duration)
         if span is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
         if span[1] > span[0]:
             rerender(audio, arr.midi.instruments, span[0], span[1], gain=s.gain,
                      soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
-        return self._score(dyn, arr, audio)
+        return self._score(dyn, arr, audio, s.gain)
 
-    def _score(self, dyn, arr, audio):
-        from v2m_desktop.core.pipeline import Score
+    def _score(self, dyn, arr, audio, gain: float | None) -> Score:
         s = self.project.settings
-        return Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE, gain=s.gain,
-                     soundfont=s.soundfont, project=self.project)
+        return Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE, self.project,
+                     gain=gain, soundfont=s.soundfont)
 
     def _soundfont(self):
         sf = self.project.settings.soundfont
@@ -192,11 +235,30 @@ SAMPLE_RATE = 44100
 TARGET_STEER = 4.0
 
 
+# an edit's notes stay within this many bars of its seconds (tests/core/arrange/test_arrange_local.py
+# finds every note starting 1.5 bars outside a chord edit unchanged; bench edit checks the splice
+# against a full render)
+LOCAL_BARS = 2
+
+
+def parts_of(midi) -> list[tuple[str, int, bool]]:
+    return [(i.name, i.program, i.is_drum) for i in midi.instruments]
+
+
+def around(changed: tuple[int, int], bars: np.ndarray, duration: float) -> tuple[float, float]:
+    """Seconds `changed` widened to LOCAL_BARS whole bars before and after."""
+    bars_list = bars.tolist()
+    i = bisect.bisect_right(bars_list, changed[0]) - 1 - LOCAL_BARS
+    j = bisect.bisect_left(bars_list, changed[1]) + LOCAL_BARS
+    start = bars_list[i] if i >= 0 else 0.0
+    end = bars_list[j] if j < len(bars_list) else duration
+    return float(start), float(end)
+
+
 def changed_span(a, b) -> tuple[float, float] | None:
     """The seconds [start, end) holding every note or controller event that differs between two
     arrangements' MIDI of the same parts ((0, 0) when none does); None when the parts differ."""
-    if [(i.name, i.program, i.is_drum) for i in a.instruments] != \
-            [(i.name, i.program, i.is_drum) for i in b.instruments]:
+    if parts_of(a) != parts_of(b):
         return None
     times = []
     for ia, ib in zip(a.instruments, b.instruments):
@@ -229,41 +291,3 @@ def target_features(feats, project: Project):
         one[EMOTIONS.index(t.emotion)] = 1.0
         emotion[t.start:t.end] = (1 - t.intensity) * emotion[t.start:t.end] + t.intensity * one
     return replace(feats, emotion=emotion)
-
-
-def settings_of(score_settings) -> Settings:
-    """A project's settings from the scorer's (the command line's options)."""
-    a, c = score_settings.arrange, score_settings.compose
-    return Settings(vision=score_settings.vision, clip_model=score_settings.clip_model, tempo=a.tempo,
-                    instruments=tuple(a.instruments), soundfont=str(score_settings.soundfont)
-                    if score_settings.soundfont else None, seed=int(a.seed),
-                    follow_picture=float(c.follow_picture))
-
-
-def new_project(video: Path, analysis, chords: ChordTrack, score_settings) -> Project:
-    """The Project of a video's analysis and the chords written for it, with the scorer's
-    settings (the command line's options)."""
-    info = analysis.info
-    ref = VideoRef(str(Path(video).resolve()), fingerprint(video), float(info.duration),
-                   int(analysis.seconds))
-    p = Project(ref, settings_of(score_settings), chords.tokens.copy(), chords.key_root, chords.mode,
-                set(chords.locks))
-    if analysis.vision != p.settings.vision:
-        p.settings.vision = analysis.vision             # "auto" resolved: the analysis it made
-    return p
-
-
-def score_video(video: Path, settings=None, *, progress: Progress | None = None,
-                models: tuple | None = None):
-    """The one path from a video to music (`v2m score`, `v2m project new`, the app's Generate,
-    batch scoring): the scorer's first stages write the chords on the meter, a Project holds
-    them with the settings, and its Engine arranges and renders it.  Returns the Score; its
-    `project` is the Project (its gain fixed by this render, so a first edit joins into the
-    audio)."""
-    from v2m_desktop.core.pipeline import ScoreSettings, write_chords
-    settings = settings or ScoreSettings()
-    w = write_chords(Path(video), settings, progress=progress, models=models)
-    project = new_project(video, w.analysis, w.chords, settings)
-    engine = Engine(project, analysis=w.analysis, models=w.models, device=settings.device,
-                    progress=progress)
-    return engine.score(run=w.run)

@@ -1,24 +1,18 @@
-"""The scorer's stages for a video: analyse -> compose (the chords on the meter), then, through
-the project engine (`engine.score_video`), arrange -> render; and export.  The command line, the
-app and batch scoring all drive them, with progress by the one protocol of core.progress.
+"""A scoring run's settings (as a user types them, checked in one place), its outputs (checked
+before any work) and its export.  The run itself is `scoring.score_video`; the command line, the
+app and batch scoring all drive these, with progress by the one protocol of core.progress.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from v2m_desktop.core.arrange import Arrangement, ArrangeOptions
-from v2m_desktop.core.arrange.meter import plan_meter
-from v2m_desktop.core.compose import ComposeSettings, write
-from v2m_desktop.core.device import pick_device
+from v2m_desktop.core.arrange import ArrangeOptions
+from v2m_desktop.core.compose import ComposeSettings
+from v2m_desktop.core.engine import Score
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.progress import Progress, report
-from v2m_desktop.core.tracks import ChordTrack, Dynamics
-from v2m_desktop.core.video.analysis import Analysis, analyse
+from v2m_desktop.core.progress import Progress, Run
 
 
 @dataclass
@@ -55,40 +49,6 @@ class ScoreSettings:
         return settings
 
 
-@dataclass
-class Score:
-    """Everything a scoring run made, ready to export or to show."""
-    analysis: Analysis
-    chords: ChordTrack
-    dynamics: Dynamics
-    arrangement: Arrangement
-    audio: np.ndarray
-    sample_rate: int
-    timings: dict = field(default_factory=dict)
-    gain: float | None = None       # the render's gain (a project keeps it for its edits)
-    soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
-    project: Any = None             # the core.project.Project it was rendered from
-
-
-class Run:
-    """Stage bookkeeping: timings, and progress by the one protocol (core.progress: a report
-    may raise Cancelled)."""
-
-    def __init__(self, progress: Progress | None):
-        self.progress, self.timings = progress, {}
-
-    def report(self, stage: str, fraction: float):
-        report(self.progress, stage, fraction)
-
-    def stage(self, name: str, fn, *args, **kwargs):
-        self.report(name, 0.0)
-        t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        self.timings[name] = time.perf_counter() - t0
-        self.report(name, 1.0)
-        return out
-
-
 def check_settings(settings: ScoreSettings) -> None:
     """Every setting that can be wrong, checked before minutes of analysis are spent."""
     from v2m_desktop.core.arrange import parse_instruments
@@ -101,41 +61,6 @@ def check_settings(settings: ScoreSettings) -> None:
         check_tempo(settings.arrange.tempo)
     check_soundfont(settings.soundfont)
     fluidsynth_module()
-
-
-@dataclass
-class Written:
-    """The scorer's first stages for a video: its analysis and the chords written on its meter,
-    with the models that wrote them and the run's bookkeeping (the engine goes on from here)."""
-    analysis: Analysis
-    chords: ChordTrack
-    models: tuple
-    device: object
-    run: Run
-
-
-def write_chords(video: Path, settings: ScoreSettings, *, progress: Progress | None = None,
-                 models: tuple | None = None) -> Written:
-    """Analyse a video and write its chords on the meter (the tempo map and bars, planned from
-    the shot changes first).  `models`: (chords, dynamics) already loaded on the settings'
-    device (a batch worker loads them once), else they are read here.  The one caller is
-    `engine.score_video`, the one path from a video to music."""
-    from v2m_desktop.core.model.checkpoint import load_models
-    check_settings(settings)
-    run = Run(progress)
-    device = pick_device(settings.device)
-    t0 = time.perf_counter()
-    amt, dyn = models or load_models(settings.chords_model, settings.dynamics_model, device)
-    run.timings["load models"] = time.perf_counter() - t0
-    analysis = run.stage("analyse", analyse, Path(video), settings.vision, clip_model=settings.clip_model,
-                         cache_dir=settings.cache_dir, progress=run.report, device=str(device))
-    feats = analysis.features()
-
-    meter = plan_meter(analysis.shot_changes, analysis.info.duration, analysis.emotion,
-                       settings.arrange.tempo)
-    chords = run.stage("compose", write, feats, amt, settings.compose, device=device, progress=run.report,
-                       rules=meter.rules(len(feats)))
-    return Written(analysis, chords, (amt, dyn), device, run)
 
 
 @dataclass

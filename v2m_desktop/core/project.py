@@ -83,16 +83,18 @@ class Settings:
     tempo: float | None = None            # None: auto (beats on the cuts)
     instruments: tuple = ("piano", "bass", "pad", "drums")
     soundfont: str | None = None
-    seed: int = 0
+    seed: int = 0                         # the arrangement's seed (rhythms, voicings, fills)
     original_level: float = 0.0
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
+    chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
 
 
 @dataclass
 class Change:
-    """What an edit changed: seconds [start, end) of `what` ('chords', 'locks', 'targets',
-    'dynamics', 'takes', 'key', 'settings'); a whole-piece change spans the whole video."""
+    """What an edit changed: seconds [start, end) of `what` ('chords', 'splits', 'locks',
+    'targets', 'dynamics', 'takes', 'settings'; and the settings that change no note: 'gain',
+    'level'); a whole-piece change spans the whole video."""
     what: str
     start: int
     end: int
@@ -115,6 +117,17 @@ class Project:
     splits: set[int] = field(default_factory=set)   # seconds where a block starts, the chord kept
     path: Path | None = None               # where it was last saved or opened
     listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def copy(self) -> Project:
+        """An independent copy of the project's state, without listeners (what a worker reads
+        while the user edits on)."""
+        return dataclasses.replace(
+            self, video=dataclasses.replace(self.video), settings=dataclasses.replace(self.settings),
+            tokens=self.tokens.copy(), locks=set(self.locks),
+            targets=[dataclasses.replace(t) for t in self.targets],
+            dynamics={k: dict(v) for k, v in self.dynamics.items()},
+            takes=[Takes(t.start, t.end, [list(x) for x in t.takes], t.current) for t in self.takes],
+            splits=set(self.splits), listeners=[])
 
     # -- queries
     @property
@@ -354,7 +367,9 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     path = Path(path)
     d, raw = read_json(path)
     p = from_dict(d, path)
-    relink(p, video)
+    where = relink(p, video)
+    if where != p.video.path:       # the video's new place: the project as it now is, made anew
+        p = dataclasses.replace(p, video=dataclasses.replace(p.video, path=where))
     _seen(path, raw)
     return p
 
@@ -369,8 +384,9 @@ class VideoMissing(V2MError):
         super().__init__(f"{self.what} (moved? give its new place with --video)")
 
 
-def relink(p: Project, video: Path | None = None) -> None:
-    """Check the project's video is there and is the same video; `video`: its new place."""
+def relink(p: Project, video: Path | None = None) -> str:
+    """Check the project's video is there and is the same video; `video`: its new place.
+    Returns where it is."""
     where = Path(video) if video is not None else Path(p.video.path)
     if not where.is_file():
         raise VideoMissing(p.video.path)
@@ -380,7 +396,7 @@ def relink(p: Project, video: Path | None = None) -> None:
         raise V2MError(f"cannot read {where}: {e.strerror or e}") from None
     if not same:
         raise V2MError(f"{where} is not the project's video (its content differs)")
-    p.video.path = str(where)
+    return str(where)
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -116,6 +116,8 @@ class SettingsModel(_Strict):
                                   description=f"a strength from 0 to {FOLLOW_PICTURE_MAX:g}")
     gain: float | None = Field(None, gt=0, le=GAIN_MAX,
                                description=f"a render gain above 0, at most {GAIN_MAX:g}, or null")
+    chord_seed: int | None = Field(None, ge=0, lt=2**32,
+                                   description=f"a whole number from 0 to {2**32 - 1}, or null")
 
 
 class TargetModel(_Strict):

@@ -21,7 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -178,7 +178,9 @@ def set_synth_threads(n: int) -> None:
 def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
     """_synthesize_part for each (part, first frame, out, send), side by side on the cores (the
     synthesiser runs outside the GIL); `progress(k, fraction)` per part, from its thread (a
-    raise there, e.g. Cancelled, stops the rest and is raised here)."""
+    raise there, e.g. Cancelled, stops the rest and is raised here).  Each part renders into
+    buffers of its own, added into `out` and `send` in the jobs' order, so the same parts give
+    the same bytes however the threads interleave (float sums depend on their order)."""
     lock, stop = threading.Lock(), threading.Event()
     workers = max(1, min(len(jobs), _SYNTH_THREADS or os.cpu_count() or 1))
 
@@ -193,14 +195,22 @@ def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
                     except BaseException:
                         stop.set()
                         raise
+        own, own_send = audio_buffer(len(out)), audio_buffer(len(send), 1)[:, 0]
         try:
-            _synthesize_part(inst, soundfont, sr, out, send, first, report, lock)
+            _synthesize_part(inst, soundfont, sr, own, own_send, first, report)
         except BaseException:
             stop.set()
             raise
+        return own, own_send
 
     with ThreadPoolExecutor(workers, thread_name_prefix="v2m-synth") as pool:
         futures = [pool.submit(run, k, *job) for k, job in enumerate(jobs)]
+        for f, (_, _, out, send) in zip(futures, jobs):
+            if f.exception() is None:
+                own, own_send = f.result()
+                out += own
+                send += own_send
+                del own, own_send       # a 3-minute part is 60 MB: freed as soon as it is added
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
@@ -208,8 +218,7 @@ def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
 
 def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out: np.ndarray,
                      send: np.ndarray, first_frame: int = 0,
-                     progress: Callable[[float], None] | None = None,
-                     lock: threading.Lock | None = None) -> None:
+                     progress: Callable[[float], None] | None = None) -> None:
     """Add one part's dry audio into `out` and its reverb send into `send` (frame 0 of both is
     `first_frame` of the piece).  Each part has a synthesiser of its own: in one shared by all
     parts, a part's sound depended on the other parts' notes (0.02 of raw difference, and an
@@ -247,9 +256,8 @@ def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out
             while pos < target:
                 n = min(target - pos, len(chunk))
                 write_float(synth.synth, n, chunk.ctypes.data, 0, 2, chunk.ctypes.data, 1, 2)
-                with lock or nullcontext():      # parts on other threads add into the same buffers
-                    out[pos:pos + n] += chunk[:n]
-                    send[pos:pos + n] += level * (chunk[:n, 0] + chunk[:n, 1])
+                out[pos:pos + n] += chunk[:n]
+                send[pos:pos + n] += level * (chunk[:n, 0] + chunk[:n, 1])
                 pos += n
                 if progress is not None and pos >= next_report:
                     next_report = pos + sr

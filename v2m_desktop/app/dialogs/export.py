@@ -192,7 +192,7 @@ class ExportDialog(QDialog):
         self.done_box.finished.connect(self.accept)
         self.done_box.open()
 
-    def _failed(self, title: str, message: str, unexpected: bool) -> None:
+    def _failed(self, title: str, message: str, unexpected: bool, job: str = "") -> None:
         if self.running:
             self._finish(f"Export failed: {message}")
 

@@ -48,8 +48,26 @@ class Lane(QWidget):
         self._dragging = False
         axis.changed.connect(self.update)
         if model is not None:
-            for sig in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved):
-                sig.connect(self.update)
+            for sig in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+                sig.connect(lambda *_: self.update())
+            model.dataChanged.connect(self._rows_changed)
+
+    def follow(self, model) -> None:
+        """Repaint on any change of another model this lane draws from."""
+        for sig in (model.modelReset, model.dataChanged, model.rowsInserted, model.rowsRemoved):
+            sig.connect(lambda *_: self.update())
+
+    def _rows_changed(self, top, bottom, _roles=()) -> None:
+        """Repaint only the seconds of the changed rows (with a pixel's margin for outlines)."""
+        span = self.model.seconds_of(top.row(), bottom.row())
+        if span is None:
+            self.update()
+            return
+        x0, x1 = self.axis.x_of(span[0]), self.axis.x_of(span[1])
+        if x1 < 0 or x0 > self.width():
+            return
+        x0, x1 = max(int(x0) - 2, 0), min(int(x1) + 3, self.width())
+        self.update(x0, 0, x1 - x0, self.height())
 
     def event(self, e) -> bool:
         if e.type() == QEvent.Type.ToolTip:     # what is under the pointer, where a lane tells it
@@ -333,7 +351,7 @@ class CutLane(Lane):
         super().__init__(axis, model, parent)
         self.transitions = transitions
         if transitions is not None:
-            transitions.modelReset.connect(self.update)
+            self.follow(transitions)
 
     def marks(self) -> list[tuple[float, bool]]:
         """(seconds, is a transition) of every marker, in time order."""
@@ -375,7 +393,7 @@ class EmotionLane(CurveLane):
         self.targets, self.cuts = targets, cuts
         for m in (targets, cuts):
             if m is not None:
-                m.modelReset.connect(self.update)
+                self.follow(m)
 
     def scene_at(self, t: float) -> tuple[float, float]:
         """The stretch between the cuts either side of `t` (the video's ends outside them)."""
@@ -470,7 +488,7 @@ class ChordLane(Lane):
         super().__init__(axis, model, parent)
         self.bars = bars                # the bar starts: ticks where the harmony may change
         if bars is not None:
-            bars.modelReset.connect(self.update)
+            self.follow(bars)
         self._boundary: float | None = None
         self._boundary_to: float | None = None
         self.setMouseTracking(True)

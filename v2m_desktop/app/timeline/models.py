@@ -2,6 +2,7 @@
 model's reset / dataChanged notifications and reads the rows, never the core objects."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
@@ -9,10 +10,11 @@ from PySide6.QtGui import QImage
 class RowsModel(QAbstractListModel):
     """A list of plain rows (tuples or dataclasses); `text(row)` is its DisplayRole."""
 
-    def __init__(self, text=str, parent: QObject | None = None):
+    def __init__(self, text=str, parent: QObject | None = None, per_second: bool = False):
         super().__init__(parent)
         self.rows: list = []
         self._text = text
+        self.per_second = per_second        # row i is second i
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt's name
         return 0 if parent.isValid() else len(self.rows)
@@ -32,6 +34,49 @@ class RowsModel(QAbstractListModel):
         self.rows = list(rows)
         self.endResetModel()
 
+    def seconds_of(self, first: int, last: int) -> tuple[float, float] | None:
+        """The seconds rows first..last cover on the timeline (None: not known, all of it):
+        rows with a start and an end (chord blocks, targets), times (bars), or one row a
+        second (dynamics)."""
+        rows = self.rows[first:last + 1]
+        if not rows:
+            return None
+        if all(hasattr(r, "start") and hasattr(r, "end") for r in rows):
+            return min(float(r.start) for r in rows), max(float(r.end) for r in rows)
+        if all(isinstance(r, float) for r in rows):
+            return min(rows), max(rows)
+        if self.per_second:
+            return float(first), float(last + 1)
+        return None
+
+    def update_rows(self, rows) -> None:
+        """The new rows, announced as narrowly as they differ: nothing when none does, the
+        changed rows (dataChanged) when as many, else only the rows between the common head and
+        tail removed and inserted.  A lane repaints just those rows' seconds."""
+        new = list(rows)
+        old = self.rows
+        head = 0
+        while head < min(len(old), len(new)) and old[head] == new[head]:
+            head += 1
+        if head == len(old) == len(new):
+            return
+        tail = 0
+        while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        if len(old) == len(new):
+            self.rows = new
+            self.dataChanged.emit(self.index(head), self.index(len(new) - 1 - tail))
+            return
+        if len(old) - tail > head:
+            self.beginRemoveRows(QModelIndex(), head, len(old) - tail - 1)
+            self.rows = old[:head] + old[len(old) - tail:]
+            self.endRemoveRows()
+        if len(new) - tail > head:
+            self.beginInsertRows(QModelIndex(), head, len(new) - tail - 1)
+            self.rows = new
+            self.endInsertRows()
+        self.rows = new
+
 
 class NotesModel(RowsModel):
     """The arranged notes (one row each, core.timeline.Notes holds them as arrays) and which
@@ -42,6 +87,7 @@ class NotesModel(RowsModel):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent=parent)
         self.notes = None
+        self.before = None          # the notes before the last update (where moved notes were)
         self.hidden: set[str] = set()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
@@ -64,6 +110,33 @@ class NotesModel(RowsModel):
         self.beginResetModel()
         self.notes = notes
         self.endResetModel()
+
+    def update_notes(self, notes) -> None:
+        """New notes of the same parts: only the rows from the first to the last that differ
+        are announced (dataChanged), so the piano-roll repaints just their seconds."""
+        old = self.notes
+        if old is None or notes is None or old.parts != notes.parts or len(old) != len(notes):
+            self.set_notes(notes)
+            return
+        differ = np.flatnonzero((old.start != notes.start) | (old.end != notes.end)
+                                | (old.pitch != notes.pitch) | (old.velocity != notes.velocity)
+                                | (old.part != notes.part))
+        self.notes, self.before = notes, old
+        if len(differ):
+            self.dataChanged.emit(self.index(int(differ[0])), self.index(int(differ[-1])))
+
+    def seconds_of(self, first: int, last: int) -> tuple[float, float] | None:
+        """The seconds of the notes first..last, before and after the change (a moved note is
+        repainted where it was and where it is)."""
+        n = self.notes
+        if n is None or not 0 <= first <= last < len(n):
+            return None
+        t0, t1 = float(n.start[first:last + 1].min()), float(n.end[first:last + 1].max())
+        old = self.before
+        if old is not None and last < len(old):
+            t0 = min(t0, float(old.start[first:last + 1].min()))
+            t1 = max(t1, float(old.end[first:last + 1].max()))
+        return t0, t1
 
     def set_visible(self, part: str, visible: bool) -> None:
         if visible == (part not in self.hidden):
@@ -97,8 +170,18 @@ class LaneModels(QObject):
         self.chords = RowsModel(lambda b: f"{b.symbol} {b.start:.2f}-{b.end:.2f} s", self)
         self.bars = RowsModel(lambda t: f"bar at {t:.2f} s", self)
         self.notes = NotesModel(self)
-        self.dynamics = RowsModel(lambda r: f"density {r[0]:.1f}, loudness {r[1]:.3f}", self)
+        self.dynamics = RowsModel(lambda r: f"density {r[0]:.1f}, loudness {r[1]:.3f}", self, per_second=True)
         self.targets = RowsModel(lambda t: f"{t.emotion} {t.intensity:g} {t.start}-{t.end} s", self)
+
+    def update(self, data) -> None:
+        """The edited project's new music: only what the music changes (chords, bars, notes,
+        dynamics, targets), each model announcing only the rows that differ; the picture's
+        lanes (thumbnails, cuts, emotion) stay as they are."""
+        self.chords.update_rows(data.chords)
+        self.bars.update_rows(data.bars)
+        self.notes.update_notes(data.notes)
+        self.dynamics.update_rows(_dynamics_rows(data))
+        self.targets.update_rows(data.targets)
 
     def show(self, data) -> None:
         """Fill every model from a core.timeline.TimelineData (None clears)."""
@@ -115,10 +198,14 @@ class LaneModels(QObject):
         self.chords.set_rows(data.chords)
         self.bars.set_rows(data.bars)
         self.notes.set_notes(data.notes)
-        dyn = []
-        if data.density is not None:        # (density, loudness, density drawn, loudness drawn)
-            drawn = [data.edited.get(k, set()) for k in ("density", "loudness")]
-            dyn = [(float(d), float(lo), s in drawn[0], s in drawn[1])
-                   for s, (d, lo) in enumerate(zip(data.density, data.loudness))]
-        self.dynamics.set_rows(dyn)
+        self.dynamics.set_rows(_dynamics_rows(data))
         self.targets.set_rows(data.targets)
+
+
+def _dynamics_rows(data) -> list[tuple[float, float, bool, bool]]:
+    """(density, loudness, density drawn, loudness drawn) a second."""
+    if data.density is None:
+        return []
+    drawn = [data.edited.get(k, set()) for k in ("density", "loudness")]
+    return [(float(d), float(lo), s in drawn[0], s in drawn[1])
+            for s, (d, lo) in enumerate(zip(data.density, data.loudness))]

@@ -99,8 +99,8 @@ def bench_alignment(video: Path, cuts: list[float], seed: int = 0) -> dict:
 
     from v2m_desktop.core.arrange import cut_alignment
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
         settings = ScoreSettings(vision="basic", cache_dir=Path(d),
                                  compose=ComposeSettings(sampling=SamplingOptions(seed=seed)))
@@ -301,8 +301,8 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
     calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""
     from v2m_desktop.core.arrange import stats as st
     from v2m_desktop.core.compose import ComposeSettings
-    from v2m_desktop.core.engine import score_video
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     from v2m_desktop.core.video.synthetic import MOODS, make_mood_video, mood_scenes
     folder = Path(folder)
     clips: dict[str, Path] = {}
@@ -432,8 +432,9 @@ def bench_edit(video: Path) -> dict:
     a 20-s regeneration plus its update, against a full arrange + render of the same project;
     and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
     from v2m_desktop.core import edits as E
-    from v2m_desktop.core.engine import Engine, score_video
+    from v2m_desktop.core.engine import Engine
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.scoring import score_video
     settings = ScoreSettings(vision="basic")
     result = score_video(video, settings)
     project = result.project
@@ -445,10 +446,13 @@ def bench_edit(video: Path) -> dict:
     full_s = time.perf_counter() - t0
 
     def timed_update(edit, before):
+        seen: list = []                 # the edit's Changes: the engine re-renders around them
+        project.listeners.append(seen.append)
         t = time.perf_counter()
         edit.apply(project, engine) if isinstance(edit, E.Regenerate) else edit.apply(project)
-        after = engine.update(before)
+        after = engine.update(before, (min(c.start for c in seen), max(c.end for c in seen)))
         took = time.perf_counter() - t
+        project.listeners.remove(seen.append)
         ref = engine.score()
         err = after.audio - ref.audio
         snr = 10 * np.log10(float((ref.audio ** 2).sum()) / max(float((err ** 2).sum()), 1e-20))

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pickle
+import threading
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -62,8 +64,34 @@ def load_model(path: Path, kind: str | None = None, device: str | torch.device =
     return model.to(device).eval(), ckpt.get("meta", {})
 
 
-def load_models(chords: Path | None = None, dynamics: Path | None = None, device="cpu"):
-    """The shipped chord and dynamics models (or the given files): (AMT, DynamicsGRU)."""
-    amt, _ = load_model(chords or SHIPPED["chords"], "chords", device)
-    dyn, _ = load_model(dynamics or SHIPPED["dynamics"], "dynamics", device)
-    return amt, dyn
+class Models(NamedTuple):
+    """The two models a score needs, in eval mode on one device."""
+    chords: AMT
+    dynamics: DynamicsGRU
+
+
+_LOADED: dict[tuple, Models] = {}
+_LOADING = threading.Lock()
+
+
+def load_models(chords: Path | None = None, dynamics: Path | None = None, device="cpu") -> Models:
+    """The shipped chord and dynamics models (or the given files), read once per process and
+    device: a later call with the same files (unchanged on disk) returns the same models.  They
+    are only ever used for inference (no_grad, eval), so sharing them between threads is safe."""
+    files = (Path(chords or SHIPPED["chords"]), Path(dynamics or SHIPPED["dynamics"]))
+    key = (*((str(f.resolve()), *_stamp(f)) for f in files), str(device))
+    with _LOADING:
+        if key not in _LOADED:
+            amt, _ = load_model(files[0], "chords", device)
+            dyn, _ = load_model(files[1], "dynamics", device)
+            _LOADED[key] = Models(amt, dyn)
+        return _LOADED[key]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """(size, mtime in ns) of a model file, so a file written again is read again."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)         # load_model says it is missing
+    return (st.st_size, st.st_mtime_ns)
