@@ -82,7 +82,8 @@ def _same_name(folder: Path, x: str, y: str) -> bool:
         probe.unlink(missing_ok=True)
 
 
-def _why(e: OSError) -> str:
+def os_reason(e: OSError) -> str:
+    """An OSError's reason as a message says it (ELOOP's own text is obscure)."""
     if e.errno == errno.ELOOP:
         return "a loop of symbolic links"
     return e.strerror or str(e)
@@ -101,24 +102,12 @@ def check_output(out: Path, *inputs: Path | None) -> Path:
     except FileNotFoundError:
         return out
     except OSError as e:
-        raise V2MError(f"cannot write {out}: {_why(e)}") from None
+        raise V2MError(f"cannot write {out}: {os_reason(e)}") from None
     if stat.S_ISDIR(mode):
         raise V2MError(f"the output {out} is a folder; give a file name")
     if not stat.S_ISREG(mode):
         raise V2MError(f"the output {out} is not a regular file (a pipe or a device); give a file name")
     return out
-
-
-def check_distinct(outputs: dict[str, Path | None], *inputs: Path | None) -> None:
-    """Every output checked (check_output against the inputs) and no two naming one file:
-    all before any work, so a refused name never leaves another output written."""
-    named = [(k, Path(v)) for k, v in outputs.items() if v is not None]
-    for i, (kind, path) in enumerate(named):
-        check_output(path, *inputs)
-        for other, path2 in named[:i]:
-            if same_file(path, path2):
-                raise V2MError(f"the {kind} and the {other} outputs are one file ({path}); "
-                               "give each its own name")
 
 
 def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
@@ -134,7 +123,7 @@ def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
     except IsADirectoryError:
         raise V2MError(f"the {what} {path} is a folder") from None
     except OSError as e:
-        raise V2MError(f"cannot read the {what} {path}: {_why(e)}") from None
+        raise V2MError(f"cannot read the {what} {path}: {os_reason(e)}") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -155,26 +144,9 @@ def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
             raise V2MError(f"the {what} {path} is too large (at most {limit / 2**20:.0f} MiB)")
         return b"".join(chunks)
     except OSError as e:
-        raise V2MError(f"cannot read the {what} {path}: {_why(e)}") from None
+        raise V2MError(f"cannot read the {what} {path}: {os_reason(e)}") from None
     finally:
         os.close(fd)
-
-
-def check_input(path: Path, what: str = "file") -> Path:
-    """`path` names a regular file that can be opened (probing a FIFO would block, a device
-    never end); V2MError in one line otherwise. Opened without blocking and closed at once."""
-    path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise V2MError(f"{what} not found: {path}") from None
-    except OSError as e:
-        raise V2MError(f"cannot read the {what} {path}: {_why(e)}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise V2MError(f"the {what} {path} is a folder")
-    if not stat.S_ISREG(st.st_mode):
-        raise V2MError(f"the {what} {path} is not a regular file (a pipe or a device)")
-    return path
 
 
 def media_url(path: Path) -> str:

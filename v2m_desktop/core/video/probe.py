@@ -8,7 +8,6 @@ that this build's OpenCV cannot decode.
 """
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 import cv2
 
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.files import ffmpeg_exe, media_url
+from v2m_desktop.core.files import ffmpeg_exe, media_url, os_reason
 
 # ffmpeg demuxers that only ever hold still pictures
 _IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif_pipe",
@@ -143,8 +142,7 @@ def check_video_file(path: str | os.PathLike) -> tuple[Path, bytes, int]:
     except FileNotFoundError:
         raise V2MError(f"{name} does not exist ({p})") from None
     except OSError as e:
-        why = "a loop of symbolic links" if e.errno == errno.ELOOP else e.strerror or e
-        raise V2MError(f"{name} cannot be read ({why})") from None
+        raise V2MError(f"{name} cannot be read ({os_reason(e)})") from None
     if stat.S_ISDIR(st.st_mode):
         raise V2MError(f"{name} is a folder, not a video file")
     if not stat.S_ISREG(st.st_mode):      # a FIFO would hang the probe, a device never end
