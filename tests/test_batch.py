@@ -77,14 +77,17 @@ def test_batch_scores_resumes_and_reports_failures(library, tmp_path, capsys):
 
 
 def test_two_workers_write_what_one_writes(library, tmp_path):
+    """Same seed, same bytes: the MIDI, the WAV and the stems, with one worker or two."""
     outs = []
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}"
-        assert main(["batch", str(library / "list.txt"), "-o", str(out), "--midi", "--seed", "5",
-                     "--vision", "basic", "--quiet", "--jobs", str(jobs)]) == 0
+        assert main(["batch", str(library / "list.txt"), "-o", str(out), "--midi", "--wav", "--stems",
+                     "--seed", "5", "--vision", "basic", "--quiet", "--jobs", str(jobs)]) == 0
         outs.append(out)
-    for rel in ("in/a.mid", "in/trip/b.mid"):
-        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes()
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.suffix in (".mid", ".wav"))
+    assert {f.suffix for f in files} == {".mid", ".wav"} and len(files) > 4
+    for rel in files:
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
 
 
 def test_ctrl_c_keeps_finished_videos_and_leaves_no_half_file(library, tmp_path):

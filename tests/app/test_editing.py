@@ -4,7 +4,7 @@ its takes.  Each edit is one command on the undo stack and re-renders the music.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
@@ -259,3 +259,44 @@ def test_closing_right_after_an_edit_stops_its_re_render(qtbot, window, bbb, mon
     assert worker.isFinished() and not window.isVisible()
     qtbot.wait(300)                             # the finished render's signals arrive: none starts
     assert session._render_worker is None
+
+
+def test_an_edit_refreshes_only_what_it_touches(qtbot, window, bbb):
+    """A chord set by the user re-renders the music, and the views hear only the difference:
+    the picture's lanes (thumbnails, cuts, emotion) are not reset, the chord and note models
+    announce the rows that changed, and the piano-roll repaints only around the edit."""
+    p, lane = _generated(qtbot, window, bbb)
+    models = window.session.lanes
+    resets = {name: 0 for name in ("thumbnails", "cuts", "emotion", "chords", "notes")}
+    for name in resets:
+        getattr(models, name).modelReset.connect(lambda name=name: resets.__setitem__(name, resets[name] + 1))
+    note_rows = []
+    models.notes.dataChanged.connect(lambda top, bottom, *_: note_rows.append((top.row(), bottom.row())))
+    roll = window.timeline.piano_roll
+    painted = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, e):  # noqa: N802 - Qt's name
+            if e.type() == QEvent.Type.Paint:
+                painted.append(e.rect())
+            return False
+    spy = Paints()
+    roll.installEventFilter(spy)
+    b = _wide_block(window, after=20)
+    qtbot.mouseDClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + b.end) / 2), 15))
+    dlg = window.editing.chord_dialog
+    dlg.symbol.clear()
+    qtbot.keyClicks(dlg.symbol, "C#dim")
+    qtbot.keyClick(dlg.symbol, Qt.Key.Key_Return)
+    assert window.session.wait_rendered()
+    qtbot.wait(50)
+    assert resets == {name: 0 for name in resets}
+    assert note_rows, "the changed notes were not announced"
+    n = len(models.notes.notes)
+    first, last = min(r[0] for r in note_rows), max(r[1] for r in note_rows)
+    assert last - first + 1 < n / 2                       # not the whole piece
+    edited = [r for r in painted if r.width() < roll.width()]
+    assert edited, "the piano-roll repainted whole"
+    x0, x1 = window.axis.x_of(b.start), window.axis.x_of(b.end)
+    bar = 4 * 60 / window.session.music.timeline.tempo * window.axis.pps
+    assert all(r.left() >= x0 - 4 * bar and r.right() <= x1 + 4 * bar for r in edited)

@@ -46,7 +46,7 @@ KILLED_APP = textwrap.dedent("""
 
         def scored(_res):
             w.axis.set_selection(20, 22)
-            w.set_chord("Ebaug")
+            w.editing.set_chord("Ebaug")
             print("edited", w.windowTitle(), flush=True)
         w.session.projectOpened.connect(scored)
     QTimer.singleShot(0, edit_once_open)

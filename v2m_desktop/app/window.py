@@ -231,7 +231,8 @@ class MainWindow(QMainWindow):
         self._rendered(music)
         t, s = music.timeline, music.project.settings
         self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
-                                          f"{cuts_text(t.cuts, t.transitions)}, seed {s.chord_seed}/{s.seed}")
+                                          f"{cuts_text(t.cuts, t.transitions)}; "
+                                          f"seeds: chords {s.chord_seed}, arrangement {s.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
         self.documents.project_opened(music)
         self._state(self.session.state)

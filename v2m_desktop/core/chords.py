@@ -6,6 +6,8 @@ than the token id; both mappings live here so every stage agrees on them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from v2m_desktop.core.errors import V2MError
@@ -70,7 +72,7 @@ def quality_of(token: int) -> str | None:
     return None if not 1 <= token <= 156 else QUALITIES[(int(token) - 1) % 13]
 
 
-def _table(fn_n, fn_end, fn_pad, fn_chord) -> np.ndarray:
+def _table(fn_n: int, fn_end: int, fn_pad: int, fn_chord: Callable[[int], int]) -> np.ndarray:
     out = np.empty(N_TOKENS, dtype=np.int64)
     out[N_ID], out[END_ID], out[PAD_ID] = fn_n, fn_end, fn_pad
     for t in range(1, 157):
@@ -167,7 +169,7 @@ def key_name(key_root: int, mode: int) -> str:
 
 def chord_symbol(token: int, flats: bool = False) -> str:
     """'Am', 'F#maj7' ('Gbmaj7' with `flats`), 'N' (no chord): the symbol users read and type."""
-    q = quality_of(token)
-    if q is None:
+    q, root = quality_of(token), root_of(token)
+    if q is None or root is None:       # both None together: N, END, PAD
         return chord_name(token)
-    return (FLAT_ROOTS if flats else ROOTS)[root_of(token)] + SYMBOL_SUFFIX[q]
+    return (FLAT_ROOTS if flats else ROOTS)[root] + SYMBOL_SUFFIX[q]

@@ -30,6 +30,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from v2m_desktop.core.errors import Terminated
 
@@ -102,7 +103,7 @@ def sweep(folder: Path) -> list[Path]:
         if folder in _swept:
             return []
         _swept.add(folder)
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -232,7 +233,7 @@ def _raise(signum: int) -> None:
     raise Terminated(signum)
 
 
-def _on_signal(signum: int, _frame) -> None:
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
     global _pending
     if _stopping:
         return          # already stopping: a second signal must not cut the clean-up short

@@ -14,6 +14,8 @@ import torch
 from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
+from v2m_desktop.core.model.amt import AMT
+from v2m_desktop.core.model.dynamics import DynamicsGRU
 from v2m_desktop.core.model.generate import ChordRules, SamplingOptions, generate_long
 from v2m_desktop.core.model.inputs import batch_video
 from v2m_desktop.core.progress import Progress
@@ -64,7 +66,8 @@ def check_settings(settings: ComposeSettings) -> None:
                        f"{FOLLOW_PICTURE_MAX:g}, not {settings.follow_picture:g}")
 
 
-def predict_dynamics(model, features: VideoFeatures, *, semantic: bool = True, device="cpu") -> Dynamics:
+def predict_dynamics(model: DynamicsGRU, features: VideoFeatures, *, semantic: bool = True,
+                     device: torch.device | str = "cpu") -> Dynamics:
     """Note density and loudness for every second (the bi-GRU reads the whole video at once)."""
     with torch.no_grad():
         vb = batch_video([features], len(features), semantic=semantic).to(device)
@@ -93,8 +96,9 @@ def spread_locks(locks: dict[int, int], rules: ChordRules | None) -> dict[int, i
     return out
 
 
-def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSettings | None = None, *,
-            locks: dict[int, int] | None = None, device="cpu",
+def compose(features: VideoFeatures, amt: AMT, dynamics_model: DynamicsGRU,
+            settings: ComposeSettings | None = None, *,
+            locks: dict[int, int] | None = None, device: torch.device | str = "cpu",
             progress: Progress | None = None,
             rules: ChordRules | None = None) -> tuple[ChordTrack, Dynamics]:
     """The whole plan for a video: its chords (`write`) and its dynamics."""
@@ -103,8 +107,8 @@ def compose(features: VideoFeatures, amt, dynamics_model, settings: ComposeSetti
     return track, predict_dynamics(dynamics_model, features, semantic=settings.semantic, device=device)
 
 
-def write(features: VideoFeatures, amt, settings: ComposeSettings | None = None, *,
-          locks: dict[int, int] | None = None, device="cpu",
+def write(features: VideoFeatures, amt: AMT, settings: ComposeSettings | None = None, *,
+          locks: dict[int, int] | None = None, device: torch.device | str = "cpu",
           progress: Progress | None = None,
           rules: ChordRules | None = None) -> ChordTrack:
     """The chords of a video, in its key (from the settings, else from its emotion).

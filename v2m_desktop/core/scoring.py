@@ -94,8 +94,9 @@ def score_with_engine(video: Path, settings: ScoreSettings | None = None, *, pro
     """score_video, with the new project's Engine (the app keeps it for the project's edits)."""
     settings = settings or ScoreSettings()
     t0 = time.perf_counter()
-    models = models or load_models(settings.chords_model, settings.dynamics_model,
-                                   pick_device(settings.device))
+    # a Ray task gets the models back as a plain tuple
+    models = Models(*models) if models is not None else \
+        load_models(settings.chords_model, settings.dynamics_model, pick_device(settings.device))
     loaded = time.perf_counter() - t0
     w = write_chords(Path(video), settings, models, analysis=analysis, progress=progress)
     w.run.timings["load models"] = loaded

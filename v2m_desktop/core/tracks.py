@@ -2,6 +2,7 @@
 per second of video, in the piece's real key."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,8 @@ class ChordTrack:
         return (key_root - (9 if mode else 0)) % 12
 
     @classmethod
-    def from_normalised(cls, tokens, key_root: int, mode: int, locks=()) -> ChordTrack:
+    def from_normalised(cls, tokens: Iterable[int], key_root: int, mode: int,
+                        locks: Iterable[int] = ()) -> ChordTrack:
         shift = cls.shift_for(key_root, mode)
         return cls(np.array([transpose(t, shift) for t in tokens], dtype=np.int64), key_root, mode,
                    set(locks))

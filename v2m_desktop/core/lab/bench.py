@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def synthetic_features(seconds: int, seed: int = 0) -> VideoFeatures:
 
 
 def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: int = 3,
-                   device="cpu") -> dict:
+                   device: torch.device | str = "cpu") -> dict:
     """Time `seconds` chords with the KV cache (best of `repeats`) and with full recomputation
     of encoder and decoder for every token (once), same model, same seed."""
     model, _ = load_model(model_path or SHIPPED["chords"], "chords", device)
@@ -50,16 +51,16 @@ def bench_generate(model_path: Path | None = None, seconds: int = 300, repeats: 
             "threads": torch.get_num_threads(), "device": str(device)}
 
 
-def bench_video(folder: Path, seconds: int = 180, size=(1280, 720), texture: bool = True
-                ) -> tuple[Path, list]:
+def bench_video(folder: Path, seconds: int = 180, size: tuple[int, int] = (1280, 720), texture: bool = True
+                ) -> tuple[Path, list[float]]:
     """A synthetic clip with known cuts for the scoring benchmarks (made once per folder):
     shots of 3.3 to 9.1 s, irregular so that no single tempo fits them all, with a moving grain
     so that it decodes at the cost of real footage (`texture`; the grain hides cuts from the
     detector, so the cut-alignment bench uses a clean clip)."""
     from v2m_desktop.core.video.synthetic import make_test_video
     lengths = np.array([6.5, 4.2, 9.1, 3.3, 7.4, 5.8])
-    cuts = np.cumsum(np.tile(lengths, seconds // 30 + 1))
-    cuts = [round(float(c), 3) for c in cuts[cuts < seconds - 2]]
+    ends = np.cumsum(np.tile(lengths, seconds // 30 + 1))
+    cuts = [round(float(c), 3) for c in ends[ends < seconds - 2]]
     path = Path(folder) / f"bench_{seconds}s_{size[0]}x{size[1]}{'_grain' if texture else ''}.mp4"
     if not path.is_file():
         make_test_video(path, seconds, fps=24, size=size, cuts=cuts, texture=texture)
@@ -81,6 +82,7 @@ def bench_score(video: Path) -> dict:
         proc = subprocess.Popen([sys.executable, "-m", "v2m_desktop.cli", "score", str(video), "-o",
                                  str(Path(d) / "out.mp4"), "--vision", "basic", "--quiet", "--seed", "0"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        assert proc.stderr is not None                  # asked as a pipe
         stderr = proc.stderr.read().decode(errors="replace")
         _, status, usage = os.wait4(proc.pid, 0)        # this child's own peak, not all children's
         score_s = time.perf_counter() - t0
@@ -165,7 +167,7 @@ def _k_weighting(freqs: np.ndarray) -> np.ndarray:
     """|H(f)|^2 of BS.1770's K-weighting (its two 48 kHz biquads, evaluated at f)."""
     z = np.exp(-1j * 2 * np.pi * freqs / 48000.0)
 
-    def biquad(b, a):
+    def biquad(b: tuple[float, float, float], a: tuple[float, float, float]) -> np.ndarray:
         return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
     shelf = biquad((1.53512485958697, -2.69169618940638, 1.19839281085285),
                    (1.0, -1.69065929318241, 0.73248077421585))
@@ -203,7 +205,9 @@ def _reencode(src: Path, dst: Path) -> Path:
 
     from v2m_desktop.core.files import ffmpeg_exe
     if not dst.is_file():
-        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-vf", "scale=iw/2:-2",
+        exe = ffmpeg_exe()
+        assert exe is not None                          # required: V2MError rather than None
+        subprocess.run([exe, "-v", "error", "-y", "-i", str(src), "-vf", "scale=iw/2:-2",
                         "-c:v", "libx264", "-b:v", "150k", "-an", str(dst)], check=True)
     return dst
 
@@ -227,8 +231,8 @@ def cut_detection(found: list[float], hard: list[float], ranges: list[tuple[floa
     range widened by tol), and precision (a found cut near an abrupt one or inside a range)."""
     f = np.asarray(found, dtype=np.float64)
 
-    def near(t):
-        return len(f) and np.abs(f - t).min() <= tol
+    def near(t: float) -> bool:
+        return bool(len(f) and np.abs(f - t).min() <= tol)
     in_range = [any(a - tol <= c <= b + tol for a, b in ranges) or any(abs(c - h) <= tol for h in hard)
                 for c in f]
     abrupt = [bool(near(h)) for h in hard]
@@ -279,9 +283,9 @@ def _piece(result, scenes=None) -> dict:
     return out
 
 
-def _mean(xs) -> float:
-    xs = [x for x in xs if x is not None and np.isfinite(x)]
-    return float(np.mean(xs)) if xs else float("nan")
+def _mean(xs: Iterable[float | None]) -> float:
+    kept = [x for x in xs if x is not None and np.isfinite(x)]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def _agree(a: dict, b: dict) -> float:
@@ -289,13 +293,14 @@ def _agree(a: dict, b: dict) -> float:
     return float(np.mean([x == y for x, y in zip(a["seconds"], b["seconds"])]))
 
 
-def _ratio(pairs) -> float:
+def _ratio(pairs: Iterable[tuple[int, int]]) -> float:
     hit = sum(p[0] for p in pairs)
     total = sum(p[1] for p in pairs)
     return hit / total if total else float("nan")
 
 
-def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Progress | None = None) -> dict:
+def bench_music(folder: Path, seeds: Sequence[int] = range(10), media: Path = MEDIA,
+                progress: Progress | None = None) -> dict:
     """Score the shared clips and the synthetic calm, energetic and alternating clips (basic
     vision) for each seed and measure the music: harmonic rhythm, phrases, cadences, cuts, the
     calm / energetic contrast, the alternating clip's scenes, a re-encoded copy, the mix."""
@@ -319,7 +324,7 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
         clips[mood] = path
         scenes[mood] = mood_scenes(mood, 48.0)
     # the calm and energetic clips again in one key: what the picture does to the harmony itself
-    jobs = [(name, path, None) for name, path in clips.items()]
+    jobs: list[tuple[str, Path, str | None]] = [(name, path, None) for name, path in clips.items()]
     jobs += [(f"{mood} (F major)", clips[mood], "F major") for mood in ("calm", "energetic")]
     runs: dict[str, list[dict]] = {}
     done = 0
@@ -344,10 +349,10 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
                               cadence=_ratio([r["cadence"] for r in rs]), cuts=rs[0]["cuts"],
                               followed=rs[0]["followed"],
                               fast_cuts=rs[0]["fast_cuts"], instruments=rs[0]["instruments"])
-    out = {"seeds": list(seeds), "clips": per_clip}
+    out: dict[str, object] = {"seeds": list(seeds), "clips": per_clip}     # the JSON report
     if "calm" in runs and "energetic" in runs:
         pairs = list(zip(runs["calm"], runs["energetic"]))
-        out["contrast"] = {
+        contrast: dict[str, float | list[str]] = {
             "agreement": _mean([_agree(c, e) for c, e in pairs]),
             "first10_similarity": _mean([st.edit_similarity(c["first"], e["first"]) for c, e in pairs]),
             "tempo_diff": _mean([e["tempo"] - c["tempo"] for c, e in pairs]),
@@ -358,13 +363,14 @@ def bench_music(folder: Path, seeds=range(10), media: Path = MEDIA, progress: Pr
             "minor_energetic": _mean([e["minor_share"] for _, e in pairs]),
             "instruments_calm": runs["calm"][0]["instruments"],
             "instruments_energetic": runs["energetic"][0]["instruments"]}
+        out["contrast"] = contrast
         same_key = list(zip(runs["calm (F major)"], runs["energetic (F major)"]))
-        out["contrast"]["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
-        out["contrast"]["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
-                                                     for c, e in same_key])
+        contrast["agreement_same_key"] = _mean([_agree(c, e) for c, e in same_key])
+        contrast["first10_same_key"] = _mean([st.edit_similarity(c["first"], e["first"])
+                                          for c, e in same_key])
         # unrelated clips for reference: the shared clips against each other, same seed
         if "big" in runs and "sintel" in runs:
-            out["contrast"]["unrelated_first10_similarity"] = _mean(
+            contrast["unrelated_first10_similarity"] = _mean(
                 [st.edit_similarity(a["first"], b["first"]) for a, b in zip(runs["big"], runs["sintel"])])
     if "alternating" in runs:
         rows = [row for r in runs["alternating"] for row in r["scenes"]]
@@ -432,8 +438,9 @@ def bench_edit(video: Path) -> dict:
     a 20-s regeneration plus its update, against a full arrange + render of the same project;
     and how close the joined audio is to a full render of the edited project (SNR, max diff)."""
     from v2m_desktop.core import edits as E
-    from v2m_desktop.core.engine import Engine
+    from v2m_desktop.core.engine import Engine, Score
     from v2m_desktop.core.pipeline import ScoreSettings
+    from v2m_desktop.core.project import Change
     from v2m_desktop.core.scoring import score_video
     settings = ScoreSettings(vision="basic")
     result = score_video(video, settings)
@@ -445,8 +452,8 @@ def bench_edit(video: Path) -> dict:
     before = engine.score()
     full_s = time.perf_counter() - t0
 
-    def timed_update(edit, before):
-        seen: list = []                 # the edit's Changes: the engine re-renders around them
+    def timed_update(edit: E.Edit, before: Score) -> tuple[Score, float, float, float]:
+        seen: list[Change] = []                 # the edit's Changes: the engine re-renders around them
         project.listeners.append(seen.append)
         t = time.perf_counter()
         edit.apply(project, engine) if isinstance(edit, E.Regenerate) else edit.apply(project)

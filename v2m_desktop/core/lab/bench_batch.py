@@ -15,8 +15,8 @@ def bench_batch(clips: int = 8, seconds: int = 8, jobs: int | None = None) -> di
     from v2m_desktop.core.batch import default_jobs
     from v2m_desktop.core.video.synthetic import make_test_video
     jobs = jobs or default_jobs()
-    with tempfile.TemporaryDirectory(prefix="v2m-bench-batch-") as d:
-        d = Path(d)
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-batch-") as tmp:
+        d = Path(tmp)
         inputs = d / "clips"
         inputs.mkdir()
         for i in range(clips):
@@ -25,7 +25,7 @@ def bench_batch(clips: int = 8, seconds: int = 8, jobs: int | None = None) -> di
         cli = [sys.executable, "-m", "v2m_desktop.cli"]
         common = ["--vision", "basic", "--quiet", "--seed", "1"]
 
-        def run(cmd, cache):
+        def run(cmd: list[str], cache: str) -> None:
             env = {**os.environ, "V2M_CACHE_DIR": str(d / cache)}
             r = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if r.returncode != 0:

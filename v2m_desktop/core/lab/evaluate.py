@@ -2,6 +2,7 @@
 the first 300 s of every video, teacher forcing for the chord model."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +11,23 @@ import torch
 from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.lab.metrics import ChordScorer, rmse_per_video
 from v2m_desktop.core.lab.muvisync import WINDOW, MuviSync, MuviVideo, teacher_forcing
+from v2m_desktop.core.model.amt import AMT
 from v2m_desktop.core.model.context import context_features
+from v2m_desktop.core.model.dynamics import DynamicsGRU
+from v2m_desktop.core.model.generate import SamplingOptions, generate
 from v2m_desktop.core.model.inputs import batch_video
 
 
-def _batches(videos: list, size: int):
+def _batches(videos: list[MuviVideo], size: int) -> Iterator[list[MuviVideo]]:
     for i in range(0, len(videos), size):
         yield videos[i:i + size]
 
 
 @torch.no_grad()
-def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu", batch_size: int = 16):
+def chord_logits(model: AMT, videos: list[MuviVideo], *, semantic: bool, device: torch.device | str = "cpu",
+                 batch_size: int = 16) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per video (x, y, logits [299, 159] float32 numpy), teacher-forced on the first 300 s."""
-    out = []
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for group in _batches(videos, batch_size):
         pairs = [teacher_forcing(v.chords) for v in group]
         x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
@@ -34,7 +39,8 @@ def chord_logits(model, videos: list[MuviVideo], *, semantic: bool, device="cpu"
     return out
 
 
-def evaluate_chords(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
+def evaluate_chords(model: AMT, videos: list[MuviVideo], *, semantic: bool,
+                    device: torch.device | str = "cpu") -> dict:
     scorer = ChordScorer()
     for v, (x, y, z) in zip(videos, chord_logits(model, videos, semantic=semantic, device=device),
                             strict=True):
@@ -43,13 +49,16 @@ def evaluate_chords(model, videos: list[MuviVideo], *, semantic: bool, device="c
 
 
 @torch.no_grad()
-def evaluate_dynamics(model, videos: list[MuviVideo], *, semantic: bool, device="cpu") -> dict:
-    dens, loud = [], []
+def evaluate_dynamics(model: DynamicsGRU, videos: list[MuviVideo], *, semantic: bool,
+                      device: torch.device | str = "cpu") -> dict:
+    dens: list[np.ndarray] = []
+    loud: list[np.ndarray] = []
     for group in _batches(videos, 16):
         vb = batch_video([v.features for v in group], WINDOW, semantic=semantic).to(device)
         # the whole video's length: the first 300 s of a longer video do not end with its outro
         d, lo = model.predict(vb, total=torch.tensor([len(v) for v in group], device=device))
-        dens.extend(d.cpu().numpy()), loud.extend(lo.cpu().numpy())
+        dens.extend(d.cpu().numpy())
+        loud.extend(lo.cpu().numpy())
     return {"note_density_rmse": rmse_per_video(dens, [v.note_density for v in videos]),
             "loudness_rmse": rmse_per_video(loud, [v.loudness for v in videos])}
 
@@ -59,7 +68,7 @@ METRIC_KEYS = ("hits@1", "hits@3", "hits@5", "change_hits@1", "change_hits@3", "
 
 
 def evaluate(data: Path, split: str, *, semantic: bool = True, chords: Path | None = None,
-             dynamics: Path | None = None, device="cpu") -> dict:
+             dynamics: Path | None = None, device: torch.device | str = "cpu") -> dict:
     """The figures `v2m evaluate` prints, for the shipped models unless files are given."""
     from v2m_desktop.core.model.checkpoint import load_models
     amt, dyn = load_models(chords, dynamics, device)
@@ -72,13 +81,13 @@ def evaluate(data: Path, split: str, *, semantic: bool = True, chords: Path | No
     return out
 
 
-def emotion_control(model, videos: list[MuviVideo], *, semantic: bool = False, seed: int = 0,
-                    options=None, device="cpu") -> dict:
+def emotion_control(model: AMT, videos: list[MuviVideo], *, semantic: bool = False, seed: int = 0,
+                    options: SamplingOptions | None = None, device: torch.device | str = "cpu"
+                    ) -> dict[str, dict[str, float]]:
     """Does the emotion input steer the chords?  For each video, generate under its own
     emotions and under each non-neutral emotion forced on every second; report, per emotion,
     the share of generated chords whose quality that emotion allows (README section 4)."""
     from v2m_desktop.core.chords import EMOTION_MASKS, EMOTIONS
-    from v2m_desktop.core.model.generate import SamplingOptions, generate
     base = options or SamplingOptions()
 
     def shares(chords: np.ndarray) -> np.ndarray:
@@ -101,7 +110,8 @@ def emotion_control(model, videos: list[MuviVideo], *, semantic: bool = False, s
 
 
 def evaluate_emotion_control(data: Path, split: str, *, videos: int = 20, semantic: bool = False,
-                             chords: Path | None = None, device="cpu") -> dict:
+                             chords: Path | None = None, device: torch.device | str = "cpu"
+                             ) -> dict[str, dict[str, float]]:
     """emotion_control for the shipped chord model (or the given file) on a split's first videos."""
     from v2m_desktop.core.model.checkpoint import SHIPPED, load_model
     model, _ = load_model(chords or SHIPPED["chords"], "chords", device)

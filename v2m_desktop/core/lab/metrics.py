@@ -51,7 +51,7 @@ class ChordScorer:
     aff_ok: int = 0
     aff_n: int = 0
 
-    def add(self, x: np.ndarray, y: np.ndarray, logits: np.ndarray, emotion_argmax: np.ndarray):
+    def add(self, x: np.ndarray, y: np.ndarray, logits: np.ndarray, emotion_argmax: np.ndarray) -> None:
         """One video: decoder inputs x, targets y, logits [len(y), 159], and the most probable
         emotion of each target's second (-1 where the emotion file has no row)."""
         keep = y != PAD_ID
@@ -77,12 +77,12 @@ class ChordScorer:
             self.aff_ok += int(EMOTION_MASKS[es[scored], pred].sum())
             self.aff_n += int(scored.sum())
 
-    def result(self) -> dict:
-        out = {f"hits@{k}": float(np.mean(self.hits[k])) for k in KS}
+    def result(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {f"hits@{k}": float(np.mean(self.hits[k])) for k in KS}
         out.update({f"change_hits@{k}": float(np.mean(self.change[k])) for k in KS})
-        out["emotion_loss"] = float(np.mean(self.emotion_loss))
-        out["chord_loss"] = float(np.mean(self.chord_loss))
-        out["total_loss"] = CE_WEIGHT * out["chord_loss"] + BCE_WEIGHT * out["emotion_loss"]
+        out["emotion_loss"] = emotion_loss = float(np.mean(self.emotion_loss))
+        out["chord_loss"] = chord_loss = float(np.mean(self.chord_loss))
+        out["total_loss"] = CE_WEIGHT * chord_loss + BCE_WEIGHT * emotion_loss
         out["affective_correspondence"] = self.aff_ok / self.aff_n if self.aff_n else None
         return out
 

@@ -10,7 +10,9 @@ point at what followed similar passages earlier in the song (see context.py).  P
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -63,7 +65,9 @@ class Attention(nn.Module):
         b, n, d = t.shape
         return t.view(b, n, self.h, d // self.h).transpose(1, 2)
 
-    def forward(self, x, src=None, mask=None, cache: dict | None = None, rel=None):
+    def forward(self, x: torch.Tensor, src: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                cache: dict[str, torch.Tensor] | None = None,
+                rel: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Self-attention when src is None; a cache dict keeps keys/values across calls (for
         cross-attention it holds the projected video once, for self-attention it grows).
         rel = (embedding [L, d_head], distances [n, k]): the Music Transformer's relative term."""
@@ -79,6 +83,7 @@ class Attention(nn.Module):
                     v = torch.cat([cache["v"], v], dim=2)
                 cache["k"], cache["v"] = k, v
         if rel is not None:
+            assert mask is not None, "the relative term adds to the causal mask"
             mask = mask + music_bias(q, *rel)
         if mask is not None and mask.dtype != torch.bool:
             mask = mask.to(q.dtype)
@@ -108,7 +113,7 @@ class EncoderBlock(nn.Module):
         self.attn, self.ff = Attention(cfg), FeedForward(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, mask):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x + self.drop(self.attn(self.ln1(x), mask=mask))
         return x + self.drop(self.ff(self.ln2(x)))
 
@@ -127,7 +132,9 @@ class DecoderBlock(nn.Module):
             raise ValueError(f"unknown relative attention {cfg.relative!r}")
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, memory, mem_mask, dist, causal, cache=None):
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, mem_mask: torch.Tensor, dist: torch.Tensor,
+                causal: torch.Tensor, cache: dict[str, dict[str, torch.Tensor]] | None = None
+                ) -> torch.Tensor:
         # dist[i, j] = i - j; causal [1, 1, n, k]: 0, or -inf for future keys (dist < 0)
         bias = causal
         if self.relative == "bias":
@@ -147,8 +154,8 @@ class KVCache:
     summed embedding table it prepares on its first call."""
     layers: list
     half: bool = False
-    head: tuple | None = None
-    embed: tuple | None = None
+    head: tuple[torch.Tensor, torch.Tensor] | None = None
+    embed: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
     def new(cls, model: AMT, half: bool = False) -> KVCache:
@@ -156,6 +163,11 @@ class KVCache:
 
 
 class AMT(nn.Module):
+    # buffers registered in __init__ (nn.Module's __getattr__ would type them Tensor | Module)
+    pe: torch.Tensor
+    root_ids: torch.Tensor
+    qual_ids: torch.Tensor
+
     def __init__(self, cfg: AMTConfig):
         super().__init__()
         self.cfg = cfg
@@ -185,7 +197,7 @@ class AMT(nn.Module):
         self.apply(self._init)
 
     @staticmethod
-    def _init(m):
+    def _init(m: nn.Module) -> None:
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
             if isinstance(m, nn.Linear) and m.bias is not None:
@@ -210,11 +222,12 @@ class AMT(nn.Module):
         idx = torch.arange(start + 1, start + n + 1, device=video.scalars.device)
         return video.scalars[:, idx.clamp(max=video.scalars.shape[1] - 1)]
 
-    def embed_tokens(self, tokens, context, mode, start: int = 0, video: VideoBatch | None = None
-                     ) -> torch.Tensor:
+    def embed_tokens(self, tokens: torch.Tensor, context: torch.Tensor, mode: torch.Tensor,
+                     start: int = 0, video: VideoBatch | None = None) -> torch.Tensor:
         x = self.root_emb(self.root_ids[tokens]) + self.qual_emb(self.qual_ids[tokens])
         x = x + self.mode_emb(mode)[:, None, :]
         if self.cfg.next_second:
+            assert video is not None, "a next_second model reads the video's next seconds"
             x = x + self.next_in(self.next_scalars(video, start, tokens.shape[1]))
         if self.cfg.context:
             x = x + self.run_emb(context[..., 0]) + self.match_emb(context[..., 2])
@@ -222,7 +235,8 @@ class AMT(nn.Module):
                 x = x + self.cand_emb[i](context[..., slot])
         return self.drop(x + self.pe[start: start + tokens.shape[1]])
 
-    def decode(self, tokens, context, mode, memory, mem_mask, cache: KVCache | None = None,
+    def decode(self, tokens: torch.Tensor, context: torch.Tensor, mode: torch.Tensor,
+               memory: torch.Tensor, mem_mask: torch.Tensor, cache: KVCache | None = None,
                start: int = 0, video: VideoBatch | None = None) -> torch.Tensor:
         """Logits [B, T, 159] for tokens at positions start..start+T-1 (cache: earlier ones)."""
         x = self.embed_tokens(tokens, context, mode, start, video)
@@ -235,7 +249,8 @@ class AMT(nn.Module):
             x = block(x, memory, mem_mask, dist, causal, None if cache is None else cache.layers[i])
         return self.head(self.dec_ln(x))
 
-    def step(self, tokens, context, mode, memory, mem_mask, cache: KVCache, pos: int,
+    def step(self, tokens: torch.Tensor, context: torch.Tensor, mode: torch.Tensor,
+             memory: torch.Tensor, mem_mask: torch.Tensor, cache: KVCache, pos: int,
              video: VideoBatch | None = None) -> torch.Tensor:
         """Logits [B, 1, 159] for one new position pos < max_len with the KV cache: decode()'s
         arithmetic (eval mode) in a third of the kernel calls, since at one token a step costs
@@ -257,10 +272,10 @@ class AMT(nn.Module):
             ids = torch.cat([tokens, mode[:, None], context[:, 0]], dim=1) + offsets
             x = (F.embedding_bag(ids, table, mode="sum") + self.pe[pos])[:, None]
 
-        def lin(y, wb):
+        def lin(y: torch.Tensor, wb: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
             return F.linear(y.half(), *wb).float() if half else F.linear(y, *wb)
 
-        for layer, c in zip(self.decoder, cache.layers, strict=True):
+        for layer, c in zip(self._decoder_blocks(), cache.layers, strict=True):
             sc, cc, w = c["self"], c["cross"], c["weights"]
             # self-attention over the cache and the new tokens
             y = F.layer_norm(x, (d,), layer.ln1.weight, layer.ln1.bias)
@@ -289,9 +304,10 @@ class AMT(nn.Module):
                 x = x + F.linear(F.gelu(F.linear(y.half(), *w["ff1"])), *w["ff2"]).float()
             else:
                 x = x + F.linear(F.gelu(F.linear(y, *w["ff1"])), *w["ff2"])
+        assert cache.head is not None                   # made by _step_weights
         return lin(self.dec_ln(x), cache.head)
 
-    def _step_weights(self, cache: KVCache, b: int, pos: int, memory) -> None:
+    def _step_weights(self, cache: KVCache, b: int, pos: int, memory: torch.Tensor) -> None:
         """What step() needs besides the model, made once per cache: key/value buffers (the
         keys and values decode() cached so far copied in), each layer's weights (the query and
         key/value projections fused into one matrix: one kernel call instead of two), and the
@@ -300,11 +316,11 @@ class AMT(nn.Module):
         h, dh, cap = cfg.n_head, cfg.d_model // cfg.n_head, cfg.max_len + 16
         dtype = torch.float16 if half else memory.dtype
 
-        def wb(*linears):
+        def wb(*linears: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
             return (torch.cat([m.weight for m in linears]).to(dtype).contiguous(),
                     torch.cat([m.bias for m in linears]).to(dtype).contiguous())
 
-        for layer, c in zip(self.decoder, cache.layers, strict=True):
+        for layer, c in zip(self._decoder_blocks(), cache.layers, strict=True):
             sc, cc, ca = c["self"], c["cross"], layer.cross
             kbuf, vbuf = (memory.new_empty(b, h, cap, dh) for _ in range(2))
             if "k" in sc:
@@ -316,18 +332,24 @@ class AMT(nn.Module):
             c["rel_rev"] = (layer.rel.flip(-1).contiguous() if layer.relative == "bias" else
                             layer.rel_emb.flip(0).contiguous() if layer.relative == "music" else None)
             c["weights"] = {"qkv": wb(layer.attn.q, layer.attn.kv), "out": wb(layer.attn.out),
-                            "cq": wb(ca.q), "cout": wb(ca.out), "ff1": wb(layer.ff[0]),
-                            "ff2": wb(layer.ff[2])}
+                            "cq": wb(ca.q), "cout": wb(ca.out),
+                            "ff1": wb(cast(nn.Linear, layer.ff[0])), "ff2": wb(cast(nn.Linear, layer.ff[2]))}
         cache.head = wb(self.head)
         if cfg.context and not cfg.next_second:
             # embed_tokens() as one summed lookup in a table of all its parts: the chord (root
             # + quality), the mode, then the five context features in their column order
+            cand = cast(Sequence[nn.Embedding], self.cand_emb)
             parts = [self.root_emb.weight[self.root_ids] + self.qual_emb.weight[self.qual_ids],
-                     self.mode_emb.weight, self.run_emb.weight, self.cand_emb[0].weight,
-                     self.match_emb.weight, self.cand_emb[1].weight, self.cand_emb[2].weight]
+                     self.mode_emb.weight, self.run_emb.weight, cand[0].weight,
+                     self.match_emb.weight, cand[1].weight, cand[2].weight]
             offsets = torch.tensor([0, *np.cumsum([len(p) for p in parts[:-1]])], device=memory.device)
             cache.embed = (torch.cat(parts), offsets)
 
-    def forward(self, video: VideoBatch, tokens, context, mode) -> torch.Tensor:
+    def _decoder_blocks(self) -> Iterable[DecoderBlock]:
+        # a ModuleList yields plain Modules to a type checker; these are the DecoderBlocks
+        return cast(Iterable[DecoderBlock], self.decoder)
+
+    def forward(self, video: VideoBatch, tokens: torch.Tensor, context: torch.Tensor,
+                mode: torch.Tensor) -> torch.Tensor:
         memory, mask = self.encode(video)
         return self.decode(tokens, context, mode, memory, mask, video=video)

@@ -89,11 +89,14 @@ class DynamicsGRU(nn.Module):
         self.cfg = cfg
         self.members = nn.ModuleList(DynamicsMember(cfg) for _ in range(cfg.members))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def _load_from_state_dict(self, state_dict: dict[str, torch.Tensor], prefix: str,
+                              local_metadata: dict[str, object], strict: bool, missing_keys: list[str],
+                              unexpected_keys: list[str], error_msgs: list[str]) -> None:
         # files written before the ensemble hold their one member's weights at the top level
         for k in [k for k in state_dict if k.startswith(prefix) and not k.startswith(prefix + "members.")]:
             state_dict[prefix + "members.0." + k[len(prefix):]] = state_dict.pop(k)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def member_outputs(self, video: VideoBatch, start: torch.Tensor | None = None,
                        total: torch.Tensor | None = None) -> torch.Tensor:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import torch
@@ -113,7 +115,7 @@ class _Decoder:
     """The state of one generation: encoded video, KV cache, context features, tokens so far."""
 
     def __init__(self, model: AMT, features: VideoFeatures, mode: int, semantic: bool,
-                 device, recompute: bool, half: bool = False):
+                 device: torch.device | str, recompute: bool, half: bool = False):
         self.model, self.device, self.recompute = model, device, recompute
         self.video = batch_video([features], len(features), semantic=semantic).to(device)
         self.mode = torch.tensor([mode], device=device)
@@ -174,7 +176,7 @@ def neutral(features: VideoFeatures) -> VideoFeatures:
                          np.arange(n, dtype=np.float32), None)
 
 
-def emotion_bias(emotion: np.ndarray, strength) -> torch.Tensor:
+def emotion_bias(emotion: np.ndarray, strength: float | np.ndarray) -> torch.Tensor:
     """[T, 157] logit bonus: each chord gets `strength` (one, or one a second) times the
     probability that the second's emotion allows its quality (the paper's affective mapping).
     The model learns the mapping only softly (the affective loss); this makes the emotion curve a
@@ -230,6 +232,10 @@ def _run_length(tokens: list[int]) -> int:
     return n
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
 class _StepThreads:
     """The intra-op thread count for the one-token steps, chosen by timing them.  On an idle
     machine two threads beat one (0.47 s against 0.61 s for 300 chords on 2 cores); when
@@ -241,9 +247,10 @@ class _StepThreads:
 
     def __init__(self, most: int):
         self.choices = [1, 2] if most >= 2 else [1]     # more than two do not pay at this size
-        self.best, self.n, self.trial_at, self.gap, self.times = 1, 0, 0, self.GAP, {}
+        self.best, self.n, self.trial_at, self.gap = 1, 0, 0, self.GAP
+        self.times: dict[int, list[float]] = {}      # threads -> step seconds in this trial
 
-    def run(self, fn):
+    def run(self, fn: Callable[[], _R]) -> _R:
         k = self.n - self.trial_at                       # step within the current trial
         trial = 0 <= k < self.TRIAL * len(self.choices)
         threads = self.choices[k // self.TRIAL] if trial else self.best
@@ -262,10 +269,10 @@ class _StepThreads:
         return out
 
 
-def _no_grad_keep_threads(fn):
+def _no_grad_keep_threads(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """No autograd, and the caller's thread count restored afterwards (the steps change it)."""
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         saved = torch.get_num_threads()
         try:
             with torch.no_grad():
@@ -279,7 +286,7 @@ def _no_grad_keep_threads(fn):
 def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | None = None,
              primer: list[int] | tuple = (), locks: dict[int, int] | None = None,
              join_to: int | None = None, options: SamplingOptions | None = None,
-             semantic: bool = True, device="cpu",
+             semantic: bool = True, device: torch.device | str = "cpu",
              progress: Progress | None = None,
              recompute: bool = False, half: bool = True, rules: ChordRules | None = None,
              target_steer: np.ndarray | None = None) -> np.ndarray:
@@ -327,6 +334,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
 
     def slots_held() -> int:
         """Slots the current chord has lasted (its own included)."""
+        assert rules is not None                        # asked only where the meter rules
         run = _run_length(dec.tokens)
         return int(rules.change[len(dec.tokens) - run:len(dec.tokens)].sum()) or 1
 
@@ -334,26 +342,27 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
         """The chord of second pos: locked, drawn, or (before a fixed chord) joined to it."""
         if pos in locks:
             return int(locks[pos])
-        meter = rules is not None and pos < len(rules.change)
-        if meter:
-            if not rules.change[pos]:
+        # the meter's rules where they reach this second, else None
+        meter = rules if rules is not None and pos < len(rules.change) else None
+        if meter is not None:
+            if not meter.change[pos]:
                 return dec.tokens[-1]                       # no bar line or cut here: hold
-            if 0 <= rules.copy[pos] < pos:
-                return dec.tokens[rules.copy[pos]]          # the phrase repeats
-            run_out = rules.fresh[pos] or (rules.max_hold and slots_held() >= rules.max_hold)
+            if 0 <= meter.copy[pos] < pos:
+                return dec.tokens[meter.copy[pos]]          # the phrase repeats
+            run_out = meter.fresh[pos] or (meter.max_hold and slots_held() >= meter.max_hold)
         else:
             run_out = opts.max_repeat and _run_length(dec.tokens) >= opts.max_repeat
         logp = _filtered_logprobs(logits, opts, [dec.tokens[-1]] if run_out else [],
                                   None if steer is None else steer[pos], prior)
-        if meter and rules.cadence[pos]:
-            allowed = _cadence_mask(int(rules.cadence[pos]), mode)
+        if meter is not None and meter.cadence[pos]:
+            allowed = _cadence_mask(int(meter.cadence[pos]), mode)
             if torch.isfinite(logp[allowed]).any():
                 logp = torch.log_softmax(logp.masked_fill(~allowed, -torch.inf), -1)
         nxt = join_to if pos == length - 1 else locks.get(pos + 1)
         if nxt is None:
             return int(torch.multinomial(logp.exp(), 1, generator=gen))
         cands = [int(c) for c in torch.topk(logp, JOIN_CANDIDATES).indices if logp[c] > -torch.inf]
-        if opts.max_repeat and not meter:       # joining on the same chord lengthens its run
+        if opts.max_repeat and meter is None:       # joining on the same chord lengthens its run
             cands = [c for c in cands
                      if _run_length(dec.tokens + [c, int(nxt)]) <= opts.max_repeat] or cands
         joint = logp[cands] + dec.lookahead(cands, int(nxt))
@@ -411,7 +420,8 @@ def regenerate_span(model: AMT, features: VideoFeatures, mode: int, chords: np.n
 OVERLAP = 60     # seconds of earlier chords a new window continues from
 
 
-def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), locks=None,
+def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer: Sequence[int] = (),
+                  locks: dict[int, int] | None = None,
                   progress: Progress | None = None,
                   rules: ChordRules | None = None, target_steer: np.ndarray | None = None,
                   **kwargs) -> np.ndarray:
@@ -428,7 +438,8 @@ def generate_long(model: AMT, features: VideoFeatures, mode: int, *, primer=(), 
         win_locks = {s - start: t for s, t in locks.items() if start <= s < stop}
         done_before = len(out)
 
-        def win_progress(stage, fraction, base=start, before=done_before, n=stop - start):
+        def win_progress(stage: str, fraction: float, base: int = start, before: int = done_before,
+                         n: int = stop - start) -> None:
             report(progress, stage, max(base + fraction * n, before) / total)
 
         chords = generate(model, features.window(start, stop), mode, primer=prime, locks=win_locks,

@@ -17,7 +17,7 @@ class VideoBatch:
     semantic: torch.Tensor | None    # [B, S, 768] float32, or None when no video has it
     valid: torch.Tensor              # [B, S] bool: a real second (not padding)
 
-    def to(self, device) -> VideoBatch:
+    def to(self, device: torch.device | str) -> VideoBatch:
         sem = None if self.semantic is None else self.semantic.to(device)
         return VideoBatch(self.scalars.to(device), sem, self.valid.to(device))
 
@@ -52,7 +52,7 @@ def batch_video(features: list[VideoFeatures], length: int, *, semantic: bool = 
         present = use_sem and f.semantic is not None
         scalars[i, :n] = scalar_features(f.window(0, n), present)
         valid[i, :n] = True
-        if present:
+        if sem is not None and f.semantic is not None:      # i.e. present
             sem[i, :n] = f.semantic[:n]
     return VideoBatch(torch.from_numpy(scalars), None if sem is None else torch.from_numpy(sem),
                       torch.from_numpy(valid))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -120,9 +120,10 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
     rng = np.random.default_rng(0)
     colours = list(palette) if palette else _PALETTE
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         for k, (a, b) in enumerate(shots):
-            hsv = tuple(colours[k % len(colours)])
+            hue, sat, val = colours[k % len(colours)]
+            hsv = (hue, sat, val)
             bg = _background(w, h, hsv)
             grain = rng.integers(-40, 41, (h, 2 * w, 3), dtype=np.int16) if texture else None
             for j in range(b - a):
@@ -144,6 +145,7 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
             cmd += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-af", "volume=0.2"]
         cmd += [str(path)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None and proc.stderr is not None      # both asked as pipes
         try:
             for img in frames():
                 proc.stdin.write(img.tobytes())
@@ -156,7 +158,7 @@ def make_test_video(path: str | Path, seconds: float, fps: float = 24, size: tup
             return cut_frames
         if codec == "h264" or with_audio:
             raise RuntimeError(f"ffmpeg could not write {path.name}: {err.strip()[-300:]}")
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {path.name}")
     try:

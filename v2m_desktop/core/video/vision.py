@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -101,7 +101,7 @@ class BasicVision:
     semantic_dim = 0
     full_frames = False     # a small frame (<= 256 px wide) is enough
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._stats: list[tuple[float, float, float]] = []
 
     def reset(self) -> None:
@@ -220,7 +220,7 @@ def resolve_vision(name: str = "auto", clip_model: str | os.PathLike | None = No
 
 
 @contextlib.contextmanager
-def _hf_offline():
+def _hf_offline() -> Iterator[None]:
     old = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -247,7 +247,7 @@ def clip_preprocess(frame_rgb: np.ndarray, size: int) -> np.ndarray:
         nw, nh = int(size * w / h), size
     img = Image.fromarray(np.ascontiguousarray(frame_rgb))
     if (nw, nh) != (w, h):
-        img = img.resize((nw, nh), Image.BICUBIC)
+        img = img.resize((nw, nh), Image.Resampling.BICUBIC)
     top = int(round((nh - size) / 2.0))
     left = int(round((nw - size) / 2.0))
     img = img.crop((left, top, left + size, top + size))
@@ -262,7 +262,7 @@ class ClipVision:
     def __init__(self, model_dir_or_id: str | os.PathLike | None = None, device: str = "cpu",
                  batch_size: int = 8):
         import torch
-        from transformers import AutoTokenizer, CLIPModel
+        from transformers import AutoTokenizer, CLIPModel, CLIPVisionConfig
 
         self.model_id = str(model_dir_or_id or DEFAULT_CLIP)
         d = clip_model_dir(self.model_id)
@@ -277,9 +277,16 @@ class ClipVision:
                 tok = AutoTokenizer.from_pretrained(str(d), local_files_only=True)
         except Exception as e:  # noqa: BLE001 - a damaged or foreign checkpoint
             raise V2MError(f"cannot load the CLIP model from {d}: {str(e).splitlines()[0][:160]}") from None
-        self.model = model.to(self.device, self.dtype).eval()
-        self.size = int(model.config.vision_config.image_size)
-        self.semantic_dim = int(model.config.projection_dim)
+        # transformers wraps PreTrainedModel.to in functools.wraps(nn.Module.to), which its
+        # typing reads as an unbound function (self expected first)
+        self.model = model.to(self.device, self.dtype).eval()  # type: ignore[arg-type]
+        # CLIPConfig turns a vision_config dict into a CLIPVisionConfig; CLIP's image size is
+        # one int (a square input) and it always sets projection_dim
+        vision_cfg, projection_dim = model.config.vision_config, model.config.projection_dim
+        assert isinstance(vision_cfg, CLIPVisionConfig) and projection_dim is not None
+        assert isinstance(vision_cfg.image_size, int)
+        self.size = vision_cfg.image_size
+        self.semantic_dim = int(projection_dim)
         self.batch_size = batch_size
         self._mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
         self._std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
@@ -355,7 +362,8 @@ def _pooled(out):
     return out if hasattr(out, "norm") else out.pooler_output
 
 
-def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: str = "cpu"):
+def make_vision(name: str, clip_model: str | os.PathLike | None = None, device: str = "cpu"
+                ) -> BasicVision | ClipVision:
     """An instance of the backend `name` ("basic" or "clip", as resolve_vision returns)."""
     if name == "clip":
         return ClipVision(clip_model, device)
