@@ -149,7 +149,7 @@ def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
         os.close(fd)
 
 
-def media_url(path: Path) -> str:
+def media_url(path: str | os.PathLike[str]) -> str:
     """`path` as ffmpeg and ffprobe must read it: a `file:` URL of its absolute path, so a name
     such as '-report' or 'concat:a.mp4' is only a name, never an option or a protocol."""
     return "file:" + os.path.abspath(os.fspath(path))

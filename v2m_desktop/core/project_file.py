@@ -27,7 +27,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from v2m_desktop.core.arrange.arranger import INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.chords import EMOTIONS
@@ -100,23 +100,23 @@ class VideoModel(_Strict):
 
 
 class SettingsModel(_Strict):
-    vision: Literal["basic", "clip", "auto"] = Field("basic", description='"basic", "clip" or "auto"')
-    clip_model: Text | None = Field(None, description="a CLIP model name or folder (text) or null")
+    vision: Literal["basic", "clip", "auto"] = Field(default="basic", description='"basic", "clip" or "auto"')
+    clip_model: Text | None = Field(default=None, description="a CLIP model name or folder (text) or null")
     tempo: Annotated[float | None, BeforeValidator(_auto_tempo)] = Field(
-        None, ge=TEMPO_LIMITS[0], le=TEMPO_LIMITS[1],
+        default=None, ge=TEMPO_LIMITS[0], le=TEMPO_LIMITS[1],
         description=f'a number of BPM ({TEMPO_LIMITS[0]:g}-{TEMPO_LIMITS[1]:g}) or "auto"')
     instruments: Annotated[list[Literal[INSTRUMENTS]], AfterValidator(_unique)] = Field(  # type: ignore[valid-type]
         list(INSTRUMENTS), min_length=1, max_length=len(INSTRUMENTS),
         description=f"a list of different instruments from {', '.join(INSTRUMENTS)}",
         json_schema_extra={"each": f"one of {', '.join(INSTRUMENTS)}"})
-    soundfont: Text | None = Field(None, description="a SoundFont file name (text) or null")
-    seed: int = Field(0, ge=0, lt=2**32, description=f"a whole number from 0 to {2**32 - 1}")
-    original_level: float = Field(0.0, ge=0, le=1, description="a level from 0 to 1")
-    follow_picture: float = Field(1.5, ge=0, le=FOLLOW_PICTURE_MAX,
+    soundfont: Text | None = Field(default=None, description="a SoundFont file name (text) or null")
+    seed: int = Field(default=0, ge=0, lt=2**32, description=f"a whole number from 0 to {2**32 - 1}")
+    original_level: float = Field(default=0.0, ge=0, le=1, description="a level from 0 to 1")
+    follow_picture: float = Field(default=1.5, ge=0, le=FOLLOW_PICTURE_MAX,
                                   description=f"a strength from 0 to {FOLLOW_PICTURE_MAX:g}")
-    gain: float | None = Field(None, gt=0, le=GAIN_MAX,
+    gain: float | None = Field(default=None, gt=0, le=GAIN_MAX,
                                description=f"a render gain above 0, at most {GAIN_MAX:g}, or null")
-    chord_seed: int | None = Field(None, ge=0, lt=2**32,
+    chord_seed: int | None = Field(default=None, ge=0, lt=2**32,
                                    description=f"a whole number from 0 to {2**32 - 1}, or null")
 
 
@@ -150,9 +150,10 @@ class DynamicsModel(_Strict):
 
 class ProjectModel(_Strict):
     format: int = Field(ge=1, description="a format number")
-    program: Text | None = Field(None, description="the program that wrote it (text)")
+    program: Text | None = Field(default=None, description="the program that wrote it (text)")
     video: VideoModel = Field(description="an object with the path, fingerprint, duration and seconds")
-    settings: SettingsModel = Field(default_factory=SettingsModel, description="an object of settings")
+    settings: SettingsModel = Field(default_factory=lambda: SettingsModel.model_validate({}),
+                                    description="an object of settings")
     key: Annotated[str, AfterValidator(_key)] = Field(max_length=32, description='a key such as "D minor"')
     chords: list[Chord] = Field(min_length=1, max_length=MAX_SECONDS,
                                 description="a list of chord symbols, one a second",
@@ -171,7 +172,7 @@ class ProjectModel(_Strict):
     takes: list[TakesModel] = Field(default_factory=list, max_length=MAX_SECONDS,
                                     description="a list of regenerated ranges",
                                     json_schema_extra={"each": "an object of a range's takes"})
-    recovery_of: Text | None = Field(None, description="the project a recovery copy belongs to")
+    recovery_of: Text | None = Field(default=None, description="the project a recovery copy belongs to")
 
     @model_validator(mode="after")
     def _inside_the_video(self):
@@ -238,7 +239,7 @@ def check(d: dict, name: str = "the project") -> ProjectModel:
         raise V2MError(f"{name}: nested too deep") from None
 
 
-def describe(err: dict) -> str:
+def describe(err: ErrorDetails) -> str:
     """One pydantic error as `field must be WHAT, not VALUE`."""
     kind, loc = err["type"], tuple(err["loc"])
     if kind == "v2m_at":
