@@ -49,6 +49,21 @@ def _run_until(args: list[str], stage: str, signum: int, cwd: Path, after_s: flo
     return proc.returncode, b"".join(err).decode(errors="replace")
 
 
+def _wait_handling(proc: subprocess.Popen) -> None:
+    """Until `v2m` handles SIGTERM (its handlers are in place; before that, during the
+    interpreter's own start-up, a signal is Python's default)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            return
+        caught = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigCgt:")), 16)
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.005)
+
+
 def _last_line(err: str) -> str:
     return err.replace("\r", "\n").strip().splitlines()[-1]
 
@@ -78,3 +93,32 @@ def test_sigint_early_in_analysis_never_crashes(clip, tmp_path):
         code, err = _run_until(["analyse", str(clip), "--vision", "basic"], "analyse", signal.SIGINT, work,
                                after_s=after)
         assert code == 130 and _last_line(err) == "v2m: interrupted", err
+
+
+def test_a_signal_during_edit_leaves_the_old_or_the_new_project(tmp_path):
+    """SIGINT at moments from start-up to the save of `v2m edit`: no traceback; exit 0 with the
+    edit saved, or 130 with "v2m: interrupted" and the project as it was."""
+    from v2m_desktop.cli import main
+    from v2m_desktop.core.project import open_project
+    clip = tmp_path / "c.mp4"
+    make_test_video(clip, 6, fps=24, size=(128, 72), cuts=[3.0])
+    proj = tmp_path / "p.v2m"
+    assert main(["project", "new", str(clip), "-o", str(proj), "--vision", "basic", "--quiet"]) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for after in (0.0, 0.3, 0.6, 1.0, 1.5, 2.0, 3.0):
+        before = proj.read_bytes()
+        was = open_project(proj).locks
+        proc = subprocess.Popen([sys.executable, "-m", "v2m_desktop.cli", "edit", str(proj),
+                                 "--unlock" if 1 in was else "--lock", "1-2"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        _wait_handling(proc)
+        time.sleep(after)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and proc.returncode in (0, 130), (after, proc.returncode, err)
+        now = open_project(proj).locks
+        if proc.returncode == 130:
+            assert err.strip().splitlines()[-1] == "v2m: interrupted" and proj.read_bytes() == before
+        else:
+            assert (1 in now) != (1 in was)
+        assert not [p for p in tmp_path.iterdir() if ".v2m-" in p.name]
