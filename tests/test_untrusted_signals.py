@@ -70,8 +70,8 @@ def _last_line(err: str) -> str:
 
 @pytest.mark.parametrize("stage, signum", [
     ("analyse", signal.SIGINT), ("analyse", signal.SIGTERM), ("analyse", signal.SIGHUP),
-    ("render", signal.SIGINT), ("render", signal.SIGTERM), ("export", signal.SIGINT),
-])
+    ("compose", signal.SIGINT), ("render", signal.SIGINT), ("render", signal.SIGTERM),
+])   # the export stage: tests/test_score_outputs.py signals it while its ffmpeg runs
 def test_a_signal_at_any_stage_is_one_line(clip, tmp_path, stage, signum):
     work = tmp_path / "w"
     work.mkdir()

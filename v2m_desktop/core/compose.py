@@ -14,6 +14,7 @@ import torch
 from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
+from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX
 from v2m_desktop.core.model.amt import AMT
 from v2m_desktop.core.model.dynamics import DynamicsGRU
 from v2m_desktop.core.model.generate import ChordRules, SamplingOptions, generate_long
@@ -49,9 +50,6 @@ def parse_primer(text: str, key_root: int, mode: int) -> list[int]:
     """'C Am F G' (chords in the piece's key) -> normalised tokens, one per second."""
     shift = -ChordTrack.shift_for(key_root, mode)
     return [transpose(chord_id(*parse_chord_symbol(sym)), shift) for sym in text.split()]
-
-
-FOLLOW_PICTURE_MAX = 10.0      # the project file's schema bounds it alike
 
 
 def check_settings(settings: ComposeSettings) -> None:

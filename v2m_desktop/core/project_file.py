@@ -29,10 +29,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from v2m_desktop.core.arrange.arranger import INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.chords import EMOTIONS
-from v2m_desktop.core.compose import FOLLOW_PICTURE_MAX
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX, INSTRUMENTS, TEMPO_LIMITS
 
 MAX_BYTES = 16 << 20            # a 24-hour video's project with every second edited is ~5 MB
 MAX_SECONDS = 24 * 3600         # the longest video a project may describe

@@ -13,10 +13,8 @@ from v2m_desktop.core.arrange.meter import Meter, meter_signatures, plan_meter
 from v2m_desktop.core.arrange.midi_file import annotate, new_midi
 from v2m_desktop.core.arrange.parts import PARTS, Context
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.limits import INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
-
-INSTRUMENTS = ("piano", "bass", "pad", "drums")
-TEMPO_LIMITS = (30.0, 300.0)
 
 
 def check_tempo(bpm: float) -> float:
