@@ -354,3 +354,26 @@ def test_a_target_moves_the_dynamics_only_inside_it(project, made):
     assert np.array_equal(aimed.note_density[outside], plain.note_density[outside])
     assert np.array_equal(aimed.loudness[outside], plain.loudness[outside])
     assert not np.allclose(aimed.note_density[6:12], plain.note_density[6:12])
+
+
+def test_generate_on_an_open_project_is_one_edit_that_keeps_locks_and_undoes_exactly(project, made):
+    """Rewrite (Generate on an open project): new chords in the project's key, the locked
+    seconds kept, the targets and drawn dynamics untouched; its inverse gives the old project
+    back exactly, and the inverse's inverse the new chords again without the models."""
+    engine = Engine(project, analysis=made[1].analysis)
+    E.SetChords(4, 8, "Ebmaj7").apply(project)
+    E.Lock(4, 8).apply(project)
+    E.SetEmotionTarget(10, 16, "sad", 0.8).apply(project)
+    E.SetDynamics(12, 14, "density", [3.0, 3.0]).apply(project)
+    before = project.state()
+    undo = E.Rewrite(seed=5).apply(project, engine)
+    after = project.state()
+    assert after["chords"] != before["chords"]
+    assert after["chords"][4:8] == before["chords"][4:8] == [before["chords"][4]] * 4
+    assert (after["targets"], after["dynamics"], after["locks"], after["key"]) == \
+        (before["targets"], before["dynamics"], before["locks"], before["key"])
+    assert project.settings.chord_seed == 5
+    redo = undo.apply(project)
+    assert project.state() == before
+    redo.apply(project)
+    assert project.state() == after

@@ -84,6 +84,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("copy", "&Copy Chords", "editing.copy_chords", (SK.Copy,), editing=True),
     ActionSpec("paste", "&Paste Chords at the Playhead", "editing.paste_chords", (SK.Paste,), editing=True),
     # help
+    ActionSpec("shortcuts", "&Keyboard Shortcuts", "window.show_shortcuts", (SK.HelpContents,)),
     ActionSpec("about", "&About v2m-desktop", "window.about"),
 )
 
@@ -96,7 +97,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Music", ("generate", "cancel")),
     ("&Playback", ("play", "back", "forward", "prev_frame", "next_frame", "home", "end", "loop")),
     ("&View", ("zoom_in", "zoom_out", "fit", "-", "history", "arrangement", "theme")),
-    ("&Help", ("about",)),
+    ("&Help", ("shortcuts", "about")),
 )
 TOOLBAR = ("open", "generate", "cancel", "export")
 

@@ -28,10 +28,14 @@ class EditCommand(QUndoCommand):
 
 
 class Precomputed:
-    """Stands in for the Engine in a Regenerate edit whose new chords a worker already made."""
+    """Stands in for the Engine in a Regenerate or Rewrite edit whose new chords a worker
+    already made."""
 
     def __init__(self, tokens):
         self.tokens = tokens
 
     def regenerate(self, start: int, end: int, seed: int):
+        return self.tokens
+
+    def rewrite(self, seed: int):
         return self.tokens

@@ -51,8 +51,12 @@ class Documents(QObject):
         self.autosave_timer.start()
 
     def _clean_changed(self, clean: bool) -> None:
-        self.modified = not clean
+        self.modified = not clean or self._never_saved()
         self.update_title()
+
+    def _never_saved(self) -> bool:
+        """Music made here and not yet saved anywhere: unsaved, whatever the undo stack says."""
+        return self.session.project is not None and self.project_path is None
 
     def update_title(self) -> None:
         p, v = self.project_path, self.session.video
@@ -83,19 +87,27 @@ class Documents(QObject):
         self.session.open_video(Path(path))
 
     def video_opened(self) -> None:
-        self.settings.add_recent(str(self.project_path or self.session.video))
+        from v2m_desktop.core.project import recovery_dir
+        shown = self.project_path or self.session.video
+        if shown is not None and recovery_dir().resolve() not in Path(shown).resolve().parents:
+            self.settings.add_recent(str(shown))     # a recovery copy is no file of the user's
         self.fill_recent()
         self.update_title()
 
     def project_opened(self, music: Music) -> None:
-        """A recovery copy opens as the project it belongs to, modified (saving goes there); a
-        relinked project is modified until saved with its video's new place."""
+        """Generated music is unsaved until saved; a recovery copy opens as the project it
+        belongs to, modified (saving goes there); a relinked project is modified until saved
+        with its video's new place."""
+        self.modified = self._never_saved()
         if self.recovered_from is not None:
             from v2m_desktop.core.edits import SetPath
             of, self.recovered_from = self.recovered_from[1], None
             SetPath(Path(of) if of else None).apply(music.project)    # saving goes there, not to the copy
             self.project_path = music.project.path
             self.modified = True
+            if of:
+                self.settings.add_recent(of)
+                self.fill_recent()
         if self.relinked_video is not None:
             self.message.emit(f"Found the video at {self.relinked_video}: "
                               "save the project to keep its new place")
@@ -179,7 +191,13 @@ class Documents(QObject):
         if answer == B.Save:
             self.save_project()
             return not self.modified
+        self.discard_recovery()         # discarded: nothing to recover next time
         return True
+
+    def discard_recovery(self) -> None:
+        from v2m_desktop.core.project import saved_cleanly
+        if self.session.project is not None:
+            saved_cleanly(self.session.project)
 
     def closing(self) -> None:
         """The window closes (after maybe_save): a project left unmodified needs no recovery."""

@@ -250,9 +250,13 @@ class Session(QObject):
 
     def generate(self, seed: int | None = None) -> None:
         """Compose, arrange and render the video (its analysis the session holds); the lanes and
-        the player get the new project's music."""
+        the player get the new project's music.  With a project open: new chords for it, one
+        undoable command (its locks kept, its targets steering)."""
         if self.state in (State.OPENING, State.ANALYSING):
             self._generate_after_analysis, self._pending_seed = True, seed
+            return
+        if self.project is not None:
+            self._rewrite(seed)
             return
         if self.video is None or self.info is None:
             return
@@ -366,6 +370,25 @@ class Session(QObject):
         w.finished.connect(finished)
         self._render_worker = w
         w.start()
+
+    def _rewrite(self, seed: int | None) -> None:
+        """Generate on the open project: the model writes every chord again on a worker, then
+        one Rewrite edit takes them (undo gives the old ones back)."""
+        from v2m_desktop.core.edits import Rewrite
+        if self.project is None or self.engine is None:
+            return
+        seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
+        engine, state = self.engine, self.project.copy()
+
+        def task(progress):
+            progress("compose", 0.0)
+            with engine.reading(state, progress):
+                return engine.rewrite(seed)
+
+        def done(tokens):
+            from v2m_desktop.app.commands import Precomputed
+            self.apply(Rewrite(seed), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
+        self._run(task, "generate", State.GENERATING, done)
 
     def _render_failed(self, message: str, unexpected: bool) -> None:
         self._changed, self._changed_any = None, True   # the next render compares the arrangements

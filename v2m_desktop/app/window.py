@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.dialog: QMessageBox | None = None      # the last message box (non-blocking)
         self.export_dialog = None
         self.settings_dialog = None
+        self.shortcuts_dialog = None
         self.setAcceptDrops(True)
         self.resize(1280, 860)
         self.actions = A.build(self, {"window": self, "editing": self.editing, "documents": self.documents,
@@ -290,6 +291,11 @@ class MainWindow(QMainWindow):
     def set_theme(self, theme: str) -> None:
         self.settings.theme = theme
         apply_theme(QApplication.instance(), theme)
+
+    def show_shortcuts(self) -> None:
+        from v2m_desktop.app.dialogs.shortcuts import ShortcutsDialog
+        self.shortcuts_dialog = ShortcutsDialog(self.actions, self)
+        self.shortcuts_dialog.open()
 
     def about(self) -> None:
         from v2m_desktop.app.about import show_about

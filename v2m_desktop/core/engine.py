@@ -21,6 +21,8 @@ from v2m_desktop.core.tracks import ChordTrack, Dynamics
 
 if TYPE_CHECKING:
     from v2m_desktop.core.arrange import Arrangement
+    from v2m_desktop.core.arrange.meter import Meter
+    from v2m_desktop.core.model.checkpoint import Models
     from v2m_desktop.core.video.analysis import Analysis
 
 
@@ -48,17 +50,17 @@ class Engine:
     the live one: `with engine.reading(copy):` makes the copy the engine's project for the job,
     one job at a time."""
 
-    def __init__(self, project: Project, *, analysis=None, models=None, device: str = "auto",
-                 progress: Progress | None = None):
+    def __init__(self, project: Project, *, analysis: Analysis | None = None, models: Models | None = None,
+                 device: str = "auto", progress: Progress | None = None):
         from v2m_desktop.core.device import pick_device
         self.project = project
         self.device = pick_device(device)
         self._analysis = analysis
         self._models = models
-        self._meter = None
-        self._meter_key = None
-        self._dynamics = None       # (targets, the model's prediction under them)
-        self._plain_dynamics = None   # the model's prediction without targets
+        self._meter: Meter | None = None
+        self._meter_key: float | None = None
+        self._dynamics: tuple[tuple, Dynamics] | None = None    # (targets, the model's prediction under them)
+        self._plain_dynamics: Dynamics | None = None            # the model's prediction without targets
         self.progress = progress       # the one protocol (core.progress): a report may cancel
         self._lock = threading.Lock()
 
@@ -84,7 +86,7 @@ class Engine:
         return self._analysis
 
     @property
-    def models(self):
+    def models(self) -> Models:
         if self._models is None:
             from v2m_desktop.core.model.checkpoint import load_models
             self._models = load_models(device=self.device)
@@ -177,19 +179,19 @@ class Engine:
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
         s = self.project.settings
-        span = None
-        if before.audio is not None and s.gain is not None and \
-                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE) \
+        span, gain = None, s.gain
+        if before.audio is not None and gain is not None and \
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, gain, SAMPLE_RATE) \
                 and parts_of(before.arrangement.midi) == parts_of(arr.midi):
             span = changed_span(before.arrangement.midi, arr.midi) if changed is None else \
                 around(changed, arr.bars(), self.analysis.info.duration)
-        if span is None:
+        if span is None or gain is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
         if span[1] > span[0]:
-            rerender(audio, arr.midi.instruments, span[0], span[1], gain=s.gain,
+            rerender(audio, arr.midi.instruments, span[0], span[1], gain=gain,
                      soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
-        return self._score(dyn, arr, audio, s.gain)
+        return self._score(dyn, arr, audio, gain)
 
     def _score(self, dyn, arr, audio, gain: float | None) -> Score:
         s = self.project.settings
@@ -225,6 +227,22 @@ class Engine:
                               target_steer=TARGET_STEER * target_intensity(p)[w0:w1])
         new = out[start - w0:end - w0]
         return np.array([transpose(int(t), shift) for t in new], dtype=np.int64)
+
+
+    def rewrite(self, seed: int) -> np.ndarray:
+        """New chords for every second, in the project's key: the locked seconds keep their
+        chords, the emotion targets steer, the meter's rules hold (what Generate writes for a
+        project that is open)."""
+        from v2m_desktop.core.chords import key_name
+        from v2m_desktop.core.compose import ComposeSettings, write
+        from v2m_desktop.core.model.generate import SamplingOptions
+        p = self.project
+        settings = ComposeSettings(key=key_name(p.key_root, p.mode), follow_picture=p.settings.follow_picture,
+                                   sampling=SamplingOptions(seed=int(seed)))
+        locks = {s: int(p.tokens[s]) for s in p.locks}
+        track = write(self.features(), self.models.chords, settings, locks=locks, device=self.device,
+                      progress=self.progress, rules=self.meter().rules(p.seconds))
+        return track.tokens
 
 
 SAMPLE_RATE = 44100
