@@ -91,6 +91,7 @@ def test_an_unreachable_ray_address_is_one_line(tmp_path, capsys):
                  "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("v2m: cannot reach the Ray cluster at '127.0.0.1:1'") and "\n" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def _children(pid: int) -> list[int]:

@@ -441,6 +441,9 @@ def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, r
     """Score every item not done yet; returns what happened.  `on_plan(todo, skipped)` once the
     manifest is read, `on_end(item, record)` as each video ends."""
     outdir = Path(request.outdir)
+    if ray:     # an address where nothing answers: its one line before OUTDIR is made
+        from v2m_desktop.core.batch_ray import reachable
+        reachable(ray)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:

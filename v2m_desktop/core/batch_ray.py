@@ -43,7 +43,7 @@ def _score_task(models, video: str, outputs, settings, project: Path | None = No
 CONNECT_S = 10.0        # how long `--ray HOST:PORT` waits for the cluster's head to answer
 
 
-def _reachable(address: str) -> None:
+def reachable(address: str) -> None:
     """V2MError within CONNECT_S when nothing answers at HOST:PORT (ray.init would wait on
     it for minutes); 'auto' and ray:// addresses are left to Ray."""
     import socket
@@ -65,7 +65,7 @@ def run_ray(todo: list[Item], request: Request, address: str,
     ray = _ray()
     started = False
     if not ray.is_initialized():
-        _reachable(address)
+        reachable(address)
         try:
             ray.init(address=address, log_to_driver=False)
         except Exception as err:  # noqa: BLE001 - no cluster there: one line
