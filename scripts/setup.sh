@@ -44,6 +44,7 @@ APT_PACKAGES=(
     libportaudio2   # playback (sounddevice)
     ffmpeg          # video decoding and export
     xvfb            # a virtual display for the app's tests
+    espeak-ng       # real speech at known times for the ducking tests
     # Qt (PySide6) on the offscreen and xcb platforms
     libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libdbus-1-3 libfontconfig1
     libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1

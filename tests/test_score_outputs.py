@@ -149,8 +149,10 @@ def _score_until_export(video: Path, tmp_path: Path):
     t0 = time.monotonic()
     while time.monotonic() - t0 < 120 and proc.poll() is None:
         ffmpeg = [p for p, comm in _children(proc.pid).items() if comm.startswith("ffmpeg")]
-        if ffmpeg:
-            assert list(out_dir.iterdir()) and list(tmpdir.iterdir())     # the export is under way
+        # the export's ffmpeg, not the analysis's (it reads the sound for speech): the export's
+        # temporary output is there
+        if ffmpeg and list(out_dir.iterdir()):
+            assert list(tmpdir.iterdir())     # the export is under way
             return proc, ffmpeg[0], out_dir, tmpdir
         time.sleep(0.01)
     proc.kill()
@@ -180,7 +182,7 @@ def test_the_next_run_sweeps_what_a_killed_run_left(long_clip, clip, tmp_path, m
     except ProcessLookupError:
         pass
     left = [*out_dir.iterdir(), *tmpdir.iterdir()]
-    assert {p.suffix for p in left} == {".part", ".wav"}
+    assert {p.suffix for p in left} == {".part", ".wav", ".m4a"}     # the export, its WAV and AAC
     # a dead owner's file still fresh, and an old one whose owner (this test) is alive: kept
     fresh = out_dir / f".x.mp4.v2m-{proc.pid}-0123abcd.part"
     mine = tmpdir / f".v2m.v2m-{os.getpid()}-0123abcd.wav"

@@ -95,10 +95,14 @@ def _bench_media(args) -> int:
             print(f"bench {w} ...", file=sys.stderr, flush=True)
             if w == "analysis":
                 r = bench_analysis(video)
+                speech = ("" if r["speech_s"] is None else
+                          f"; speech search {r['speech_s']:.3f} s alone, {100 * r['speech_share']:.1f} % "
+                          f"of the analysis ({100 * r['speech_cpu_share']:.1f} % of its CPU time), adds "
+                          f"{100 * r['speech_added_share']:.1f} % beside its decode (target <= 10 %)")
                 results[w] = {**r, "line": f"analysis (basic) {r['analyse_s']:.2f} s vs grab-only decode "
                                            f"{r['grab_s']:.2f} s: {r['ratio']:.2f}x (target <= 1.5x); "
                                            f"cache key (whole-file hash) {r['hash_s']:.3f} s, "
-                                           f"{r['hash_gb_per_s']:.2f} GB/s"}
+                                           f"{r['hash_gb_per_s']:.2f} GB/s{speech}"}
             elif w == "export":
                 r = bench_export(video)
                 results[w] = {**r, "line": f"export {r['export_s']:.2f} s vs moviepy re-encode "
@@ -234,16 +238,31 @@ def _summary(result, written: dict) -> str:
              f"cuts       {len(a.cuts)}{others}{followed}",
              f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
+    lines += _mix_lines(result.delivered)
     for kind, path in written.items():
         lines.append(f"{kind:10s} {path if not isinstance(path, list) else path[0].parent}")
     return "\n".join(lines)
+
+
+def _mix_lines(mixed) -> list[str]:
+    """The delivered mix's loudness and ducking (none before an export)."""
+    if mixed is None:
+        return []
+    lines = [f"loudness   {mixed.loudness.integrated_lufs:.1f} LUFS integrated (aimed at "
+             f"{mixed.target:.1f}), true peak {mixed.loudness.true_peak_dbtp:.1f} dBTP"]
+    if mixed.ducked:
+        total = sum(b - a for a, b in mixed.ducked)
+        lines.append(f"ducked     {mixed.duck_db:g} dB under speech: {len(mixed.ducked)} "
+                     f"range{'s' * (len(mixed.ducked) != 1)}, {total:.1f} s")
+    return lines
 
 
 def _score(args) -> int:
     from v2m_desktop.core.pipeline import Outputs
     video = Path(args.video)
     outputs = Outputs(mp4=args.output, midi=args.midi, wav=args.wav, stems=args.stems,
-                      keep_original_audio=args.keep_original_audio)
+                      keep_original_audio=args.keep_original_audio, duck_db=args.duck,
+                      loudness=args.loudness)
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
@@ -285,6 +304,7 @@ def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None
     bars = _StageBars(quiet)
     try:
         result = score_video(video, settings, progress=bars)
+        outputs.keep_mix_in(result.project)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=bars)
     finally:
         bars.close()
@@ -316,6 +336,21 @@ def _span(text: str) -> tuple[int, int]:
     if not sep:
         raise V2MError(f"a range is START-END (seconds or m:ss), not {text!r}")
     return _seconds(a), _seconds(b)
+
+
+def _time_span(text: str) -> tuple[float, float]:
+    """'12.5-16' or '1:05.2-1:20' -> (start, end) in seconds, decimals allowed."""
+    a, sep, b = text.partition("-")
+    if not sep:
+        raise V2MError(f"a range is START-END (seconds or m:ss), not {text!r}")
+    out = []
+    for part in (a, b):
+        m, colon, sec = part.strip().rpartition(":")
+        try:
+            out.append((int(m) * 60 if colon else 0) + float(sec))
+        except ValueError:
+            raise V2MError(f"cannot read the time {part!r} (seconds, or m:ss)") from None
+    return out[0], out[1]
 
 
 def _span_value(text: str) -> tuple[int, int, str]:
@@ -374,15 +409,25 @@ def _edits(args) -> list:
             out.append(E.SetKey(value))
         elif op == "tempo":
             out.append(E.SetTempo(parse_tempo(value)))
+        elif op == "duck":
+            out.append(E.SetDuckDepth(value))
+        elif op in ("duck_add", "duck_remove"):
+            a, b = _time_span(value)
+            out.append((E.AddDuckRange if op == "duck_add" else E.RemoveDuckRange)(a, b))
+        elif op == "loudness":
+            out.append(E.SetLoudnessTarget(value))
     return out
 
 
 def _project_new(args) -> int:
     from v2m_desktop.core.files import check_folder_writable
+    from v2m_desktop.core.pipeline import Outputs
     from v2m_desktop.core.project import check_save_path
     from v2m_desktop.core.scoring import score_video
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
+    mix = Outputs(duck_db=args.duck, loudness=args.loudness)
+    mix.check(video)            # a bad value: before any work
     check_save_path(out, video)         # before minutes of work
     check_folder_writable(out.parent)
     _probed(video)
@@ -391,6 +436,7 @@ def _project_new(args) -> int:
         result = score_video(video, settings, progress=bars)
     finally:
         bars.close()
+    mix.keep_mix_in(result.project)
     path = result.project.save(out)
     print(f"project {path}: {result.chords.key_name}, {len(result.chords)} s")
     return 0
@@ -432,8 +478,11 @@ def _show(args) -> int:
                for t in p.targets]
     takes = [{"start": t.start, "end": t.end, "count": len(t.takes), "current": t.current} for t in p.takes]
     if args.json:
+        s = p.settings
+        mix = {"original_level": s.original_level, "duck_db": s.duck_db, "loudness": s.loudness,
+               "duck_add": [list(r) for r in s.duck_add], "duck_remove": [list(r) for r in s.duck_remove]}
         print(json.dumps({"video": p.video.path, "key": p.key_name, "tempo": p.settings.tempo,
-                          "blocks": blocks, "targets": targets, "takes": takes}))
+                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix}))
         return 0
     print(f"{p.video.path}: {p.video.duration:.1f} s, {p.key_name}, tempo "
           f"{'auto' if p.settings.tempo is None else f'{p.settings.tempo:g} BPM'}")
@@ -443,6 +492,11 @@ def _show(args) -> int:
         print(f"  target {t['start']}-{t['end']}: {t['emotion']} {t['intensity']:g}")
     for t in takes:
         print(f"  takes {t['start']}-{t['end']}: {t['count']} (using {t['current']})")
+    s = p.settings
+    ranges = "".join(f", {what} " + " ".join(f"{a:g}-{b:g}" for a, b in spans)
+                     for what, spans in (("ducked", s.duck_add), ("never ducked", s.duck_remove)) if spans)
+    print(f"  mix: original sound {s.original_level:g}, duck {s.duck_db:g} dB, loudness {s.loudness:g} LUFS"
+          + ranges)
     return 0
 
 
@@ -454,7 +508,7 @@ def _export(args) -> int:
     video = Path(project.video.path)
     outputs = Outputs(mp4=args.output, midi=args.midi, wav=args.wav, stems=args.stems,
                       keep_original_audio=project.settings.original_level if args.keep_original_audio is None
-                      else args.keep_original_audio)
+                      else args.keep_original_audio, duck_db=args.duck, loudness=args.loudness)
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
@@ -476,11 +530,17 @@ def _batch(args) -> int:
 
     from v2m_desktop.core.batch import Request, collect, run_batch
     from v2m_desktop.core.export import check_original_level
+    from v2m_desktop.core.mix import check_duck_db, parse_loudness
     check_original_level(args.keep_original_audio)
+    if args.duck is not None:
+        check_duck_db(args.duck)
+    if args.loudness is not None:
+        parse_loudness(args.loudness)
     settings = _score_settings(args)
     items = collect(args.inputs, outdir=Path(args.output))
     request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
-                      project=args.project, keep_original_audio=args.keep_original_audio)
+                      project=args.project, keep_original_audio=args.keep_original_audio,
+                      duck_db=args.duck, loudness=args.loudness)
     bar = None
 
     def planned(todo: int, skipped: int) -> None:
@@ -525,6 +585,7 @@ def _analyse(args) -> int:
            "width": info.width, "height": info.height, "rotation": info.rotation,
            "vision": a.vision, "semantic": a.semantic is not None, "seconds": a.seconds,
            "cuts": [round(c, 3) for c in a.cuts], "transitions": [round(c, 3) for c in a.transitions],
+           "speech": [[round(s, 3), round(e, 3)] for s, e in a.speech],
            "motion": [round(float(m), 3) for m in a.motion],
            "scene_offset": [int(o) for o in a.scene_offset],
            "emotion": [[round(float(p), 4) for p in row] for row in a.emotion]}
@@ -539,10 +600,22 @@ def _analyse(args) -> int:
         if times or name == "cuts":
             print(f"{name:<10} {len(times)}: " + " ".join(f"{c:.2f}" for c in times[:20])
                   + (" ..." if len(times) > 20 else ""))
+    print(f"speech     {_speech_line(a)}")
     print(f"motion     mean {a.motion.mean():.2f}, max {a.motion.max():.2f}")
     import numpy as np
     print("emotion    " + ", ".join(f"{EMOTIONS[i]} {mean[i]:.2f}" for i in np.argsort(-mean)))
     return 0
+
+
+def _speech_line(a) -> str:
+    """'3 spans, 11.2 s: 3.00-7.07 14.08-18.14 ...' (or why there is none)."""
+    if not a.info.has_audio:
+        return "none (the video has no sound)"
+    if not a.speech:
+        return "none found"
+    total = sum(e - s for s, e in a.speech)
+    return (f"{len(a.speech)} span{'s' * (len(a.speech) != 1)}, {total:.1f} s: "
+            + " ".join(f"{s:.2f}-{e:.2f}" for s, e in a.speech[:12]) + (" ..." if len(a.speech) > 12 else ""))
 
 
 def _demo(args) -> int:
@@ -582,6 +655,16 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
     p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_mix_options(p)
+
+
+def _add_mix_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duck", type=float, metavar="DB",
+                   help="how far the music ducks under speech in the kept original sound "
+                        "(default 10; 0: off)")
+    p.add_argument("--loudness", metavar="TARGET",
+                   help="delivery loudness: youtube (-14 LUFS, default), podcast (-16), broadcast (-23) "
+                        "or LUFS; the true peak stays under -1 dBTP")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -631,7 +714,11 @@ def build_parser() -> argparse.ArgumentParser:
             ("merge", "S", "join the chord blocks either side of second S (the earlier one's chord)"),
             ("move-boundary", "S=T", "move the chord boundary at second S to second T"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
-            ("tempo", "BPM|auto", "a fixed tempo, or auto")):
+            ("tempo", "BPM|auto", "a fixed tempo, or auto"),
+            ("duck", "DB", "how far the music ducks under speech (0: off)"),
+            ("duck-add", "A-B", "duck the music over A-B (seconds, decimals allowed)"),
+            ("duck-remove", "A-B", "never duck the music over A-B"),
+            ("loudness", "TARGET", "delivery loudness: youtube, podcast, broadcast or LUFS")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
                         type=lambda v, op=name.replace("-", "_"): (op, v))
     ed.set_defaults(func=_edit)
@@ -649,6 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--wav", type=Path)
     ex.add_argument("--stems", type=Path)
     ex.add_argument("--keep-original-audio", type=float, metavar="LEVEL")
+    _add_mix_options(ex)
     ex.add_argument("--video", type=Path, help="the project's video at its new place")
     ex.add_argument("--device", default="auto")
     ex.add_argument("--quiet", action="store_true")

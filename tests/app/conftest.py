@@ -31,6 +31,17 @@ def _isolated_settings(tmp_path, monkeypatch, qapp):
     qapp.setApplicationName("v2m-desktop")
 
 
+@pytest.fixture(autouse=True)
+def _no_unexpected_question(monkeypatch):
+    """A modal question nobody answers would hang the run: one a test did not ask for fails it
+    (a test that expects one patches QMessageBox.question itself)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def question(_parent, title, text, *_a, **_k):
+        raise AssertionError(f"unexpected question: {title}: {text}")
+    monkeypatch.setattr(QMessageBox, "question", question)
+
+
 class FakeClock:
     """An audio output whose clock the test sets (what the listener 'hears')."""
 

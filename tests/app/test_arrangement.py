@@ -96,6 +96,15 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert panel.parts["piano"].isChecked() and "no instruments" in window.dialog.text()
     window.dialog.done(0)
 
+    # the duck under speech, typed; the delivery's loudness, from the list by the keyboard
+    count = stack.count()
+    _enter(qtbot, panel.duck, "14")
+    assert p.settings.duck_db == 14.0
+    panel.loudness.setFocus()
+    qtbot.keyClick(panel.loudness, Qt.Key.Key_Down)
+    assert p.settings.loudness == -16.0 and stack.count() == count + 2
+    assert window.undo_action.text() == "&Undo Loudness Podcast (-16 LUFS)"
+
     # every change was one command: undoing them all gives the generated project back, and the
     # panel shows it again
     assert window.session.wait_rendered()
@@ -105,5 +114,6 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert panel.auto_tempo.isChecked() and not panel.tempo.isEnabled()
     assert panel.key.currentData() == key_before[0] + 12 * key_before[1]
     assert panel.seed.value() == start["settings"]["seed"]
+    assert panel.duck.value() == 10 and panel.loudness.currentData() == "youtube"
     assert all(b.isChecked() for b in panel.parts.values()) and panel.soundfont.text().startswith("TimGM6mb")
     assert window.session.wait_rendered()

@@ -13,4 +13,5 @@ def test_edit_to_new_audio_in_the_player(qapp, tmp_path):
     assert r["edit_full_render_s"] > 0
     line = edit_line(r)
     assert line.startswith("app edit to new audio in the player (20 s video): chord edit ")
-    assert "target < 1 s" in line and "full arrange + render" in line
+    assert "target < 1 s" in line and "full arrange + render" in line and "in its lane within" in line
+    assert 0 < r["edit_to_lane_max_s"] < r["edit_to_player_s"]

@@ -65,6 +65,8 @@ def test_discarded_work_is_not_offered_again(qtbot, window, bbb, monkeypatch):
     with qtbot.waitSignal(window.session.analysed, timeout=60000):
         window.open_path(bbb)
     assert asked and recoverable() == []
+    # another video opened: the history starts again (its one row the empty label)
+    assert window.session.undo_stack.count() == 0 and window.history.model().rowCount() == 1
 
 
 def test_help_lists_every_shortcut(qtbot, window):

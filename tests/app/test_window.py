@@ -183,7 +183,7 @@ def test_zoom_and_scroll(qtbot, window, bbb):
     assert ink.any() and not ink[:, -3:].any()
 
 
-def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path):
+def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path, monkeypatch):
     from v2m_desktop.core.files import ffmpeg_exe  # noqa: F401 - ffprobe is the system's
     open_and_generate(qtbot, window, bbb)
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
@@ -204,13 +204,20 @@ def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path):
     assert streams[1]["codec_name"] == "aac"
     assert float(streams[1]["duration"]) == pytest.approx(window.player.duration, abs=0.1)
     qtbot.waitUntil(lambda: dlg.done_box is not None and dlg.done_box.isVisible(), timeout=2000)
-    assert any(b.text() == "Show in Folder" for b in dlg.done_box.buttons())
+    show = next(b for b in dlg.done_box.buttons() if b.text() == "Show in Folder")
+    from PySide6.QtGui import QDesktopServices
+    with monkeypatch.context() as m:            # no file manager here: the path, in a message
+        m.setattr(QDesktopServices, "openUrl", lambda url: False)
+        qtbot.mouseClick(show, Qt.MouseButton.LeftButton)
+    assert dlg.folder_box is not None and str(out.parent) in dlg.folder_box.text()
+    dlg.folder_box.done(0)
     dlg.done_box.done(0)
 
     # again to the same file: asked first; "No" leaves the file alone
     before = out.stat().st_mtime_ns
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     dlg = window.export_dialog
+    assert dlg.midi.isChecked() and not dlg.wav.isChecked()        # the dialog remembers its ticks
     dlg.path.clear()
     qtbot.keyClicks(dlg.path, str(out))
     qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
@@ -348,6 +355,7 @@ def test_a_failing_sound_device_never_crashes_playback(qtbot, bbb, tmp_path):
     qtbot.waitUntil(lambda: w.axis.playhead > 0.1, timeout=5000)       # the silent clock runs
     qtbot.keyClick(w, Qt.Key.Key_Space)
     assert not w.player.playing
+    w.documents.modified = False        # its music is unsaved: no question when pytest-qt closes it
 
 
 def test_cancelled_export_leaves_nothing(qtbot, window, bbb, tmp_path):

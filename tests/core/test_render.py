@@ -208,3 +208,22 @@ def test_rerender_replaces_only_the_edited_stretch_and_matches_a_full_render():
     steps = np.abs(np.diff(old[:, 0]))
     ordinary = np.percentile(steps, 99.9)
     assert steps[c0 - 10:c0 + 10].max() < ordinary and steps[stop - 10:stop + 10].max() < ordinary
+
+
+def test_the_reverb_plays_its_impulse_response_at_its_own_level():
+    """add_reverb runs pedalboard's Convolution (which normalises a response): an impulse sent in
+    comes out as the response itself, and a stretch convolved on its own from 2 s before equals
+    the whole there (what a re-render's join needs)."""
+    from v2m_desktop.core.render import REVERB_BLOCK, _reverb_ir, add_reverb
+    sr = 44100
+    ir = _reverb_ir(sr).T
+    send = np.zeros(len(ir) + 1000, dtype=np.float32)
+    send[500] = 1.0
+    out = add_reverb(np.zeros((len(send), 2), dtype=np.float32), send, sr)
+    assert np.abs(out[500:500 + len(ir)] - ir).max() < 1e-4 * np.abs(ir).max()
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(REVERB_BLOCK + 6 * sr)).astype(np.float32)   # two blocks
+    whole = add_reverb(np.zeros((len(noise), 2), dtype=np.float32), noise, sr)
+    part = add_reverb(np.zeros((len(noise) - 3 * sr, 2), dtype=np.float32), noise[3 * sr:], sr)
+    err = part[2 * sr:] - whole[5 * sr:]
+    assert 10 * np.log10((whole[5 * sr:] ** 2).sum() / (err ** 2).sum()) > 100

@@ -52,3 +52,22 @@ def test_soundtrack_mixes_the_original_at_its_level():
     assert s.read(0, 4).max() == pytest.approx(1.0)     # kept within full scale
     with pytest.raises(Exception, match="between 0 and 1"):
         s.level = 1.5
+
+
+def test_an_edit_patches_the_blocks_at_once_inside_its_seconds_only():
+    """patch_chords: the arranged blocks outside the edit stay to the millisecond; inside, the
+    project's chords a second each, joined."""
+    import numpy as np
+
+    from v2m_desktop.core import edits as E
+    from v2m_desktop.core.project import Project, Settings, VideoRef
+    from v2m_desktop.core.timeline import chord_blocks, patch_chords
+    tokens = np.array([E.chord_token("C")] * 8 + [E.chord_token("Am")] * 12, dtype=np.int64)
+    p = Project(VideoRef("v.mp4", "1:x", 20.0, 20), Settings(), tokens, 0, 0)
+    arranged = chord_blocks([(0.0, 7.62, int(tokens[0])), (7.62, 20.0, int(tokens[8]))])
+    E.SetChords(10, 13, "F").apply(p)
+    E.Lock(10, 13).apply(p)
+    got = [(round(b.start, 2), round(b.end, 2), b.symbol, b.locked)
+           for b in patch_chords(arranged, p, 10, 13)]
+    assert got == [(0.0, 7.62, "C", False), (7.62, 10.0, "Am", False), (10.0, 13.0, "F", True),
+                   (13.0, 20.0, "Am", False)]

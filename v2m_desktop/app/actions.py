@@ -81,6 +81,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "without draw mode, Ctrl+drag draws", checkable=True, editing=True),
     ActionSpec("clear_dynamics", "Clear Dynamics Edits", "editing.clear_dynamics", ("Shift+D",),
                "Back to the model's note density and loudness over the selection", editing=True),
+    ActionSpec("duck", "Duc&k Selection", "editing.duck_selection", ("U",),
+               "The music steps down under the selection, as under speech", editing=True),
+    ActionSpec("never_duck", "Never Duck Selection", "editing.never_duck_selection", ("Shift+U",),
+               "The music never steps down over the selection", editing=True),
     ActionSpec("copy", "&Copy Chords", "editing.copy_chords", (SK.Copy,), editing=True),
     ActionSpec("paste", "&Paste Chords at the Playhead", "editing.paste_chords", (SK.Paste,), editing=True),
     # help

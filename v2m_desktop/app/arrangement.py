@@ -129,6 +129,24 @@ class ArrangementPanel(QDockWidget):
         row.addWidget(self.level_text)
         form.addRow("Original sound:", row)
 
+        self.duck = QSpinBox()
+        self.duck.setRange(0, 40)
+        self.duck.setSuffix(" dB")
+        self.duck.setSpecialValueText("Off")
+        self.duck.setKeyboardTracking(False)
+        self.duck.setToolTip("How far the music steps down under speech in the video's own sound "
+                             "(while that sound is kept)")
+        self.duck.valueChanged.connect(self._duck_chosen)
+        form.addRow("Duck under speech:", self.duck)
+
+        self.loudness = QComboBox()
+        for text, value in (("YouTube and the web (-14 LUFS)", "youtube"), ("Podcast (-16 LUFS)", "podcast"),
+                            ("Broadcast, EBU R 128 (-23 LUFS)", "broadcast")):
+            self.loudness.addItem(text, value)
+        self.loudness.setToolTip("The exported mix's loudness (its true peak stays under -1 dBTP)")
+        self.loudness.currentIndexChanged.connect(self._loudness_chosen)
+        form.addRow("Loudness:", self.loudness)
+
         self.setWidget(body)
         self._own_keys = _OwnKeys(self)
         for w in body.findChildren(QWidget):
@@ -163,6 +181,14 @@ class ArrangementPanel(QDockWidget):
             self.seed.setValue(int(s.seed))
             self.level.setValue(round(100 * s.original_level))
             self.level_text.setText(f"{round(100 * s.original_level)}%")
+            self.duck.setValue(round(s.duck_db))
+            from v2m_desktop.core.mix import TARGETS
+            named = next((k for k, v in TARGETS.items() if v == s.loudness), None)
+            if named is None:           # a number of LUFS set elsewhere (v2m edit --loudness)
+                if self.loudness.findData(s.loudness) < 0:
+                    self.loudness.addItem(f"{s.loudness:g} LUFS", s.loudness)
+                named = s.loudness
+            self.loudness.setCurrentIndex(self.loudness.findData(named))
         finally:
             self._showing = False
 
@@ -216,6 +242,20 @@ class ArrangementPanel(QDockWidget):
         from v2m_desktop.core.edits import SetSeed
         if self.project is not None and value != self.project.settings.seed:
             self._emit(SetSeed(int(value)), f"Seed {value}")
+
+    def _duck_chosen(self, value: int) -> None:
+        from v2m_desktop.core.edits import SetDuckDepth
+        if self.project is not None and value != round(self.project.settings.duck_db):
+            self._emit(SetDuckDepth(float(value)),
+                       "Duck off" if value == 0 else f"Duck {value} dB under speech")
+
+    def _loudness_chosen(self, _index: int) -> None:
+        from v2m_desktop.core.edits import SetLoudnessTarget
+        from v2m_desktop.core.mix import parse_loudness
+        value = self.loudness.currentData()
+        if self.project is not None and value is not None \
+                and parse_loudness(value) != self.project.settings.loudness:
+            self._emit(SetLoudnessTarget(value), f"Loudness {self.loudness.currentText()}")
 
     def _level_chosen(self, value: int) -> None:
         edit = level_edit(self.project, value)

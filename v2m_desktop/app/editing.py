@@ -110,12 +110,16 @@ class Editing(QObject):
         p = self.session.project
         if p is None:
             return
-        s = int(round(self.axis.playhead))
+        at = self.axis.playhead
+        s = int(round(at))
         if s in {a for a, _, _ in p.blocks()} or not 0 < s < p.seconds:
             self.message.emit(f"A chord block starts at {format_time(s)} already: move the playhead "
                               "into a block to split it there")
             return
         self.apply(Split(s), f"Split at {format_time(s)}")
+        if abs(at - s) > 0.05:      # chords change on whole seconds: say where it went, and why
+            self.message.emit(f"Split at {format_time(s)}, the whole second nearest the playhead "
+                              f"({format_time(at, 0.1)}): chords change on whole seconds")
 
     def toggle_lock(self) -> None:
         from v2m_desktop.core.edits import Lock, Unlock
@@ -260,6 +264,27 @@ class Editing(QObject):
         if span:
             self.apply(Batch([ClearDynamics(*span, "density"), ClearDynamics(*span, "loudness")]),
                        f"Clear dynamics {span_text(span)}")
+
+    # -- ducking under speech
+    def _selected_range(self) -> tuple[float, float] | None:
+        """The selection as it is drawn (duck ranges need no whole seconds)."""
+        if self.axis.selection is None:
+            self.message.emit("Select a range first: drag across the Speech lane")
+        return self.axis.selection
+
+    def duck_selection(self) -> None:
+        from v2m_desktop.core.edits import AddDuckRange
+        sel = self._selected_range()
+        if sel:
+            self.apply(AddDuckRange(round(sel[0], 2), round(sel[1], 2)),
+                       f"Duck {format_time(sel[0], 0.1)}-{format_time(sel[1], 0.1)}")
+
+    def never_duck_selection(self) -> None:
+        from v2m_desktop.core.edits import RemoveDuckRange
+        sel = self._selected_range()
+        if sel:
+            self.apply(RemoveDuckRange(round(sel[0], 2), round(sel[1], 2)),
+                       f"Never duck {format_time(sel[0], 0.1)}-{format_time(sel[1], 0.1)}")
 
     # -- the original sound's level
     def set_level(self, percent: int) -> None:

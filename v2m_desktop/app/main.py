@@ -78,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate and not args.path:
         print("v2m-desktop: --generate needs a video", file=sys.stderr)
         return 2
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from v2m_desktop import __version__
@@ -106,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         print("window-shown", flush=True)
         return 0
+    if not args.path and args.screenshot is None:
+        # after a crash, the unsaved work: asked before the window takes a key (and before the
+        # models' warm-up holds the interpreter), so no key meant for the window answers it
+        window.offer_recovery()
     window.session.warm_up()
     status = {"code": 0}
     window.documents.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
@@ -113,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         window.open_path(args.path, video=args.video)
         if args.generate:
             window.session.generate(args.seed)
-    elif args.screenshot is None:
-        QTimer.singleShot(0, window.offer_recovery)         # after a crash: the unsaved work
     if args.screenshot is not None:
         _exit_with_screenshot(app, window, args.screenshot, args.generate, status)
     code = app.exec()

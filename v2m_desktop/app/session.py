@@ -81,6 +81,8 @@ class Session(QObject):
     cancelled = Signal()
     rendered = Signal(object)           # Music: the edited project's new music
     projectChanged = Signal(str, int, int)   # what, start, end (seconds) of an edit
+    notice = Signal(str)                # what a finished job has to say (the status bar)
+    renderingChanged = Signal(bool)     # the edited music is being rendered (not yet in the player)
     videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
     RERENDER_MS = 120                   # edits within this time re-render once
@@ -105,6 +107,7 @@ class Session(QObject):
         self.seeds = random.Random()    # Generate's and Regenerate's seeds (a test seeds it)
         self._render_worker: Worker | None = None
         self._render_again = False
+        self.rendering = False          # an edit's music is on its way to the player
         # the seconds the edits since the last render began touched; None: not only local ones
         self._changed: tuple[int, int] | None = None
         self._changed_any = False
@@ -155,7 +158,7 @@ class Session(QObject):
         w.progress.connect(self.progress)
         w.succeeded.connect(on_success)
         w.failed.connect(lambda msg, bug, name=name: self._failed(name, msg, bug))
-        w.cancelled.connect(self.cancelled)
+        w.cancelled.connect(self._cancelled)
         w.finished.connect(self._finished)
         self.worker = w
         self._set_state(state)
@@ -174,6 +177,10 @@ class Session(QObject):
         if self._generate_after_analysis and self._stable == State.READY:
             self._generate_after_analysis = False
             self.generate(self._pending_seed)
+
+    def _cancelled(self) -> None:
+        if self._queued is None:        # a job cancelled for the next one asked for: that one runs
+            self.cancelled.emit()
 
     def _failed(self, name: str, message: str, unexpected: bool) -> None:
         self._generate_after_analysis = False
@@ -205,7 +212,19 @@ class Session(QObject):
         p = score.project
         original = self._original_sound(Path(p.video.path), info, score.sample_rate)
         sound = Soundtrack(score.audio, score.sample_rate, original, p.settings.original_level)
-        return Music(score, from_score(score, p), sound)
+        music = Music(score, from_score(score, p), sound)
+        self._mix(music, p)
+        return music
+
+    @staticmethod
+    def _mix(music: Music, p: Project) -> None:
+        """Playback as the export mixes it: the original sound at its level, the music ducked
+        under its speech (and the user's duck ranges)."""
+        from v2m_desktop.core.mix import duck_spans
+        s, sound = p.settings, music.soundtrack
+        sound.level = s.original_level
+        spans = duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
+        sound.duck(spans, s.duck_db)
 
     # -- jobs
     def open_video(self, path) -> None:
@@ -301,6 +320,8 @@ class Session(QObject):
         self.music = self.engine = None
         self._render_timer.stop()
         self._changed, self._changed_any = None, False
+        if self._render_worker is None:
+            self._rendering(False)
 
     # -- editing: every edit an undoable command; the music re-rendered in the background
     def apply(self, edit: Edit, text: str, engine=None) -> bool:
@@ -319,8 +340,17 @@ class Session(QObject):
 
     def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
-        if change.what == "level" and self.music is not None:
-            self.music.soundtrack.level = self.music.project.settings.original_level
+        if change.what in ("chords", "splits", "locks") and self.project is not None:
+            # the lane shows the edit at once; the arranged blocks replace it when rendered
+            from v2m_desktop.core.timeline import patch_chords
+            self.lanes.chords.update_rows(patch_chords(self.lanes.chords.rows, self.project,
+                                                       change.start, change.end))
+        if change.what == "level" and self.music is not None:     # the level, the ducking
+            from v2m_desktop.core.timeline import voice_spans
+            p = self.music.project
+            self._mix(self.music, p)
+            self.lanes.voice.update_rows(voice_spans(self.music.score.analysis.speech, p.settings.duck_add,
+                                                     p.settings.duck_remove))
         if change.what in QUIET_CHANGES or self._shut:
             return
         if change.what in LOCAL_CHANGES and (self._changed is not None or not self._changed_any):
@@ -331,9 +361,16 @@ class Session(QObject):
             self._changed = None            # the engine compares the arrangements
         self._changed_any = True
         self._render_timer.start()
+        self._rendering(True)
+
+    def _rendering(self, on: bool) -> None:
+        if on != self.rendering:
+            self.rendering = on
+            self.renderingChanged.emit(on)
 
     def _rerender(self) -> None:
         if self.project is None or self.engine is None or self.music is None or self._shut:
+            self._rendering(False)
             return
         if self._render_worker is not None:
             self._render_again = True
@@ -364,6 +401,8 @@ class Session(QObject):
             if self._render_again:
                 self._render_again = False
                 self._rerender()
+            elif not self._render_timer.isActive():
+                self._rendering(False)
         w = Worker(task, "re-render", self)
         w.succeeded.connect(done)
         w.failed.connect(lambda msg, bug: self._render_failed(msg, bug))
@@ -411,8 +450,13 @@ class Session(QObject):
         def done(tokens):
             from v2m_desktop.app.commands import Precomputed
             from v2m_desktop.app.timeline.lanes import format_time
-            self.apply(Regenerate(start, end, seed), f"Regenerate {format_time(start)}-{format_time(end)}",
-                       engine=Precomputed(tokens))
+            span = f"{format_time(start)}-{format_time(end)}"
+            if self.apply(Regenerate(start, end, seed), f"Regenerate {span}", engine=Precomputed(tokens)) \
+                    and self.project is not None:
+                takes = self.project.takes_of(start, end)
+                n = len(takes.takes) - 1 if takes is not None else 1
+                self.notice.emit(f"Regenerated {span}: take {n} of {n} "
+                                 "(Alt+Left and Alt+Right step through them)")
         self._run(task, "regenerate", State.GENERATING, done)
 
     def wait_rendered(self, timeout_ms: int = 30000) -> bool:

@@ -79,6 +79,16 @@ class AppSettings:
         self.q.setValue("original_level", float(v))
 
     @property
+    def export_extras(self) -> set[str]:
+        """What the export dialog also wrote last time ('midi', 'wav', 'stems')."""
+        value = self._get("export/extras", "", str)
+        return {k for k in value.split(",") if k in ("midi", "wav", "stems")}
+
+    @export_extras.setter
+    def export_extras(self, v) -> None:
+        self.q.setValue("export/extras", ",".join(sorted(v)))
+
+    @property
     def recent(self) -> list[str]:
         value = self.q.value("recent", [])
         if isinstance(value, str):

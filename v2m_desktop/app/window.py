@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.timeline)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([380, 440])
+        self.splitter.setSizes([350, 470])
         self.setCentralWidget(self.splitter)
 
     def _build_status(self) -> None:
@@ -139,7 +139,13 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.clicked.connect(self.session.cancel)
-        for w in (self.stage_label, self.progress_bar, self.cancel_button):
+        self.rendering_label = QLabel("Rendering the edit…")
+        self.rendering_label.setToolTip("The edited music is on its way to the player")
+        self.rendering_label.hide()
+        self.sound_label = QLabel()
+        self.sound_label.hide()
+        for w in (self.sound_label, self.rendering_label, self.stage_label, self.progress_bar,
+                  self.cancel_button):
             self.statusBar().addPermanentWidget(w)
         self.show_message("Open a video to begin (Ctrl+O, or drop a file here)")
 
@@ -157,13 +163,17 @@ class MainWindow(QMainWindow):
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
+        s.notice.connect(self.show_message)
+        s.renderingChanged.connect(self.rendering_label.setVisible)
+        self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))
+        self.redo_action.triggered.connect(lambda: self.show_message(f"Redid {s.undo_stack.undoText()}"))
         self.editing.message.connect(self.show_message)
         self.documents.message.connect(self.show_message)
         self.arrangement.edit.connect(self.editing.apply)
         self.arrangement.visibilityChanged.connect(lambda on: on and self._show_settings())
         self.player.positionChanged.connect(self._position)
         self.player.playingChanged.connect(self.transport.show_playing)
-        self.player.notice.connect(self.show_message)
+        self.player.notice.connect(self._sound_notice)
         t.seekRequested.connect(self.player.seek)
         t.chords.blockActivated.connect(lambda _b: self.editing.pick_chord())
         t.chords.boundaryMoved.connect(self.editing.move_boundary)
@@ -196,6 +206,8 @@ class MainWindow(QMainWindow):
             self.stage_label.setText(BUSY_TEXT[State(state)])
             if state != State.CANCELLING:
                 self.progress_bar.setValue(0)
+        elif self.statusBar().currentMessage().endswith("…"):
+            self.statusBar().clearMessage()     # what was going on has ended
 
     def _progress(self, stage: str, fraction: float) -> None:
         if self.session.state == State.CANCELLING:
@@ -230,18 +242,19 @@ class MainWindow(QMainWindow):
 
     def _project_opened(self, music: Music) -> None:
         self._rendered(music)
-        t, s = music.timeline, music.project.settings
-        self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chords, "
-                                          f"{cuts_text(t.cuts, t.transitions)}; "
-                                          f"seeds: chords {s.chord_seed}, arrangement {s.seed}")
         self.show_message("Music ready: Space plays it with the video; Ctrl+E exports")
         self.documents.project_opened(music)
         self._state(self.session.state)
 
     def _rendered(self, music: Music) -> None:
+        """New music: to the player, and the info line from what the lanes now show."""
         self.player.set_soundtrack(music.soundtrack)
         self._show_settings()
         self.player.set_original_level(self.transport.level.value() / 100)
+        t, s = music.timeline, music.project.settings
+        self.transport.info_label.setText(f" {t.key}, {t.tempo:.0f} BPM, {len(t.chords)} chord blocks, "
+                                          f"{cuts_text(t.cuts, t.transitions)}, "
+                                          f"seeds: chords {s.chord_seed}, arrangement {s.seed}")
 
     def _failed(self, title: str, message: str, unexpected: bool, job: str) -> None:
         if job == "export" and self.export_dialog is not None and self.export_dialog.isVisible():
@@ -305,6 +318,14 @@ class MainWindow(QMainWindow):
     def _position(self, t: float) -> None:
         self.axis.set_playhead(t, follow=self.player.playing)
         self.transport.show_time(t, self.player.duration)
+
+    def _sound_notice(self, message: str) -> None:
+        """No sound can be heard: said once in the status bar, kept beside it and on Play."""
+        self.show_message(message)
+        self.sound_label.setText("No sound")
+        self.sound_label.setToolTip(message)
+        self.sound_label.show()
+        self.transport.play_button.setToolTip(message)
 
     def _level_changed(self, value: int) -> None:
         """The transport's level: heard at once; with a project open, one undoable edit of its

@@ -42,6 +42,8 @@ class Request:
     stems: bool = False
     project: bool = False                # also a .v2m project per video (to edit it later)
     keep_original_audio: float = 0.0
+    duck_db: float | None = None         # Outputs' duck depth and loudness target
+    loudness: float | None = None
 
     def project_path(self, item: Item) -> Path | None:
         base = self.outdir / item.rel
@@ -54,7 +56,8 @@ class Request:
                        midi=base.with_name(base.name + ".mid") if self.midi else None,
                        wav=base.with_name(base.name + ".wav") if self.wav else None,
                        stems=base.with_name(base.name + " stems") if self.stems else None,
-                       keep_original_audio=self.keep_original_audio)
+                       keep_original_audio=self.keep_original_audio, duck_db=self.duck_db,
+                       loudness=self.loudness)
 
     def settings_key(self) -> str:
         """What makes two runs' outputs differ, besides the video."""
@@ -62,6 +65,8 @@ class Request:
         d.pop("device", None)
         d.pop("cache_dir", None)
         d["outputs"] = (self.midi, self.wav, self.stems, self.project, self.keep_original_audio)
+        if (self.duck_db, self.loudness) != (None, None):      # a manifest from before keeps its key
+            d["mix"] = (self.duck_db, self.loudness)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -247,6 +252,7 @@ def score_one(video: Path, outputs, settings, models=None, progress: Progress | 
     try:
         outputs.check(video, settings.arrange.instruments)
         result = score_video(video, settings, models=models, progress=progress)
+        outputs.keep_mix_in(result.project)
         written = export_score(result, video, outputs, soundfont=settings.soundfont, progress=progress)
         if project is not None:
             written["project"] = result.project.save(project)

@@ -36,7 +36,7 @@ from v2m_desktop.core.errors import Terminated
 
 STALE_S = 300                    # a dead owner's temporary file is removed after 5 minutes
 _END_WAIT_S = 5.0                # SIGKILL is immediate; this only bounds the wait for the reaping
-_TAG_RE = re.compile(r"\.v2m-(\d+)-[0-9a-f]{8}\.(part|wav)$")
+_TAG_RE = re.compile(r"\.v2m-(\d+)-[0-9a-f]{8}\.(part|wav|m4a)$")
 
 _lock = threading.RLock()
 _paths: dict[Path, bool] = {}            # temporary path -> is a folder (removed only when empty)
@@ -56,7 +56,7 @@ _SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "
 # temporary paths
 
 def temp_tag(suffix: str) -> str:
-    """The end of a temporary name: '.v2m-PID-RANDOM' + suffix ('.part' or '.wav'); `sweep`
+    """The end of a temporary name: '.v2m-PID-RANDOM' + suffix ('.part', '.wav', '.m4a'); `sweep`
     recognises it and reads the owner from it."""
     return f".v2m-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
 

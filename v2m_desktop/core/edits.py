@@ -616,3 +616,59 @@ class SetOriginalLevel(Edit):
         except (TypeError, ValueError):
             raise V2MError(f"the original-audio level is a number from 0 to 1, not {self.level!r}") from None
         return SetSettings({"original_level": level}).apply(p)
+
+
+# --------------------------------------------------------------------------------------------- #
+# the mix: ducking under speech and the delivery loudness (core.mix)
+
+# they change no note, as the original sound's level does: a listener need not arrange or render
+_QUIET.update({k: "level" for k in ("duck_db", "duck_add", "duck_remove", "loudness")})
+
+def _duck_ranges(p: Project, start: float, end: float, into: str, out_of: str) -> Edit:
+    """[start, end) seconds joined into the settings' span list `into` and cut out of `out_of`
+    (duck_add / duck_remove): the inverse is SetSettings with both lists as they were."""
+    from v2m_desktop.core.mix import check_spans, subtract, union
+    (a, b), = check_spans([(start, end)], p.video.duration)
+    s = p.settings
+    return SetSettings({into: tuple(union([*getattr(s, into), (a, b)])),
+                        out_of: tuple(subtract(getattr(s, out_of), [(a, b)]))}).apply(p)
+
+
+@dataclass
+class AddDuckRange(Edit):
+    """Duck the music over [start, end) seconds though no speech was found there."""
+    start: float
+    end: float
+
+    def apply(self, p, engine=None):
+        return _duck_ranges(p, self.start, self.end, "duck_add", "duck_remove")
+
+
+@dataclass
+class RemoveDuckRange(Edit):
+    """Never duck the music over [start, end) seconds, whatever speech was found there."""
+    start: float
+    end: float
+
+    def apply(self, p, engine=None):
+        return _duck_ranges(p, self.start, self.end, "duck_remove", "duck_add")
+
+
+@dataclass
+class SetDuckDepth(Edit):
+    """How far the music ducks under speech, in dB (0: off)."""
+    db: float
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.mix import check_duck_db
+        return SetSettings({"duck_db": check_duck_db(self.db)}).apply(p)
+
+
+@dataclass
+class SetLoudnessTarget(Edit):
+    """The delivery's loudness: 'youtube' (-14 LUFS), 'podcast' (-16), 'broadcast' (-23) or LUFS."""
+    target: str | float
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.mix import parse_loudness
+        return SetSettings({"loudness": parse_loudness(self.target)}).apply(p)

@@ -22,6 +22,7 @@ from v2m_desktop.core.tracks import ChordTrack, Dynamics
 if TYPE_CHECKING:
     from v2m_desktop.core.arrange import Arrangement
     from v2m_desktop.core.arrange.meter import Meter
+    from v2m_desktop.core.mix import MixReport
     from v2m_desktop.core.model.checkpoint import Models
     from v2m_desktop.core.video.analysis import Analysis
 
@@ -39,6 +40,7 @@ class Score:
     timings: dict[str, float] = field(default_factory=dict)
     gain: float | None = None       # the render's gain (the project keeps the first one)
     soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
+    delivered: MixReport | None = None   # the exported mix's loudness and ducking (export_score)
 
 
 class Engine:

@@ -25,6 +25,7 @@ from v2m_desktop.core.files import (
     output_set,
     scratch_file,
 )
+from v2m_desktop.core.mix import Delivered, Loudness
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
 
@@ -73,17 +74,19 @@ def has_audio(video: Path) -> bool:
     return probe_container(video).has_audio
 
 
-def decode_audio(video: Path, sr: int, duration: float) -> np.ndarray:
-    """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration."""
-    n = int(round(duration * sr))
+def decode_audio(video: Path, sr: int, duration: float | None = None) -> np.ndarray:
+    """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration
+    (None: as long as the stream is)."""
+    cut = [] if duration is None else ["-t", f"{duration:.6f}"]
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                 "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                "-t", f"{duration:.6f}", "-f", "f32le", "pipe:1"],
+                *cut, "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
     if proc.returncode != 0:
         raise V2MError(f"cannot read the original sound of {video}: {_last_line(err)}")
-    return fit_length(np.frombuffer(out, dtype="<f4").reshape(-1, 2), n)
+    sound = np.frombuffer(out, dtype="<f4").reshape(-1, 2)
+    return sound if duration is None else fit_length(sound, int(round(duration * sr)))
 
 
 def _last_line(stderr: bytes | str) -> str:
@@ -115,6 +118,20 @@ def check_original_level(level: float | None) -> float:
     return level
 
 
+def deliver_mix(music: np.ndarray, sr: int, video: Path, *, duration: float, level: float,
+                has_sound: bool | None = None, speech=(), added=(), removed=(),
+                duck_db: float, target: float, calm: float = 0.0) -> Delivered:
+    """mix.deliver for a video: its original sound decoded when it is kept (and it has any)."""
+    from v2m_desktop.core.mix import deliver
+    level = check_original_level(level)
+    n = int(round(duration * sr))
+    original = None
+    if level > 0 and (has_audio(video) if has_sound is None else has_sound):
+        original = decode_audio(Path(video), sr, duration)
+    return deliver(fit_length(stereo(music), n), sr, original=original, level=level, speech=speech,
+                   added=added, removed=removed, duck_db=duck_db, target=target, calm=calm)
+
+
 def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: float,
                keep_original_audio: float = 0.0, has_sound: bool | None = None,
                progress: Progress | None = None) -> Path:
@@ -123,12 +140,7 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     music at that level (`has_sound`: whether the video has sound, when the caller's probe knows;
     else it is looked up).  `progress("export", fraction)` (core.progress: it may raise
     Cancelled)."""
-    video, out = Path(video), Path(out)
-    if not video.is_file():
-        raise V2MError(f"video not found: {video}")
-    out = check_output(out, video)
-    if not duration or duration <= 0:
-        raise V2MError("the video has no duration")
+    video, out = _checked(video, out, duration)
     level = check_original_level(keep_original_audio)
     n = int(round(duration * sr))
     music = fit_length(stereo(audio), n)
@@ -156,10 +168,59 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     return out
 
 
+def _checked(video, out, duration: float) -> tuple[Path, Path]:
+    """The export's video and output paths, checked before any work."""
+    video, out = Path(video), Path(out)
+    if not video.is_file():
+        raise V2MError(f"video not found: {video}")
+    out = check_output(out, video)
+    if not duration or duration <= 0:
+        raise V2MError("the video has no duration")
+    return video, out
+
+
+def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duration: float,
+                    ceiling_dbtp: float, progress: Progress | None = None) -> tuple[Path, Loudness]:
+    """export_mp4 for a delivered mix: its AAC is encoded first and read back, and when the
+    encoder's overshoot took its true peak over `ceiling_dbtp` (Sintel's mix, at -1.5 dBTP as
+    PCM, read -0.8 dBTP as AAC) it is encoded again that much quieter; then it is muxed with the
+    video stream, both copied.  Returns (the MP4, the core.mix.Loudness of its AAC as decoded)."""
+    from v2m_desktop.core.mix import integrated_loudness, true_peak
+    video, out = _checked(video, out, duration)
+    music = fit_length(stereo(mix), int(round(duration * sr)))
+
+    def share(a: float, b: float):        # the encodes' reports as shares of the export's
+        return None if progress is None else (lambda stage, f: progress(stage, a + (b - a) * f))
+    with scratch_file(".wav") as wav, scratch_file(".m4a") as aac:
+        _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
+        with atomic_output(out) as tmp:
+            tmp.touch()         # the output is claimed (and swept if this process dies) from now
+            trim = 0.0
+            for _ in range(3):
+                cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(wav),
+                       *(["-af", f"volume={trim:.2f}dB"] if trim else []),
+                       "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
+                       "-progress", "pipe:1", "-nostats", "-f", "mp4", str(aac)]
+                _run_ffmpeg(cmd, duration, share(0.0, 0.8))
+                heard = decode_audio(aac, sr, duration)
+                peak_db = true_peak(heard)
+                if peak_db <= ceiling_dbtp:
+                    break
+                trim -= peak_db - ceiling_dbtp + 0.1
+            loudness = Loudness(integrated_loudness(heard, sr), peak_db)
+            cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
+                   "-i", media_url(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                   "-t", f"{duration:.6f}", "-movflags", "+faststart",
+                   "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
+            _run_ffmpeg(cmd, duration, share(0.8, 1.0))
+    return out, loudness
+
+
 def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
     with tempfile.TemporaryFile() as err:
         with child(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                    text=True) as proc:
+            assert proc.stdout is not None          # stdout=PIPE
             for line in proc.stdout:
                 if progress is not None and line.startswith("out_time_us="):
                     try:

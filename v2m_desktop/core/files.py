@@ -16,11 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal, overload
 
 from v2m_desktop.core import cleanup
 from v2m_desktop.core.errors import Cancelled, V2MError
 
 
+@overload
+def ffmpeg_exe(required: Literal[True] = ...) -> str: ...
+@overload
+def ffmpeg_exe(required: bool) -> str | None: ...
 def ffmpeg_exe(required: bool = True) -> str | None:
     """moviepy's ffmpeg (imageio-ffmpeg's bundled binary), else the system's; without one,
     V2MError when `required`, else None."""

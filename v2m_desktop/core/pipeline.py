@@ -12,6 +12,7 @@ from v2m_desktop.core.arrange import ArrangeOptions
 from v2m_desktop.core.compose import ComposeSettings
 from v2m_desktop.core.engine import Score
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.mix import Delivered
 from v2m_desktop.core.progress import Progress, Run
 
 
@@ -71,6 +72,19 @@ class Outputs:
     wav: Path | None = None
     stems: Path | None = None
     keep_original_audio: float = 0.0
+    duck_db: float | None = None    # the music's duck under speech (None: the project's, else 10)
+    loudness: float | None = None   # delivery target in LUFS (None: the project's, else -14)
+
+    def keep_mix_in(self, project) -> None:
+        """The original sound's level, the duck depth and the loudness target given here kept in
+        a new project's settings (its later exports mix the same way)."""
+        from v2m_desktop.core.export import check_original_level
+        from v2m_desktop.core.mix import check_duck_db, parse_loudness
+        project.settings.original_level = check_original_level(self.keep_original_audio)
+        if self.duck_db is not None:
+            project.settings.duck_db = check_duck_db(self.duck_db)
+        if self.loudness is not None:
+            project.settings.loudness = parse_loudness(self.loudness)
 
     def files(self, instruments=None) -> list[tuple[str, Path]]:
         """(what, path) of every file the run will write; a stem per instrument (default: all)."""
@@ -88,7 +102,12 @@ class Outputs:
         system ignores it). Creates nothing."""
         from v2m_desktop.core.export import check_original_level
         from v2m_desktop.core.files import check_output, check_writable, creatable_folder, same_file
+        from v2m_desktop.core.mix import check_duck_db, parse_loudness
         check_original_level(self.keep_original_audio)
+        if self.duck_db is not None:
+            check_duck_db(self.duck_db)
+        if self.loudness is not None:
+            parse_loudness(self.loudness)
         files = self.files(instruments)
         if self.stems is not None:
             stems = Path(self.stems)
@@ -116,32 +135,52 @@ def export_score(result: Score, video: Path, outputs: Outputs, *, soundfont: Pat
     temporary file, and they are renamed into place only when every one is written; on any
     failure (or Cancelled, or a signal) the temporary files and the folders made are removed."""
     from v2m_desktop.core.arrange import write_midi
-    from v2m_desktop.core.export import export_mp4, write_stems, write_wav
+    from v2m_desktop.core.export import export_delivery, write_stems, write_wav
     from v2m_desktop.core.files import output_set
+    from v2m_desktop.core.mix import CEILING_DBTP, apply_gain
     from v2m_desktop.core.render import render_stems
     run = Run(progress)
-    written = {}
+    written: dict[str, Path | list[Path]] = {}
     t0 = time.perf_counter()
+    mixed = _deliver(result, video, outputs) if (outputs.mp4 or outputs.wav or outputs.stems) else None
     with output_set() as files:
         if outputs.stems:       # first: another output may be asked for inside it
             files.folder(Path(outputs.stems))
-        if outputs.mp4:
-            written["mp4"] = export_mp4(video, result.audio, result.sample_rate, outputs.mp4,
-                                        duration=result.analysis.info.duration,
-                                        keep_original_audio=outputs.keep_original_audio,
-                                        has_sound=result.analysis.info.has_audio,
-                                        progress=run.report)
+        if outputs.mp4 and mixed is not None:
+            written["mp4"], heard = export_delivery(video, mixed.mix, result.sample_rate, outputs.mp4,
+                                                    duration=result.analysis.info.duration,
+                                                    ceiling_dbtp=CEILING_DBTP, progress=run.report)
+            mixed.loudness = heard      # the MP4's sound as a player decodes it
         if outputs.midi:
             written["midi"] = write_midi(result.arrangement, outputs.midi, source=video)
-        if outputs.wav:
-            written["wav"] = write_wav(result.audio, result.sample_rate, outputs.wav, source=video)
-        if outputs.stems:
+        if outputs.wav and mixed is not None:
+            written["wav"] = write_wav(mixed.music, result.sample_rate, outputs.wav, source=video)
+        if outputs.stems and mixed is not None:
             run.report("export", 0.9)
             stems = render_stems(result.arrangement, soundfont=soundfont, gain=result.gain,
                                  sample_rate=result.sample_rate,
                                  duration=result.analysis.info.duration)
+            for stem in stems.values():     # ducked and levelled as the mix's music is
+                apply_gain(stem, mixed.ducked, mixed.duck_db, result.sample_rate, mixed.gain)
             run.report("export", 0.95)
             written["stems"] = write_stems(stems, result.sample_rate, outputs.stems)
         run.report("export", 1.0)       # cancelled now: nothing is renamed into place
     result.timings["export"] = time.perf_counter() - t0
+    if mixed is not None:
+        result.delivered = mixed.report()
     return written
+
+
+def _deliver(result: Score, video: Path, outputs: Outputs) -> Delivered:
+    """The exported sound (core.mix.deliver): the outputs' duck depth and loudness target, else
+    the project's; the project's added and removed duck ranges."""
+    from v2m_desktop.core.export import deliver_mix
+    from v2m_desktop.core.mix import calm_lu, parse_loudness
+    from v2m_desktop.core.render import withheld_db
+    s = result.project.settings
+    duck = s.duck_db if outputs.duck_db is None else outputs.duck_db
+    target = parse_loudness(s.loudness if outputs.loudness is None else outputs.loudness)
+    return deliver_mix(result.audio, result.sample_rate, video, duration=result.analysis.info.duration,
+                       level=outputs.keep_original_audio, has_sound=result.analysis.info.has_audio,
+                       speech=result.analysis.speech, added=s.duck_add, removed=s.duck_remove,
+                       duck_db=float(duck), target=target, calm=calm_lu(withheld_db(result.gain)))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_desktop.core.export import check_original_level, decode_audio, fit_length, stereo
+from v2m_desktop.core.mix import duck_gain
 
 
 class Soundtrack:
@@ -21,6 +22,7 @@ class Soundtrack:
         self.original = None if original is None else \
             fit_length(stereo(original), len(self.music)).astype(np.float32, copy=False)
         self._level = check_original_level(level)
+        self._duck: tuple[list, float] = ([], 0.0)
         self._lock = threading.Lock()        # the audio callback reads while the GUI sets the level
 
     @classmethod
@@ -51,6 +53,12 @@ class Soundtrack:
         with self._lock:
             self._level = check_original_level(value)
 
+    def duck(self, spans, depth_db: float) -> None:
+        """The music ducks `depth_db` under `spans` (core.mix.duck_spans) while the original
+        sound plays, as the export mixes it (the delivery's loudness is the export's alone)."""
+        with self._lock:
+            self._duck = (list(spans), float(depth_db))
+
     def read(self, start: int, count: int) -> np.ndarray:
         """Frames [start, start + count) as float32 [count, 2], silence past either end, the sum
         kept within [-1, 1]."""
@@ -61,8 +69,10 @@ class Soundtrack:
         dst = slice(lo - start, hi - start)
         out[dst] = self.music[lo:hi]
         with self._lock:
-            level = self._level
+            level, (spans, depth) = self._level, self._duck
         if level > 0 and self.original is not None:
+            if spans and depth > 0:
+                out[dst] *= duck_gain(spans, depth, self.sample_rate, hi - lo, lo)[:, None]
             out[dst] += level * self.original[lo:hi]
             np.clip(out, -1.0, 1.0, out=out)
         return out

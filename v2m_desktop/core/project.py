@@ -88,6 +88,10 @@ class Settings:
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
     chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
+    duck_db: float = 10.0                 # the music's duck under speech (0: off)
+    duck_add: tuple = ()                  # ((start, end) s, ...) ducked though no speech is found
+    duck_remove: tuple = ()               # ((start, end) s, ...) never ducked
+    loudness: float = -14.0               # the delivery's loudness target (LUFS)
 
 
 @dataclass
@@ -324,7 +328,8 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
         raise V2MError(f"{name}: {e}") from None
     m = check(d, name)
     s = m.settings.model_dump()
-    settings = Settings(**{**s, "instruments": tuple(s["instruments"])})
+    settings = Settings(**{**s, "instruments": tuple(s["instruments"]),
+                           **{k: tuple((a, b) for a, b in s[k]) for k in ("duck_add", "duck_remove")}})
     key_root, mode = _key(m.key)
     tokens = np.array([_token(c) for c in m.chords], dtype=np.int64)
     locks = {sec for a, b in m.locks for sec in range(a, b)}
@@ -356,7 +361,7 @@ def validate(p: Project) -> None:
     from v2m_desktop.core.project_file import check
     if ((p.tokens < 0) | (p.tokens >= N_CHORDS)).any():
         raise V2MError("the project has a chord outside the vocabulary")
-    check(to_dict(p))
+    check(json.loads(json.dumps(to_dict(p))))        # as the file holds it (tuples as lists)
 
 
 def open_project(path: Path, video: Path | None = None) -> Project:

@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX, INSTRUMENTS, TEMPO_LIMITS
+from v2m_desktop.core.mix import DEFAULT_LOUDNESS, DUCK_DB, MAX_DUCK_DB
 
 MAX_BYTES = 16 << 20            # a 24-hour video's project with every second edited is ~5 MB
 MAX_SECONDS = 24 * 3600         # the longest video a project may describe
@@ -75,6 +76,7 @@ def _unique(values: list) -> list:
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Chord = Annotated[str, Field(min_length=1, max_length=16), AfterValidator(_chord)]
 Second = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
+Span = Annotated[list[Annotated[float, Field(ge=0, le=MAX_SECONDS)]], Field(min_length=2, max_length=2)]
 
 
 class _Strict(BaseModel):
@@ -117,6 +119,16 @@ class SettingsModel(_Strict):
                                description=f"a render gain above 0, at most {GAIN_MAX:g}, or null")
     chord_seed: int | None = Field(default=None, ge=0, lt=2**32,
                                    description=f"a whole number from 0 to {2**32 - 1}, or null")
+    duck_db: float = Field(default=DUCK_DB, ge=0, le=MAX_DUCK_DB,
+                           description=f"a duck depth from 0 to {MAX_DUCK_DB:g} dB")
+    duck_add: list[Span] = Field(default_factory=list, max_length=MAX_SECONDS,
+                                 description="a list of [START, END] ranges in seconds",
+                                 json_schema_extra={"each": "a range [START, END] in seconds"})
+    duck_remove: list[Span] = Field(default_factory=list, max_length=MAX_SECONDS,
+                                    description="a list of [START, END] ranges in seconds",
+                                    json_schema_extra={"each": "a range [START, END] in seconds"})
+    loudness: float = Field(default=DEFAULT_LOUDNESS, ge=-40, le=-5,
+                            description="a loudness target from -40 to -5 LUFS")
 
 
 class TargetModel(_Strict):
@@ -192,6 +204,11 @@ class ProjectModel(_Strict):
             for s in getattr(self.dynamics, kind):
                 if int(s) >= T:
                     raise _at(f"dynamics.{kind}", f"edits second {s}, past the video's {T} s")
+        for kind in ("duck_add", "duck_remove"):
+            for i, (a, b) in enumerate(getattr(self.settings, kind)):
+                if not a < b <= self.video.duration:
+                    raise _at(f"settings.{kind}[{i}]", f"must be a range inside the video's "
+                              f"{self.video.duration:g} s, not [{a:g}, {b:g}]")
         for i, t in enumerate(self.takes):
             if not t.start < t.end <= T:
                 raise _at(f"takes[{i}]", f"must lie inside the video's {T} s, not {t.start}-{t.end}")

@@ -2,16 +2,22 @@
 SoundFont, cut or padded to the video's duration, with a short fade at the end.
 
 Each part plays on a synthesiser of its own (side by side on the cores), dry; the reverb is
-ours, a fixed impulse response convolved with the parts' sends.  So the mix is exactly the sum
-of its parts and any stretch rendered on its own equals the whole render there: a re-render
-after an edit joins in without a trace (FluidSynth's reverb and chorus run modulators from the
-synthesiser's start, and in one synthesiser the parts' voices affected each other).
+a fixed impulse response of ours convolved with the parts' sends (pedalboard's Convolution).
+So the mix is exactly the sum of its parts and any stretch rendered on its own equals the whole
+render there: a re-render after an edit joins in without a trace (FluidSynth's reverb and chorus
+run modulators from the synthesiser's start, and in one synthesiser the parts' voices affected
+each other).
 
 The level: a gain chosen from the first render (`choose_gain`: a loud arrangement is brought to
 -0.9 dBFS, a quiet one only part of the way, so a calm picture's music stays calmer) and then
 kept for the piece, so an edit never moves the level of the untouched music; a soft limiter
-catches an edit that plays louder.  `rerender` synthesises only the seconds an edit touched
-and joins them into the existing audio (see there)."""
+catches an edit that plays louder.  It stays ours, a memoryless curve: pedalboard's
+BrickwallLimiter remembers (a stretch limited on its own from 2 s before differed from the whole
+there by up to 0.057 on a loud signal, and limiting a block at a time differed from one call by
+up to 1.5), so a re-render could not join in without a trace, nor a long piece be limited a block
+at a time.  The delivery's loudness and true-peak ceiling are core/mix.py's, on the whole mix.
+`rerender` synthesises only the seconds an edit touched and joins them into the existing audio
+(see there)."""
 from __future__ import annotations
 
 import ctypes
@@ -293,10 +299,10 @@ REVERB_BLOCK = 1 << 17
 
 
 @lru_cache(maxsize=8)
-def _reverb_spectrum(sr: int, nfft: int) -> np.ndarray:
-    """[nfft // 2 + 1, 2] complex: the spectrum of a fixed stereo impulse response (seeded noise
-    in four bands, each decaying at its own rate, after a short pre-delay): time-invariant and
-    the same on every run, unlike FluidSynth's modulated reverb."""
+def _reverb_ir(sr: int) -> np.ndarray:
+    """[2, n] float32: a fixed stereo impulse response (seeded noise in four bands, each decaying
+    at its own rate, after a short pre-delay): time-invariant and the same on every run, unlike
+    FluidSynth's modulated reverb."""
     n = int(REVERB_S * sr)
     rng = np.random.default_rng(0x5EED)
     t = np.arange(n) / sr
@@ -311,23 +317,35 @@ def _reverb_spectrum(sr: int, nfft: int) -> np.ndarray:
     ir *= np.clip((t - PREDELAY_S) / 0.01, 0, 1)[:, None]       # pre-delay, then a 10-ms onset
     ir *= np.clip((REVERB_S - t) / 0.1, 0, 1)[:, None]          # no step at the end
     ir *= REVERB_WET / np.sqrt((ir ** 2).sum(0, keepdims=True))
-    return np.fft.rfft(ir, nfft, axis=0)
+    return np.ascontiguousarray(ir.T, dtype=np.float32)
+
+
+def _convolution(sr: int):
+    import pedalboard
+    return pedalboard.Convolution(_reverb_ir(sr), sample_rate=sr, mix=1.0)
+
+
+@lru_cache(maxsize=8)
+def _reverb_scale(sr: int) -> float:
+    """pedalboard's Convolution (JUCE's) normalises the response it is given: the factor that
+    brings its output back to the response's own level, measured on an impulse."""
+    ir = _reverb_ir(sr)
+    impulse = np.zeros_like(ir)
+    impulse[:, 0] = 1.0
+    heard = _convolution(sr)(impulse, sr)
+    return float(np.sqrt((ir.astype(np.float64) ** 2).sum() / (heard.astype(np.float64) ** 2).sum()))
 
 
 def add_reverb(out: np.ndarray, send: np.ndarray, sr: int) -> np.ndarray:
-    """out += send convolved with the reverb's impulse response (FFT overlap-add, a block at a
-    time), in place; the tail past the end of `out` is dropped."""
-    n = len(send)
-    size = int(REVERB_S * sr)
-    nfft = 1 << int(np.ceil(np.log2(REVERB_BLOCK + size - 1)))
-    spec = _reverb_spectrum(sr, nfft)
-    for i in range(0, n, REVERB_BLOCK):
-        x = np.asarray(send[i:i + REVERB_BLOCK], dtype=np.float64)
-        if not x.any():
-            continue
-        y = np.fft.irfft(np.fft.rfft(x, nfft)[:, None] * spec, nfft, axis=0)
-        end = min(i + len(x) + size - 1, n)
-        out[i:end] += y[:end - i].astype(np.float32)
+    """out += send convolved with the reverb's impulse response, in place (pedalboard's
+    Convolution, a block at a time with its state carried on: the same as one call); the tail
+    past the end of `out` is dropped.  A stretch convolved on its own from 2 s before matches
+    the whole there to 132 dB, as our FFT overlap-add it replaces did (and to -86 dB of it)."""
+    conv, scale = _convolution(sr), np.float32(_reverb_scale(sr))
+    for i in range(0, len(send), REVERB_BLOCK):
+        x = np.asarray(send[i:i + REVERB_BLOCK], dtype=np.float32)
+        wet = conv(np.stack([x, x]), sr, reset=i == 0)
+        out[i:i + len(x)] += scale * wet.T
     return out
 
 
@@ -359,6 +377,16 @@ def choose_gain(raw_peak: float) -> float:
     full = PEAK / raw_peak
     ref = PEAK / PEAK_REF
     return full if full <= ref else ref * (full / ref) ** QUIET_LIFT
+
+
+def withheld_db(gain: float | None) -> float:
+    """The dB choose_gain withheld from a quiet arrangement's full lift (0 for a loud one): with
+    gain = ref * (full / ref) ** QUIET_LIFT, full / gain = (gain / ref) ** (1 / QUIET_LIFT - 1).
+    The delivery keeps part of it (mix.calm_lu), so a calm picture's music stays calmer."""
+    ref = PEAK / PEAK_REF
+    if gain is None or gain <= ref:
+        return 0.0
+    return float(20.0 * np.log10(gain / ref) * (1.0 / QUIET_LIFT - 1.0))
 
 
 def finish(audio: np.ndarray, gain: float, sr: int, first_frame: int = 0,

@@ -55,6 +55,23 @@ class TimelineData:
     locks: set[int] = field(default_factory=set)          # locked seconds
     targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
     edited: dict = field(default_factory=dict)            # 'density' / 'loudness': the seconds the user drew
+    voice: list[VoiceSpan] = field(default_factory=list)  # the Speech lane
+
+
+@dataclass(frozen=True)
+class VoiceSpan:
+    """A stretch of the Speech lane: 'speech' found in the video's own sound, or the user's
+    'duck' (ducked though no speech was found) and 'keep' (never ducked) ranges."""
+    start: float
+    end: float
+    kind: str
+
+
+def voice_spans(speech, duck_add=(), duck_remove=()) -> list[VoiceSpan]:
+    rows = [VoiceSpan(float(a), float(b), "speech") for a, b in speech]
+    rows += [VoiceSpan(float(a), float(b), "duck") for a, b in duck_add]
+    rows += [VoiceSpan(float(a), float(b), "keep") for a, b in duck_remove]
+    return sorted(rows, key=lambda r: (r.start, r.end, r.kind))
 
 
 SPLIT_MARGIN = 0.5      # a split this near an arranged chord change is that change
@@ -103,7 +120,7 @@ def from_analysis(analysis) -> TimelineData:
     return TimelineData(duration=float(analysis.info.duration), cuts=[float(c) for c in analysis.cuts],
                         transitions=analysis.transitions,
                         emotion=analysis.emotion, thumbnails=analysis.thumbnails,
-                        thumb_times=analysis.thumb_times)
+                        thumb_times=analysis.thumb_times, voice=voice_spans(analysis.speech))
 
 
 def from_score(score, project=None) -> TimelineData:
@@ -122,8 +139,29 @@ def from_score(score, project=None) -> TimelineData:
         data.locks = set(project.locks)
         data.targets = list(project.targets)
         data.edited = {kind: set(values) for kind, values in project.dynamics.items()}
+        s = project.settings
+        data.voice = voice_spans(score.analysis.speech, s.duck_add, s.duck_remove)
         data.chords = [dataclasses.replace(b, locked=_covered(b, data.locks)) for b in data.chords]
     return data
+
+
+def patch_chords(blocks: list[ChordBlock], project, start: int, end: int) -> list[ChordBlock]:
+    """The blocks as an edit of seconds [start, end) leaves them before the music is arranged
+    again: the arranged blocks outside those seconds, the project's chords (a second each,
+    joined) inside; what the chord lane shows at once, until the new arrangement replaces it."""
+    spans: list[tuple[float, float, int]] = []
+    for b in blocks:
+        if b.start < start:
+            spans.append((b.start, min(b.end, float(start)), b.token))
+    spans += [(float(s), float(s + 1), int(project.tokens[s]))
+              for s in range(start, min(end, project.seconds))]
+    for b in blocks:
+        if b.end > end:
+            spans.append((max(b.start, float(end)), b.end, b.token))
+    spans = [sp for sp in spans if sp[1] > sp[0]]
+    locks = set(project.locks)
+    out = chord_blocks(spans, flat_key(project.key_root, project.mode), project.splits)
+    return [dataclasses.replace(b, locked=_covered(b, locks)) for b in out]
 
 
 def _covered(b: ChordBlock, locks: set[int]) -> bool:

@@ -48,6 +48,9 @@ class ExportDialog(QDialog):
         self.midi = QCheckBox("MIDI (.mid)")
         self.wav = QCheckBox("WAV (.wav)")
         self.stems = QCheckBox("Stems (a WAV per instrument, in a folder)")
+        extras = session.settings.export_extras             # what the last export also wrote
+        for kind, box in (("midi", self.midi), ("wav", self.wav), ("stems", self.stems)):
+            box.setChecked(kind in extras)
         self.level = QSlider(Qt.Orientation.Horizontal)
         self.level.setRange(0, 100)
         self.level.setValue(round(100 * session.settings.original_level))
@@ -91,6 +94,7 @@ class ExportDialog(QDialog):
         lay.addWidget(self.buttons)
         self.confirm: QMessageBox | None = None
         self.done_box: QMessageBox | None = None
+        self.folder_box: QMessageBox | None = None
         self.running = False
         session.progress.connect(self._progress)
         session.exported.connect(self._exported)
@@ -150,6 +154,7 @@ class ExportDialog(QDialog):
     def _run(self) -> None:
         from v2m_desktop.core.pipeline import Outputs  # already imported by the generation
         paths = self.chosen()
+        self.session.settings.export_extras = {k for k in ("midi", "wav", "stems") if k in paths}
         outputs = Outputs(mp4=paths["mp4"], midi=paths.get("midi"), wav=paths.get("wav"),
                           stems=paths.get("stems"), keep_original_audio=self.level.value() / 100)
         self.running = True
@@ -188,9 +193,18 @@ class ExportDialog(QDialog):
                                         for v in written.values()),
                                     QMessageBox.StandardButton.Close, self)
         show = self.done_box.addButton("Show in Folder", QMessageBox.ButtonRole.ActionRole)
-        show.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(mp4.parent))))
+        show.clicked.connect(lambda: self.show_in_folder(mp4))
         self.done_box.finished.connect(self.accept)
         self.done_box.open()
+
+    def show_in_folder(self, path: Path) -> None:
+        """The file manager at the export's folder; where none is registered, the path to copy."""
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))):
+            self.folder_box = QMessageBox(QMessageBox.Icon.Information, "Show in Folder",
+                                          f"No file manager is set up here. The video is in:\n{path.parent}",
+                                          QMessageBox.StandardButton.Ok, self)
+            self.folder_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.folder_box.open()
 
     def _failed(self, title: str, message: str, unexpected: bool, job: str = "") -> None:
         if self.running:

@@ -23,7 +23,8 @@ def recovery_box(parent: QWidget, recover: Callable[[Path, str | None], None]) -
                       f"(autosaved {when}). Recover them?", QMessageBox.StandardButton.NoButton, parent)
     recover_button = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
     discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-    box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(later)         # a stray Enter or Space decides nothing
 
     def chosen(_result=None) -> None:
         if box.clickedButton() is recover_button:

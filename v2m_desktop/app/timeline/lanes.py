@@ -6,7 +6,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from v2m_desktop.app.timeline.axis import TimeAxis
@@ -140,7 +150,8 @@ class Lane(QWidget):
     def mouseReleaseEvent(self, e) -> None:  # noqa: N802
         if self._press is None:
             return
-        if not self._dragging:
+        if not self._dragging:      # a click: the playhead goes there, and the old selection goes
+            self.axis.set_selection(None)
             self.seekRequested.emit(self.axis.t_of(e.position().x()))
         else:       # the release point ends the drag
             self.drag_to(self.axis.t_of(self._press), self.axis.t_of(e.position().x()))
@@ -378,6 +389,45 @@ class CutLane(Lane):
         return f"Cut at {format_time(near[1], 0.1)}"
 
 
+class SpeechLane(Lane):
+    """Where the video's own sound has speech (the music ducks under it while that sound is
+    kept), and the user's ranges: ducked though silent (solid) or never ducked (hatched).  Drag
+    to select a range, then Edit > Duck Selection (U) or Never Duck Selection (Shift+U)."""
+    title = "Speech"
+    lane_height = 22
+    COLOURS = {"speech": "#5b8def", "duck": "#2f5fc4", "keep": "#e05a47"}
+
+    def paint(self, p, t0, t1):
+        rows = [r for r in self.model.rows if r.end >= t0 and r.start <= t1]
+        if not self.model.rows:
+            self.empty_text(p, "no speech found in the video's own sound")
+            return
+        h = self.height()
+        for r in rows:
+            x0, x1 = self.axis.x_of(r.start), self.axis.x_of(r.end)
+            colour = QColor(self.COLOURS.get(r.kind, "#888888"))
+            inset = 4 if r.kind == "speech" else 2
+            rect = QRectF(x0, inset, max(x1 - x0, 1.0), h - 2 * inset)
+            if r.kind == "keep":
+                p.setPen(QPen(colour, 1))
+                p.setBrush(QBrush(colour, Qt.BrushStyle.BDiagPattern))
+            else:
+                colour.setAlpha(110 if r.kind == "speech" else 200)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(colour)
+            p.drawRect(rect)
+
+    def tip_at(self, x: float) -> str | None:
+        t = self.axis.t_of(x)
+        here = [r for r in self.model.rows if r.start <= t < r.end]
+        if not here:
+            return None
+        words = {"speech": "speech found", "duck": "ducked (your range)",
+                 "keep": "never ducked (your range)"}
+        return "; ".join(f"{words.get(r.kind, r.kind)} {format_time(r.start, 0.1)}–{format_time(r.end, 0.1)}"
+                         for r in here)
+
+
 class EmotionLane(CurveLane):
     """The six detected probabilities a second, stacked, with a legend; the user's targets drawn
     over them, translucent (the detected curve stays visible underneath), each outlined with its
@@ -534,15 +584,15 @@ class ChordLane(Lane):
             if new is not None and abs(new - old) >= 0.5:
                 self.boundaryMoved.emit(old, float(new))
             return
-        if self._press is not None and not self._dragging and e.button() == Qt.MouseButton.LeftButton:
-            b = self.block_at(self.axis.t_of(e.position().x()))
-            if b is not None:
-                sel = self.axis.selection
-                if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and sel:
-                    self.axis.set_selection(min(sel[0], b.start), max(sel[1], b.end))
-                else:
-                    self.axis.set_selection(b.start, b.end)
-        super().mouseReleaseEvent(e)
+        clicked = self._press is not None and not self._dragging and e.button() == Qt.MouseButton.LeftButton
+        sel = self.axis.selection
+        super().mouseReleaseEvent(e)        # a click seeks and clears the old selection
+        b = self.block_at(self.axis.t_of(e.position().x())) if clicked else None
+        if b is not None:                   # a click on a block selects it (Shift extends)
+            if e.modifiers() & Qt.KeyboardModifier.ShiftModifier and sel:
+                self.axis.set_selection(min(sel[0], b.start), max(sel[1], b.end))
+            else:
+                self.axis.set_selection(b.start, b.end)
 
     def mouseDoubleClickEvent(self, e) -> None:  # noqa: N802
         b = self.block_at(self.axis.t_of(e.position().x()))

@@ -172,6 +172,7 @@ class LaneModels(QObject):
         self.notes = NotesModel(self)
         self.dynamics = RowsModel(lambda r: f"density {r[0]:.1f}, loudness {r[1]:.3f}", self, per_second=True)
         self.targets = RowsModel(lambda t: f"{t.emotion} {t.intensity:g} {t.start}-{t.end} s", self)
+        self.voice = RowsModel(lambda v: f"{v.kind} {v.start:.2f}-{v.end:.2f} s", self)
 
     def update(self, data) -> None:
         """The edited project's new music: only what the music changes (chords, bars, notes,
@@ -182,12 +183,13 @@ class LaneModels(QObject):
         self.notes.update_notes(data.notes)
         self.dynamics.update_rows(_dynamics_rows(data))
         self.targets.update_rows(data.targets)
+        self.voice.update_rows(data.voice)
 
     def show(self, data) -> None:
         """Fill every model from a core.timeline.TimelineData (None clears)."""
         if data is None:
             for m in (self.thumbnails, self.cuts, self.transitions, self.emotion, self.chords, self.bars,
-                      self.dynamics, self.targets):
+                      self.dynamics, self.targets, self.voice):
                 m.set_rows([])
             self.notes.set_notes(None)
             return
@@ -200,6 +202,7 @@ class LaneModels(QObject):
         self.notes.set_notes(data.notes)
         self.dynamics.set_rows(_dynamics_rows(data))
         self.targets.set_rows(data.targets)
+        self.voice.set_rows(data.voice)
 
 
 def _dynamics_rows(data) -> list[tuple[float, float, bool, bool]]:

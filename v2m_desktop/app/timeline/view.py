@@ -26,6 +26,7 @@ from v2m_desktop.app.timeline.lanes import (
     Lane,
     PianoRollLane,
     RulerLane,
+    SpeechLane,
     ThumbnailLane,
 )
 from v2m_desktop.app.timeline.models import LaneModels
@@ -103,13 +104,14 @@ class TimelineView(QWidget):
         self.thumbnails = ThumbnailLane(axis, models.thumbnails)
         self.cuts = CutLane(axis, models.cuts, transitions=models.transitions)
         self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
+        self.speech = SpeechLane(axis, models.voice)
         self.chords = ChordLane(axis, models.chords, bars=models.bars)
         self.piano_roll = PianoRollLane(axis, models.notes)
         self.density = DynamicsLane(axis, models.dynamics, "density")
         self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
         self.curves: list[CurveLane] = [self.emotion, self.density, self.loudness]     # drawn on
-        self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.emotion, self.chords,
-                                  self.piano_roll, self.density, self.loudness]
+        self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.speech, self.emotion,
+                                  self.chords, self.piano_roll, self.density, self.loudness]
 
         self.body = QWidget()
         grid = QGridLayout(self.body)

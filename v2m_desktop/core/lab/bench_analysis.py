@@ -25,6 +25,7 @@ seek decodes from the keyframe 120 frames before: the first half is done at ~0.3
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -32,7 +33,22 @@ from pathlib import Path
 
 import cv2
 
+from v2m_desktop.core.video import analysis as analysis_module
 from v2m_desktop.core.video.analysis import analyse, content_hash
+from v2m_desktop.core.video.speech import SpeechJob
+
+
+class _NoSpeech:
+    """The analysis's speech search left out (timing only: the bench's cache is thrown away)."""
+
+    def __init__(self, video):
+        pass
+
+    def result(self, has_audio, report):
+        return []
+
+    def cancel(self):
+        pass
 
 
 def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
@@ -48,9 +64,19 @@ def grab_pass(path: str | os.PathLike) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (ffmpeg, ffprobe) so far."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
     """Time `repeat` grab-only passes, `repeat` uncached `analyse(path, "basic")` runs and
-    `repeat` whole-file hashes of the cache key (part of every analysis, cached or not).
+    `repeat` whole-file hashes of the cache key (part of every analysis, cached or not), and
+    `repeat` searches of its sound for speech alone ("speech_share" of the analysis: what it
+    would add run after the decode; "speech_cpu_share": its CPU seconds, with ffmpeg's, over the
+    analysis's, the figure least moved by other work on the machine) and `repeat` analyses
+    without it ("speech_added_share": what it adds run beside the decode, as the analysis runs it).
 
     Returns {"path", "frames", "width", "height", "grab_s", "analyse_s", "ratio", "grab_median_s",
     "analyse_median_s", "ratio_median", "hash_s", "hash_gb_per_s", "repeat"} (the plain keys are
@@ -58,6 +84,9 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
     grabs: list[float] = []
     runs: list[float] = []
     hashes: list[float] = []
+    speech: list[float] = []
+    bare: list[float] = []
+    cpu: dict[str, list[float]] = {"analyse": [], "speech": []}
     frames = 0
     for _ in range(max(1, repeat)):
         g, frames = grab_pass(path)
@@ -66,9 +95,24 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
         content_hash(path)
         hashes.append(time.perf_counter() - t0)
         with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             info = analyse(path, "basic", cache_dir=Path(d)).info
             runs.append(time.perf_counter() - t0)
+            cpu["analyse"].append(_cpu() - c0)
+        if info.has_audio:
+            t0, c0 = time.perf_counter(), _cpu()
+            SpeechJob(Path(path)).result(True, lambda stage, f: None)
+            speech.append(time.perf_counter() - t0)
+            cpu["speech"].append(_cpu() - c0)
+            with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
+                job = analysis_module.SpeechJob
+                setattr(analysis_module, "SpeechJob", _NoSpeech)      # noqa: B010 - the analysis without speech
+                try:
+                    t0 = time.perf_counter()
+                    analyse(path, "basic", cache_dir=Path(d))
+                    bare.append(time.perf_counter() - t0)
+                finally:
+                    setattr(analysis_module, "SpeechJob", job)  # noqa: B010
     g, a = min(grabs), min(runs)
     gm, am = statistics.median(grabs), statistics.median(runs)
     return {"path": str(path), "frames": frames, "width": info.width, "height": info.height,
@@ -76,4 +120,8 @@ def bench_analysis(path: str | os.PathLike, repeat: int = 3) -> dict:
             "grab_median_s": round(gm, 4), "analyse_median_s": round(am, 4),
             "ratio_median": round(am / gm, 3), "hash_s": round(min(hashes), 6),
             "hash_gb_per_s": round(os.path.getsize(path) / 1e9 / max(min(hashes), 1e-9), 2),
+            "speech_s": round(min(speech), 4) if speech else None,
+            "speech_share": round(min(speech) / a, 3) if speech else None,
+            "speech_added_share": round((a - min(bare)) / a, 3) if bare else None,
+            "speech_cpu_share": round(min(cpu["speech"]) / min(cpu["analyse"]), 3) if speech else None,
             "repeat": len(runs)}

@@ -316,6 +316,7 @@ def generate(model: AMT, features: VideoFeatures, mode: int, *, length: int | No
     gen = torch.Generator().manual_seed(opts.seed if opts.seed is not None else
                                         int(torch.randint(0, 2**31 - 1, (1,))))
     dec = _Decoder(model, features, mode, semantic, device, recompute, half and not recompute)
+    report(progress, "compose", 0.02)       # the picture is encoded: the stage visibly moves
     if target_steer is not None and len(target_steer) != len(features):
         raise V2MError(f"target steering for {len(target_steer)} s, not the video's {len(features)} s")
     strength = opts.emotion_steer if target_steer is None else \

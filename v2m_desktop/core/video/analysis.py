@@ -59,7 +59,7 @@ import os
 import threading
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -71,14 +71,15 @@ from v2m_desktop.core.features import VideoFeatures
 from v2m_desktop.core.files import atomic_output, media_url
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, check_video_file, decode_failure
+from v2m_desktop.core.video.speech import SpeechJob
 from v2m_desktop.core.video.vision import (
     DEFAULT_CLIP,
     make_vision,
     resolve_vision,
 )
 
-ANALYSIS_VERSION = 4    # 2: the kept frame of a second is its first frame (was: 1 s after the
-#                         last); 3: shot changes for the music; 4: and fades to black
+ANALYSIS_VERSION = 5    # 2: the kept frame of a second is its first frame (was: 1 s after the
+#                         last); 3: shot changes for the music; 4: and fades to black; 5: speech
 THUMB_WIDTH = 96
 DETECT_MIN_WIDTH = 256       # frames this wide or wider are subsampled for cut detection ...
 DETECT_WIDTH = 128           # ... to this width (nearest neighbour)
@@ -120,6 +121,7 @@ class Analysis:
     thumbnails: np.ndarray       # [N, h, 96, 3] uint8 RGB, one per second
     thumb_times: np.ndarray      # [N] float64 seconds of the thumbnails' frames
     shots: list[float] | None = None   # every abrupt shot change (a superset of cuts; None: cuts)
+    speech: list[tuple[float, float]] = field(default_factory=list)   # spans of talk in its sound
 
     @property
     def shot_changes(self) -> list[float]:
@@ -143,14 +145,16 @@ class Analysis:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"version": ANALYSIS_VERSION, "info": self.info.to_dict(), "seconds": self.seconds,
                 "vision": self.vision, "cuts": [float(c) for c in self.cuts],
-                "shots": None if self.shots is None else [float(c) for c in self.shots]}
+                "shots": None if self.shots is None else [float(c) for c in self.shots],
+                "speech": [[float(a), float(b)] for a, b in self.speech]}
         arrays = {"meta": np.array(json.dumps(meta)), "motion": self.motion,
                   "scene_offset": self.scene_offset, "emotion": self.emotion,
                   "thumbnails": self.thumbnails, "thumb_times": self.thumb_times}
         if self.semantic is not None:
             arrays["semantic"] = self.semantic
         with atomic_output(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            # numpy's stub reads a ** mapping as if it could hold allow_pickle
+            np.savez(f, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike) -> Analysis:
@@ -162,7 +166,8 @@ class Analysis:
                        motion=z["motion"], scene_offset=z["scene_offset"], cuts=list(meta["cuts"]),
                        emotion=z["emotion"], semantic=z["semantic"] if "semantic" in z.files else None,
                        vision=meta["vision"], thumbnails=z["thumbnails"], thumb_times=z["thumb_times"],
-                       shots=meta.get("shots"))
+                       shots=meta.get("shots"),
+                       speech=[(float(a), float(b)) for a, b in meta.get("speech", [])])
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -358,7 +363,8 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
 
     `vision`: "auto" (CLIP when its weights are on disk, else basic), "clip" or "basic".
     `progress(stage, fraction)` is called often: ("analyse", 0..1) through the decode pass (CLIP
-    inference runs inside it), then ("vision", 0 and 1) while the backend finishes; a cached
+    inference runs inside it), then ("vision", 0 and 1) while the backend finishes and ("speech",
+    0..1) while the search for speech in its sound (on a thread of its own) ends; a cached
     result reports ("analyse", 0) and ("analyse", 1).  A report comes every few frames (or every
     few ms), only from the calling thread; raising Cancelled from it stops the work (the one
     protocol of core.progress).
@@ -380,12 +386,15 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
             res.info.path = str(Path(path))
             report("analyse", 1.0)
             return res
-    job = ProbeJob(*checked)         # ffprobe runs in the background while we decode
+    job = ProbeJob(*checked)         # ffprobe runs in the background while we decode ...
+    speech = SpeechJob(Path(path))   # ... and the sound is searched for speech
     try:
         vis = make_vision(backend, model_id, device)
         res = _analyse_pass(job, vis, report)
+        res.speech = speech.result(res.info.has_audio, report)
     finally:
         job.cancel()
+        speech.cancel()
     try:
         res.to_npz(cfile)
     except (OSError, V2MError):
@@ -481,7 +490,7 @@ class _Span:
         last_hsv = self.prev_hsv
         self.scores.append(0.0 if last_hsv is None else AdaptiveCutDetector.frame_score(hsv, last_hsv))
         self.shot_rows.extend(shot_features(hsv, last_hsv))
-        if self.prev is not None and int(t) > int(self.t_prev):
+        if self.prev is not None and self.t_prev is not None and int(t) > int(self.t_prev):
             m = cv2.mean(cv2.absdiff(frame, self.prev))
             self.motion[int(t)] = round((m[0] + m[1] + m[2]) / 3.0, 4)
         if _starts_second(t, self.t_prev):
@@ -510,9 +519,12 @@ class _Span:
         self.motion.update(nxt.motion)
         self.thumbs += nxt.thumbs
         self.thumb_times += nxt.thumb_times
+        feed = self.feed_vision
+        assert feed is not None or not nxt.held_vision      # frames are held only for a feeder
         for rgb in nxt.held_vision:
             poll()
-            self.feed_vision(rgb)
+            if feed is not None:
+                feed(rgb)
         self.idx, self.prev, self.t_prev = nxt.idx, nxt.prev, nxt.t_prev
 
 
