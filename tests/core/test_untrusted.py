@@ -158,8 +158,8 @@ def test_one_field_changed_is_one_line_naming_it(made, field, value, message):
 def test_schema_and_settings_agree():
     """A Settings field added to the dataclass needs its line in the schema, and the reverse."""
     assert set(SettingsModel.model_fields) == {f.name for f in dataclasses.fields(Settings)}
-    assert dataclasses.asdict(Settings()) == {**SettingsModel.model_validate({}).model_dump(),
-                                              "instruments": Settings().instruments}
+    as_file = json.loads(json.dumps(dataclasses.asdict(Settings())))      # tuples as lists
+    assert as_file == SettingsModel.model_validate({}).model_dump()
 
 
 def _refused(args, cwd, timeout=60) -> str:
