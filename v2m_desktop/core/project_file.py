@@ -67,6 +67,14 @@ def _auto_tempo(value: Any) -> Any:
     return None if value == "auto" else value
 
 
+def _listed(value: Any) -> Any:
+    """The project's own tuples of ranges (a Project's settings, not yet through JSON) as the
+    lists the file holds; anything else is left for the schema to judge."""
+    if isinstance(value, tuple):
+        return [list(x) if isinstance(x, tuple) else x for x in value]
+    return value
+
+
 def _unique(values: list) -> list:
     if len(set(values)) != len(values):
         raise PydanticCustomError("v2m_repeat", "repeats", {})
@@ -77,6 +85,9 @@ Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Chord = Annotated[str, Field(min_length=1, max_length=16), AfterValidator(_chord)]
 Second = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
 Span = Annotated[list[Annotated[float, Field(ge=0, le=MAX_SECONDS)]], Field(min_length=2, max_length=2)]
+
+
+Spans = Annotated[list[Span], BeforeValidator(_listed)]
 
 
 class _Strict(BaseModel):
@@ -121,12 +132,12 @@ class SettingsModel(_Strict):
                                    description=f"a whole number from 0 to {2**32 - 1}, or null")
     duck_db: float = Field(default=DUCK_DB, ge=0, le=MAX_DUCK_DB,
                            description=f"a duck depth from 0 to {MAX_DUCK_DB:g} dB")
-    duck_add: list[Span] = Field(default_factory=list, max_length=MAX_SECONDS,
-                                 description="a list of [START, END] ranges in seconds",
-                                 json_schema_extra={"each": "a range [START, END] in seconds"})
-    duck_remove: list[Span] = Field(default_factory=list, max_length=MAX_SECONDS,
-                                    description="a list of [START, END] ranges in seconds",
-                                    json_schema_extra={"each": "a range [START, END] in seconds"})
+    duck_add: Spans = Field(default_factory=list, max_length=MAX_SECONDS,
+                            description="a list of [START, END] ranges in seconds",
+                            json_schema_extra={"each": "a range [START, END] in seconds"})
+    duck_remove: Spans = Field(default_factory=list, max_length=MAX_SECONDS,
+                               description="a list of [START, END] ranges in seconds",
+                               json_schema_extra={"each": "a range [START, END] in seconds"})
     loudness: float = Field(default=DEFAULT_LOUDNESS, ge=-40, le=-5,
                             description="a loudness target from -40 to -5 LUFS")
 
