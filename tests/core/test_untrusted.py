@@ -20,8 +20,8 @@ import pytest
 
 from v2m_desktop.cli import main
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.project import Settings, from_dict, open_project, to_dict
-from v2m_desktop.core.project_file import MAX_BYTES, SettingsModel
+from v2m_desktop.core.project import MAX_BYTES, Settings, from_dict, open_project, to_dict
+from v2m_desktop.core.project_file import SettingsModel
 from v2m_desktop.core.video.synthetic import make_test_video
 
 NAME = Path("P.v2m")

@@ -28,6 +28,7 @@ from v2m_desktop.core.errors import V2MError
 
 FORMAT = 1                      # the .v2m format this version writes
 SUFFIX = ".v2m"
+MAX_BYTES = 16 << 20            # the largest file read (a 24-hour video edited every second: ~5 MB)
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -368,15 +369,31 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     """Read a .v2m file.  A corrupt, newer or out-of-range file fails with one line and changes
     nothing.  When the video is no longer where the project says, `video` points at its new
     place: accepted when its fingerprint matches (a different video is refused)."""
-    from v2m_desktop.core.project_file import read_json
     path = Path(path)
-    d, raw = read_json(path)
+    d, raw = _read_json(path)
     p = from_dict(d, path)
     where = relink(p, video)
     if where != p.video.path:       # the video's new place: the project as it now is, made anew
         p = dataclasses.replace(p, video=dataclasses.replace(p.video, path=where))
     _seen(path, raw)
     return p
+
+
+def _read_json(path: Path) -> tuple[dict, bytes]:
+    """The JSON object in `path` and the file's bytes: a regular file of at most MAX_BYTES, not
+    nested too deep; V2MError (one line) otherwise."""
+    from v2m_desktop.core.files import read_regular
+    raw = read_regular(Path(path), MAX_BYTES, "project")
+    name = Path(path).name
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise V2MError(f"{name} is not a v2m project (nested too deep)") from None
+    except (UnicodeDecodeError, ValueError):
+        raise V2MError(f"{name} is not a v2m project (not JSON) or is damaged") from None
+    if not isinstance(d, dict):
+        raise V2MError(f"{name} is not a v2m project")
+    return d, raw
 
 
 class VideoMissing(V2MError):

@@ -3,9 +3,8 @@
 A project file is untrusted input (a download, a mail attachment, a damaged disk), so every
 field is typed and bounded here, in one pydantic model: whole numbers are whole numbers, numbers
 are finite and in range, ranges are ordered and inside the video, lists are no longer than the
-video has seconds, unknown fields are refused. Reading is bounded too: regular files only (a
-FIFO or a device never blocks or fills the memory), at most MAX_BYTES, and JSON nested deeper
-than the parser's recursion limit is refused. A failure is one line naming the field, e.g.
+video has seconds, unknown fields are refused. (core.project reads the file bounded: regular
+files only, at most MAX_BYTES, deep nesting refused.) A failure is one line naming the field, e.g.
 `P.v2m: settings.tempo must be a number of BPM or "auto", not "fast"`.
 
 To add a field: add it to the model below with a `description` that completes "... must be"
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,7 +32,6 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX, INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.mix import DEFAULT_LOUDNESS, DUCK_DB, MAX_DUCK_DB
 
-MAX_BYTES = 16 << 20            # a 24-hour video's project with every second edited is ~5 MB
 MAX_SECONDS = 24 * 3600         # the longest video a project may describe
 MAX_TEXT = 4096                 # a path, a model id, a chord symbol: far below this
 MAX_TAKES = 1000                # versions of one regenerated range
@@ -237,23 +234,6 @@ def _at(where: str, text: str) -> PydanticCustomError:
 
 # --------------------------------------------------------------------------------------------- #
 # reading and checking
-
-def read_json(path: Path) -> tuple[dict, bytes]:
-    """The JSON object in `path` and the file's bytes: a regular file of at most MAX_BYTES, not
-    nested too deep; V2MError (one line) otherwise."""
-    from v2m_desktop.core.files import read_regular
-    raw = read_regular(Path(path), MAX_BYTES, "project")
-    name = Path(path).name
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except RecursionError:
-        raise V2MError(f"{name} is not a v2m project (nested too deep)") from None
-    except (UnicodeDecodeError, ValueError):
-        raise V2MError(f"{name} is not a v2m project (not JSON) or is damaged") from None
-    if not isinstance(d, dict):
-        raise V2MError(f"{name} is not a v2m project")
-    return d, raw
-
 
 def check(d: dict, name: str = "the project") -> ProjectModel:
     """The file's data validated against the schema; V2MError with one line naming the first
