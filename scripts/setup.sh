@@ -41,6 +41,7 @@ venv_works() {  # can "$1" create a virtual environment with pip in it?
 # ---- system packages -----------------------------------------------------------------------------
 APT_PACKAGES=(
     libfluidsynth3  # synthesis (pyfluidsynth)
+    musescore-general-soundfont-small   # the default SoundFont, MuseScore General (MIT, .sf3)
     libportaudio2   # playback (sounddevice)
     ffmpeg          # video decoding and export
     xvfb            # a virtual display for the app's tests

@@ -73,3 +73,33 @@ def test_a_bad_edit_anywhere_leaves_the_file_unchanged(clip, tmp_path, capsys):
         assert proj.read_bytes() == before
     (tmp_path / "damaged.v2m").write_text("{")
     assert main(["show", str(tmp_path / "damaged.v2m")]) == 2
+
+
+def test_styles_on_the_command_line(clip, tmp_path, capsys):
+    """`v2m styles` lists them; `score --style` plays it and says so (and the SoundFont); `edit
+    --style` sets the piece's style or a range's; a bad one changes nothing."""
+    assert main(["styles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) >= 7 and lines[-1].startswith("auto")
+    assert any(line.startswith("lofi") and "Lo-fi" in line for line in lines)
+    proj = tmp_path / "p.v2m"
+    assert main(["score", str(clip), "--midi", str(tmp_path / "s.mid"), "--project", str(proj), "--seed", "2",
+                 "--vision", "basic", "--style", "Lo-fi", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "style      Lo-fi\n" in out and "soundfont  " in out
+    import pretty_midi
+
+    from v2m_desktop.core.arrange.styles import all_styles
+    programs = {i.name: i.program for i in pretty_midi.PrettyMIDI(str(tmp_path / "s.mid")).instruments}
+    assert programs["piano"] == all_styles()["lofi"].program("piano") and "melody" in programs
+    assert main(["edit", str(proj), "--style", "ambient", "--style", "4-8=Upbeat pop"]) == 0
+    saved = json.loads(proj.read_text())["settings"]
+    assert saved["style"] == "ambient" and saved["style_ranges"] == [[4, 8, "pop"]]
+    before = proj.read_bytes()
+    for bad in (["--style", "polka"], ["--style", "4-99=lofi"], ["--style", "4-8="]):
+        assert main(["edit", str(proj), *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("v2m: ") and err.count("\n") == 1, err
+        assert proj.read_bytes() == before
+    assert main(["export", str(proj), "--midi", str(tmp_path / "e.mid"), "--quiet"]) == 0
+    assert "style      Ambient; 4-8 s Upbeat pop" in capsys.readouterr().out

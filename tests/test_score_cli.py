@@ -39,10 +39,11 @@ def test_score_writes_mp4_midi_wav_and_stems(clip, tmp_path, capsys):
     assert kinds["audio"]["codec_name"] == "aac" and kinds["video"]["codec_name"] == "h264"
     assert abs(float(kinds["audio"]["duration"]) - 14.0) < 0.05
     midi = pretty_midi.PrettyMIDI(str(mid))
-    assert {i.name for i in midi.instruments} >= {"piano", "bass", "pad", "drums"}
+    assert {i.name for i in midi.instruments} >= {"piano"}      # the parts the style (auto) has
     assert [k.key_number for k in midi.key_signature_changes] == [12 + 4]      # E minor
     assert midi.lyrics[0].text == "Em" and midi.lyrics[1].text == "C"       # the primer
-    assert wav.stat().st_size > 14 * 44100 * 2 and len(list(stems.glob("*.wav"))) == 4
+    assert wav.stat().st_size > 14 * 44100 * 2
+    assert sorted(p.stem for p in stems.glob("*.wav")) == sorted(i.name for i in midi.instruments)
 
 
 def test_analyse_json(clip, capsys):

@@ -112,7 +112,8 @@ def _bench_media(args) -> int:
                 r = bench.bench_score(video)
                 results[w] = {**r, "line": f"v2m score {r['score_s']:.1f} s vs grab-only decode "
                                            f"{r['grab_s']:.1f} s: {r['ratio']:.2f}x (target <= 3x); "
-                                           f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536)"}
+                                           f"peak memory {r['peak_memory_mib']:.0f} MiB (target < 1536); "
+                                           f"render stage {r['render_s']:.2f} s with {r['soundfont']}"}
             elif w == "alignment":
                 clean, clean_cuts = bench.bench_video(Path(d), seconds=args.seconds, texture=False)
                 r = bench.bench_alignment(clean, clean_cuts)
@@ -161,10 +162,13 @@ def _app_line(r: dict) -> str:
             f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r))
 
 
+def _said(what: str, _fraction: float) -> None:
+    print(f"bench music: {what}", file=sys.stderr, flush=True)
+
+
 def _music(args, folder: Path) -> dict:
     from v2m_desktop.core.lab.bench import MEDIA, bench_music, music_lines
-    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA),
-                    progress=lambda what, _f: print(f"bench music: {what}", file=sys.stderr, flush=True))
+    r = bench_music(folder, range(getattr(args, "seeds", 10)), getattr(args, "media", MEDIA), progress=_said)
     return {**r, "line": "\n".join(music_lines(r))}
 
 
@@ -172,7 +176,15 @@ def _bench_music(args) -> int:
     """bench music: the seeds' figures over the shared and the synthetic mood clips."""
     import tempfile
     with tempfile.TemporaryDirectory(prefix="v2m-bench-") as d:
-        r = _music(args, Path(d))
+        if args.styles_only or args.keep:
+            from v2m_desktop.core.lab.bench_styles import bench_styles, style_lines
+            video = Path(args.media) / "sintel_trailer_480x204.mp4"
+            if not video.is_file():
+                raise V2MError(f"bench music --styles-only needs the Sintel trailer: {video} is missing")
+            s = bench_styles(video, Path(d), seed=0, keep=args.keep, progress=_said)
+            r = {"styles": s, "line": "\n".join(style_lines(s))}
+        else:
+            r = _music(args, Path(d))
     print(json.dumps({k: v for k, v in r.items() if k != "line"}) if args.json else r["line"])
     return 0
 
@@ -221,7 +233,7 @@ def _score_settings(args):
                                soundfont=args.soundfont, key=args.key, primer=args.primer,
                                seed=args.seed, temperature=args.temperature,
                                follow_picture=args.follow_picture, tempo=args.tempo,
-                               instruments=args.instruments)
+                               instruments=args.instruments, style=args.style)
 
 
 def _summary(result, written: dict) -> str:
@@ -235,6 +247,8 @@ def _summary(result, written: dict) -> str:
     lines = [f"vision     {a.vision}" + ("" if a.semantic is not None else " (no semantic features)"),
              f"key        {result.chords.key_name}",
              f"tempo      {arr.tempo:.1f} BPM",
+             f"style      {_style_line(result)}",
+             f"soundfont  {_soundfont_name(result.soundfont)}",
              f"cuts       {len(a.cuts)}{others}{followed}",
              f"chords     {chords / minutes:.1f} per minute ({chords} in {a.info.duration:.1f} s)",
              "time       " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
@@ -244,6 +258,20 @@ def _summary(result, written: dict) -> str:
     return "\n".join(lines)
 
 
+def _style_line(result) -> str:
+    """'Lo-fi (auto: from the picture); 10-20 s Ambient'."""
+    from v2m_desktop.core.arrange.styles import AUTO, all_styles
+    styles, arr = all_styles(), result.arrangement
+    chosen = result.project is not None and result.project.settings.style == AUTO
+    text = styles[arr.style].name + (" (auto: from the picture)" if chosen else "")
+    spans = arr.style_plan.spans if arr.style_plan is not None else ()
+    others = [f"{a:.0f}-{b:.0f} s {styles[k].name}" for a, b, k in spans if k != arr.style]
+    return "; ".join([text, *others])
+
+
+def _soundfont_name(soundfont) -> str:
+    from v2m_desktop.core.render import check_soundfont
+    return check_soundfont(soundfont).name
 def _mix_lines(mixed) -> list[str]:
     """The delivered mix's loudness and ducking (none before an export)."""
     if mixed is None:
@@ -409,6 +437,12 @@ def _edits(args) -> list:
             out.append(E.SetKey(value))
         elif op == "tempo":
             out.append(E.SetTempo(parse_tempo(value)))
+        elif op == "style":
+            if "=" in value:
+                a, b, v = _span_value(value)
+                out.append(E.SetStyle(v, a, b))
+            else:
+                out.append(E.SetStyle(value))
         elif op == "duck":
             out.append(E.SetDuckDepth(value))
         elif op in ("duck_add", "duck_remove"):
@@ -417,6 +451,16 @@ def _edits(args) -> list:
         elif op == "loudness":
             out.append(E.SetLoudnessTarget(value))
     return out
+
+
+def _styles(args) -> int:
+    from v2m_desktop.core.arrange.styles import all_styles
+    for key, st in all_styles().items():
+        lead = ", melody" if "melody" in st.parts else ""
+        drums = "" if st.drums is None else ", drums"
+        print(f"{key:10s} {st.name}: {st.summary} ({st.tempo[0]:g}-{st.tempo[1]:g} BPM{drums}{lead})")
+    print(f"{'auto':10s} chosen from the picture's emotion, energy and pace (the default)")
+    return 0
 
 
 def _project_new(args) -> int:
@@ -652,8 +696,13 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow-picture", type=float, default=1.5, metavar="STRENGTH",
                    help="how far the picture steers the chords (0: the model alone; default 1.5)")
     p.add_argument("--tempo", default="auto", help="'auto' (beats land on cuts) or BPM")
-    p.add_argument("--instruments", default="piano,bass,pad,drums", help="comma-separated subset")
-    p.add_argument("--soundfont", type=Path, help="a General MIDI .sf2 (default: TimGM6mb)")
+    p.add_argument("--instruments", default="piano,bass,pad,drums,melody",
+                   help="comma-separated subset (each style plays those of them it has)")
+    p.add_argument("--style", default="auto",
+                   help="the music's style (see `v2m styles`), or auto: chosen from the picture")
+    p.add_argument("--soundfont", type=Path,
+                   help="a General MIDI .sf2 or .sf3 (default: MuseScore General when installed, "
+                   "else TimGM6mb)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_mix_options(p)
 
@@ -715,6 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
             ("move-boundary", "S=T", "move the chord boundary at second S to second T"),
             ("key", "KEY", "move the piece to KEY, e.g. 'D minor'"),
             ("tempo", "BPM|auto", "a fixed tempo, or auto"),
+            ("style", "[A-B=]STYLE", "the piece's style (auto: from the picture), or a range's (auto there: "
+             "the piece's)"),
             ("duck", "DB", "how far the music ducks under speech (0: off)"),
             ("duck-add", "A-B", "duck the music over A-B (seconds, decimals allowed)"),
             ("duck-remove", "A-B", "never duck the music over A-B"),
@@ -722,6 +773,9 @@ def build_parser() -> argparse.ArgumentParser:
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
                         type=lambda v, op=name.replace("-", "_"): (op, v))
     ed.set_defaults(func=_edit)
+
+    st = sub.add_parser("styles", help="the styles, one line each", parents=[common])
+    st.set_defaults(func=_styles)
 
     sh = sub.add_parser("show", help="a project's chord blocks, locks, targets and takes", parents=[common])
     sh.add_argument("project", metavar="P.v2m")
@@ -835,6 +889,10 @@ def build_parser() -> argparse.ArgumentParser:
     mu.add_argument("--seeds", type=_at_least(1), default=10, help="seeds 0..N-1 (default 10)")
     mu.add_argument("--media", type=Path, default=Path("../shared/media"), help="the shared clips' folder")
     mu.add_argument("--json", action="store_true")
+    mu.add_argument("--styles-only", action="store_true",
+                    help="only the styles: the Sintel trailer in every style (seed 0, F major)")
+    mu.add_argument("--keep", type=Path, metavar="DIR",
+                    help="with the styles: write each style's MIDI and WAV into DIR (to listen to)")
     mu.set_defaults(func=_bench_music)
     return p
 

@@ -55,7 +55,7 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
 
     # instruments: untick the drums; the re-rendered arrangement has no drums
     _click(qtbot, panel.parts["drums"])
-    assert p.settings.instruments == ("piano", "bass", "pad")
+    assert p.settings.instruments == ("piano", "bass", "pad", "melody")
     assert window.session.wait_rendered()
     assert "drums" not in {i.name for i in window.session.music.score.arrangement.midi.instruments}
 
@@ -88,13 +88,21 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert window.session.music.score.soundfont == str(good.resolve())
 
     # the last instrument cannot go: one message, the box stays ticked
-    for name in ("pad", "bass"):
+    for name in ("pad", "bass", "melody"):
         _click(qtbot, panel.parts[name])
     count = stack.count()
     _click(qtbot, panel.parts["piano"])
     assert stack.count() == count and p.settings.instruments == ("piano",)
     assert panel.parts["piano"].isChecked() and "no instruments" in window.dialog.text()
     window.dialog.done(0)
+
+    # the style, from its list by the keyboard: the music re-rendered in it
+    count = stack.count()
+    panel.style.setFocus()
+    qtbot.keyClick(panel.style, Qt.Key.Key_Down)
+    assert p.settings.style == panel.style.currentData() != "auto" and stack.count() == count + 1
+    assert window.undo_action.text() == f"&Undo Style {panel.style.currentText()}"
+    assert window.session.wait_rendered()
 
     # the duck under speech, typed; the delivery's loudness, from the list by the keyboard
     count = stack.count()
@@ -115,5 +123,6 @@ def test_the_arrangement_panel_edits_the_project_and_undo_restores_it(qtbot, win
     assert panel.key.currentData() == key_before[0] + 12 * key_before[1]
     assert panel.seed.value() == start["settings"]["seed"]
     assert panel.duck.value() == 10 and panel.loudness.currentData() == "youtube"
+    assert panel.style.currentData() == "auto"
     assert all(b.isChecked() for b in panel.parts.values()) and panel.soundfont.text().startswith("TimGM6mb")
     assert window.session.wait_rendered()

@@ -113,7 +113,9 @@ def test_scored_clip_midi_changes_on_bar_lines_or_cuts(tmp_path):
 
 @pytest.fixture(scope="module")
 def moods(tmp_path_factory):
-    """The calm and energetic clips (24 s, small) scored with the same seed."""
+    """The calm and energetic clips (24 s, small) scored with the same seed, in one style (the
+    first band): the picture's own contrast (the styles Auto picks differ on purpose:
+    tests/core/arrange/test_styles.py)."""
     from v2m_desktop.core.pipeline import ScoreSettings
     from v2m_desktop.core.scoring import score_video
     from v2m_desktop.core.video.synthetic import make_mood_video
@@ -123,6 +125,7 @@ def moods(tmp_path_factory):
         make_mood_video(d / f"{mood}.mp4", mood, seconds=24, size=(160, 90))
         settings = ScoreSettings(vision="basic", cache_dir=d / "cache",
                                  compose=ComposeSettings(sampling=SamplingOptions(seed=0)))
+        settings.arrange.style = "band"
         out[mood] = score_video(d / f"{mood}.mp4", settings)
     out["folder"] = d
     return out

@@ -356,6 +356,45 @@ def test_a_target_moves_the_dynamics_only_inside_it(project, made):
     assert not np.allclose(aimed.note_density[6:12], plain.note_density[6:12])
 
 
+def test_style_edits_are_exact_kept_in_the_file_and_re_render_their_range(project, made, tmp_path):
+    """The piece's style and a range's style: exact undo, kept in the .v2m (a file without them
+    opens as Auto), and a range's style re-renders only around its seconds."""
+    s0 = project.state()
+    undo = [E.SetStyle("Lo-fi").apply(project), E.SetStyle("ambient", 4, 9).apply(project),
+            E.SetStyle("pop", 7, 12).apply(project)]
+    assert project.settings.style == "lofi"
+    assert project.settings.style_ranges == ((4, 7, "ambient"), (7, 12, "pop"))
+    s1 = project.state()
+    back = from_dict(json.loads(json.dumps(to_dict(project))))
+    assert back.state() == s1
+    redo = [inv.apply(project) for inv in reversed(undo)]
+    assert project.state() == s0
+    for e in reversed(redo):
+        e.apply(project)
+    assert project.state() == s1
+    E.SetStyle("auto", 0, 20).apply(project)                 # the piece's style everywhere again
+    assert project.settings.style_ranges == ()
+    with pytest.raises(V2MError, match="unknown style"):
+        E.SetStyle("polka", 2, 4).apply(project)
+    old = to_dict(project)
+    del old["settings"]["style"], old["settings"]["style_ranges"]
+    assert from_dict(old).settings.style == "auto" and from_dict(old).settings.style_ranges == ()
+    # a range's style: the music before it is untouched, the range plays the new style
+    E.SetStyle("acoustic").apply(project)
+    engine = Engine(project, analysis=made[1].analysis)
+    before = engine.score()
+    E.SetStyle("lofi", 12, 16).apply(project)
+    after = engine.update(before)
+    assert after.arrangement.style == "acoustic"
+    sr = after.sample_rate
+    c0 = int(10.9 * sr)          # a note ringing into the range ends at 12: the join in is before it
+    assert np.array_equal(after.audio[:c0], before.audio[:c0])
+    assert not np.array_equal(after.audio, before.audio)
+    drums = [i for i in after.arrangement.midi.instruments if i.is_drum]
+    lofi_kit = [i for i in drums if i.name == "drums-lofi"]
+    assert lofi_kit and all(12 <= n.start < 16 for n in lofi_kit[0].notes)
+
+
 def test_generate_on_an_open_project_is_one_edit_that_keeps_locks_and_undoes_exactly(project, made):
     """Rewrite (Generate on an open project): new chords in the project's key, the locked
     seconds kept, the targets and drawn dynamics untouched; its inverse gives the old project

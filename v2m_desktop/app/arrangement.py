@@ -76,6 +76,11 @@ class ArrangementPanel(QDockWidget):
         self.key.currentIndexChanged.connect(self._key_chosen)
         form.addRow("Key:", self.key)
 
+        self.style = QComboBox()
+        self.style.setToolTip("The band and how it plays: Auto picks one from the picture")
+        self.style.currentIndexChanged.connect(self._style_chosen)
+        form.addRow("Style:", self.style)
+
         self.auto_tempo = QCheckBox("Auto (beats on the cuts)")
         self.tempo = QDoubleSpinBox()
         self.tempo.setDecimals(1)
@@ -167,6 +172,13 @@ class ArrangementPanel(QDockWidget):
             self.tempo.setRange(*TEMPO_LIMITS)
             s = project.settings
             self.key.setCurrentIndex(self.key.findData(project.key_root + 12 * project.mode))
+            if self.style.count() == 0:
+                from v2m_desktop.core.arrange.styles import AUTO, all_styles
+                self.style.addItem("Auto (from the picture)", AUTO)
+                for key, style in sorted(all_styles().items(), key=lambda kv: kv[1].name):
+                    self.style.addItem(style.name, key)
+                    self.style.setItemData(self.style.count() - 1, style.summary, Qt.ItemDataRole.ToolTipRole)
+            self.style.setCurrentIndex(max(self.style.findData(s.style), 0))
             self.auto_tempo.setChecked(s.tempo is None)
             self.tempo.setEnabled(s.tempo is not None)
             if s.tempo is not None:
@@ -208,6 +220,12 @@ class ArrangementPanel(QDockWidget):
         p = self.project
         if p is not None and self.key.currentData() != p.key_root + 12 * p.mode:
             self._emit(SetKey(name), f"Key {name}")
+
+    def _style_chosen(self, _index: int) -> None:
+        from v2m_desktop.core.edits import SetStyle
+        key = self.style.currentData()
+        if self.project is not None and key is not None and key != self.project.settings.style:
+            self._emit(SetStyle(key), f"Style {self.style.currentText()}")
 
     def _tempo_chosen(self, *_args) -> None:
         from v2m_desktop.core.edits import SetTempo

@@ -118,6 +118,8 @@ def bench_window(video: Path) -> dict:
                 os.environ["V2M_CACHE_DIR"] = str(Path(d) / stage)   # analysis runs again
                 seen = []
                 conn = s.progress.connect(lambda st, f, seen=seen: seen.append(st))
+                w.documents.modified = False            # the last music goes unasked
+                w.open_path(video)                      # a new project: analyse, compose, render
                 s.generate(1)
                 _spin_until(app, lambda stage=stage, seen=seen: stage in seen or not s.busy)
                 s.progress.disconnect(conn)
@@ -127,6 +129,7 @@ def bench_window(video: Path) -> dict:
                 s.cancel()
                 _spin_until(app, lambda: not s.busy)
                 cancels[stage] = time.perf_counter() - t0
+            w.documents.modified = False
             w.close()
         finally:
             if old_cache is None:

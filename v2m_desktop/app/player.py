@@ -133,7 +133,7 @@ class Player(QObject):
         try:
             self.output.start(pos)
         except Exception:  # noqa: BLE001 - a device that fails or went away: play silently
-            log.exception("audio output %s failed to start", getattr(self.output, "name", "?"))
+            log.exception("audio output %s failed to start", self.output.name)
             self.output = Output(self.soundtrack)
             self.output.start(pos)
             self._tell("The sound device failed: playing without sound")

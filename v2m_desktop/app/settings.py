@@ -7,7 +7,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 ORG = APP = "v2m-desktop"
-INSTRUMENTS = ("piano", "bass", "pad", "drums")     # core.arrange.INSTRUMENTS (no torch import at start-up)
+# core.arrange.INSTRUMENTS (not imported: no torch at start-up)
+INSTRUMENTS = ("piano", "bass", "pad", "drums", "melody")
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("system", "dark", "light")
 MAX_RECENT = 10

@@ -672,3 +672,25 @@ class SetLoudnessTarget(Edit):
     def apply(self, p, engine=None):
         from v2m_desktop.core.mix import parse_loudness
         return SetSettings({"loudness": parse_loudness(self.target)}).apply(p)
+
+@dataclass
+class SetStyle(Edit):
+    """The style of the whole piece (start None), or of seconds [start, end) over it ('auto' there:
+    the piece's style again).  A range's style replaces the ranges it overlaps there."""
+    style: str
+    start: int | None = None
+    end: int | None = None
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.arrange.styles import AUTO, parse_style
+        if self.start is None:
+            return SetSettings({"style": parse_style(self.style)}).apply(p)
+        start, end = p.check_range(self.start, self.end)
+        key = parse_style(self.style)
+        kept = []
+        for a, b, k in p.settings.style_ranges:     # the parts of other ranges outside this one
+            kept += [(x, y, k) for x, y in ((a, min(b, start)), (max(a, end), b)) if x < y]
+        if key != AUTO:
+            kept.append((start, end, key))
+        return SetSettings({"style_ranges": tuple(sorted(kept))}).apply(p)
+

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pretty_midi
 
 from v2m_desktop.core.chords import EMOTIONS, transpose
 from v2m_desktop.core.errors import V2MError
@@ -143,7 +144,8 @@ class Engine:
     def arrangement(self, dynamics: Dynamics | None = None):
         from v2m_desktop.core.arrange import ArrangeOptions, arrange
         a, s = self.analysis, self.project.settings
-        opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed)
+        opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed,
+                              style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
                        motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
@@ -183,10 +185,12 @@ class Engine:
         s = self.project.settings
         span, gain = None, s.gain
         if before.audio is not None and gain is not None and \
-                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, gain, SAMPLE_RATE) \
-                and parts_of(before.arrangement.midi) == parts_of(arr.midi):
-            span = changed_span(before.arrangement.midi, arr.midi) if changed is None else \
-                around(changed, arr.bars(), self.analysis.info.duration)
+                (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, gain, SAMPLE_RATE):
+            # other parts (a range's style adds or drops an instrument of its own): the notes
+            # that differ say where (changed_span; None when a part changed its instrument)
+            same = parts_of(before.arrangement.midi) == parts_of(arr.midi)
+            span = around(changed, arr.bars(), self.analysis.info.duration) if same and changed is not None \
+                else changed_span(before.arrangement.midi, arr.midi)
         if span is None or gain is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
@@ -277,11 +281,16 @@ def around(changed: tuple[int, int], bars: np.ndarray, duration: float) -> tuple
 
 def changed_span(a, b) -> tuple[float, float] | None:
     """The seconds [start, end) holding every note or controller event that differs between two
-    arrangements' MIDI of the same parts ((0, 0) when none does); None when the parts differ."""
-    if parts_of(a) != parts_of(b):
+    arrangements' MIDI ((0, 0) when none does); a part only one of them has (a range's style
+    brings its own instrument) is silent in the other; None when a part changed its instrument."""
+    pa, pb = {i.name: i for i in a.instruments}, {i.name: i for i in b.instruments}
+    same = all((pa[n].program, pa[n].is_drum) == (pb[n].program, pb[n].is_drum)
+               for n in pa.keys() & pb.keys())
+    if not same or len(pa) != len(a.instruments) or len(pb) != len(b.instruments):
         return None
+    silent = pretty_midi.Instrument(0)
     times = []
-    for ia, ib in zip(a.instruments, b.instruments):
+    for ia, ib in ((pa.get(n, silent), pb.get(n, silent)) for n in pa.keys() | pb.keys()):
         na = {(n.start, n.end, n.pitch, n.velocity) for n in ia.notes}
         nb = {(n.start, n.end, n.pitch, n.velocity) for n in ib.notes}
         for n in na ^ nb:

@@ -32,11 +32,12 @@ class ScoreSettings:
     def build(cls, *, vision: str = "auto", clip_model: str | None = None, device: str = "auto",
               soundfont=None, key: str | None = None, primer: str = "", seed: int | None = None,
               temperature: float = 1.0, follow_picture: float = 1.5, tempo="auto",
-              instruments=None, cache_dir: Path | None = None) -> ScoreSettings:
+              instruments=None, cache_dir: Path | None = None, style: str = "auto") -> ScoreSettings:
         """The scorer's settings from the values a user gives, as typed (the command line's
         options, the app's preferences): parsed and checked here, in one place, so a bad value
         fails with its one line before any work."""
         from v2m_desktop.core.arrange import INSTRUMENTS, parse_instruments, parse_tempo
+        from v2m_desktop.core.arrange.styles import parse_style
         from v2m_desktop.core.model.generate import SamplingOptions
         tempo = parse_tempo(tempo)
         settings = cls(
@@ -45,7 +46,7 @@ class ScoreSettings:
             compose=ComposeSettings(key=key or None, primer=primer or "", follow_picture=follow_picture,
                                     sampling=SamplingOptions(temperature=temperature, seed=seed)),
             arrange=ArrangeOptions(tempo=tempo, instruments=parse_instruments(instruments or INSTRUMENTS),
-                                   seed=seed or 0))
+                                   seed=seed or 0, style=parse_style(style)))
         check_settings(settings)
         return settings
 
@@ -92,7 +93,9 @@ class Outputs:
         named = [("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)]
         out = [(what, Path(p)) for what, p in named if p is not None]
         if self.stems is not None:
-            for name in parse_instruments(instruments or INSTRUMENTS):
+            names = list(dict.fromkeys(instruments or INSTRUMENTS))
+            parse_instruments([n.split("-")[0] for n in names])     # a range's style: 'piano-lofi'
+            for name in names:
                 out.append((f"the stem {name}.wav", Path(self.stems) / f"{name}.wav"))
         return out
 

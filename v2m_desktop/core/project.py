@@ -82,13 +82,15 @@ class Settings:
     vision: str = "basic"
     clip_model: str | None = None
     tempo: float | None = None            # None: auto (beats on the cuts)
-    instruments: tuple = ("piano", "bass", "pad", "drums")
+    instruments: tuple = ("piano", "bass", "pad", "drums", "melody")
     soundfont: str | None = None
     seed: int = 0                         # the arrangement's seed (rhythms, voicings, fills)
     original_level: float = 0.0
     follow_picture: float = 1.5
     gain: float | None = None             # the render's gain, fixed by the first render
     chord_seed: int | None = None         # the chord sampler's seed of the first scoring (None: unknown)
+    style: str = "auto"                   # the piece's style (core.arrange.styles) or auto
+    style_ranges: tuple = ()              # ((start, end, style), ...): a scene's own style
     duck_db: float = 10.0                 # the music's duck under speech (0: off)
     duck_add: tuple = ()                  # ((start, end) s, ...) ducked though no speech is found
     duck_remove: tuple = ()               # ((start, end) s, ...) never ducked
@@ -330,7 +332,14 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
     m = check(d, name)
     s = m.settings.model_dump()
     settings = Settings(**{**s, "instruments": tuple(s["instruments"]),
-                           **{k: tuple((a, b) for a, b in s[k]) for k in ("duck_add", "duck_remove")}})
+                           **{k: tuple((a, b) for a, b in s[k]) for k in ("duck_add", "duck_remove")},
+                           "style_ranges": tuple(tuple(r) for r in s["style_ranges"])})
+    from v2m_desktop.core.arrange.styles import check_ranges, parse_style
+    try:        # a style is read from the styles' own files: checked by them
+        settings.style = parse_style(settings.style)
+        settings.style_ranges = check_ranges(settings.style_ranges, m.video.seconds)
+    except V2MError as e:
+        raise V2MError(f"{name}: settings: {e}") from None
     key_root, mode = _key(m.key)
     tokens = np.array([_token(c) for c in m.chords], dtype=np.int64)
     locks = {sec for a, b in m.locks for sec in range(a, b)}

@@ -27,9 +27,10 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from v2m_desktop.core.arrange.arranger import INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX, INSTRUMENTS, TEMPO_LIMITS
+from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX
 from v2m_desktop.core.mix import DEFAULT_LOUDNESS, DUCK_DB, MAX_DUCK_DB
 
 MAX_SECONDS = 24 * 3600         # the longest video a project may describe
@@ -137,6 +138,12 @@ class SettingsModel(_Strict):
                                json_schema_extra={"each": "a range [START, END] in seconds"})
     loudness: float = Field(default=DEFAULT_LOUDNESS, ge=-40, le=-5,
                             description="a loudness target from -40 to -5 LUFS")
+    style: str = Field(default="auto", min_length=1, max_length=64,
+                       description='a style name or "auto"')
+    style_ranges: Annotated[list[Annotated[list[int | str], Field(min_length=3, max_length=3)]],
+                            BeforeValidator(_listed)] = Field(
+        default_factory=list, max_length=MAX_SECONDS, description="a list of [START, END, STYLE] ranges",
+        json_schema_extra={"each": "a range [START, END, STYLE]"})
 
 
 class TargetModel(_Strict):

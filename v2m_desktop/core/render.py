@@ -36,6 +36,7 @@ import pretty_midi
 
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.progress import Progress
+from v2m_desktop.core.soundfonts import default_soundfont
 
 PEAK = 0.9              # -0.9 dBFS
 LIMIT_FROM, CEILING = 0.8, 0.98     # the soft limiter: samples above LIMIT_FROM bend toward CEILING
@@ -57,11 +58,6 @@ def fluidsynth_module():
         raise V2MError(f"the fluidsynth module is not pyfluidsynth: {INSTALL_HINT} and "
                        "pip install pyfluidsynth")
     return fluidsynth
-
-
-def default_soundfont() -> Path:
-    """The General MIDI SoundFont bundled with pretty_midi (TimGM6mb, 6 MB)."""
-    return Path(pretty_midi.__file__).resolve().parent / "TimGM6mb.sf2"
 
 
 def check_soundfont(soundfont: Path | str | None) -> Path:
@@ -110,6 +106,45 @@ def _c_stderr_silenced() -> Iterator[None]:
             if _silenced["depth"] == 0:
                 os.dup2(_silenced["saved"], 2)
                 os.close(_silenced["saved"])
+
+
+KEEP = 2                # banks kept loaded in a process (MuseScore General keeps 0.2 GB)
+_kept: dict[str, object] = {}
+_keep_lock = threading.Lock()
+
+
+def keep_loaded(soundfont: Path) -> None:
+    """Load the bank once in this process and keep it loaded: FluidSynth's sample cache then
+    shares its samples with every later synthesiser that loads the same file, so a part's own
+    synthesiser loads it in 0.02-0.05 s (MuseScore General's .sf3 decodes its Ogg samples in
+    1.6 s at every load otherwise)."""
+    key = str(soundfont)
+    with _keep_lock:
+        if key in _kept:
+            return
+        fluidsynth = fluidsynth_module()
+        with _synth_lock:
+            synth = fluidsynth.Synth(gain=0.4, samplerate=44100.0,
+                                     **{"synth.chorus.active": 0, "synth.reverb.active": 0})
+        with _c_stderr_silenced():
+            ok = synth.sfload(key) >= 0
+        if not ok:                  # the part's own load says what is wrong with it
+            synth.delete()
+            return
+        while len(_kept) >= KEEP:
+            _kept.pop(next(iter(_kept))).delete()
+        _kept[key] = synth
+
+
+def preload(soundfont: Path | str | None = None) -> None:
+    """keep_loaded in the background (the video is analysed meanwhile); a bad SoundFont is left
+    for the render to report."""
+    try:
+        sf = check_soundfont(soundfont)
+        fluidsynth_module()
+    except V2MError:
+        return
+    threading.Thread(target=keep_loaded, args=(sf,), daemon=True, name="v2m-soundfont").start()
 
 
 def _float_writer(fs):
@@ -234,13 +269,17 @@ def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out
     events = _events(inst)
     if not events or n_total == 0:
         return
+    keep_loaded(soundfont)
     # FluidSynth's own effects are off: their modulators run from the synthesiser's start, so a
     # stretch rendered on its own (rerender) would not match the whole piece there (the chorus
     # put the pad 100 % off, the reverb left 0.016 of raw residue); the reverb is ours
     with _synth_lock:       # FluidSynth sets up its default modulators on the first synthesiser
         #                     a process makes, unguarded: two made at once got broken ones
+        # dynamic sample loading: only the part's own preset is read (and, from a .sf3, decoded:
+        # MuseScore General took 1.6 s to load whole, its one preset 0.1 s)
         synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr),
-                                 **{"synth.chorus.active": 0, "synth.reverb.active": 0})
+                                 **{"synth.chorus.active": 0, "synth.reverb.active": 0,
+                                    "synth.dynamic-sample-loading": 1})
     ch = 9 if inst.is_drum else 0
     level = np.float32(_send(inst) * 0.5)
     try:

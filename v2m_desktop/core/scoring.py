@@ -44,7 +44,10 @@ def write_chords(video: Path, settings: ScoreSettings, models: Models, *, analys
     """Analyse a video (unless its `analysis` is given) and write its chords on the meter (the
     tempo map and bars, planned from the shot changes first)."""
     from dataclasses import replace
+
+    from v2m_desktop.core.render import preload
     check_settings(settings)
+    preload(settings.soundfont)         # the bank loads while the video is analysed
     run = Run(progress)
     device = pick_device(settings.device)
     if analysis is None:
@@ -66,7 +69,7 @@ def settings_of(score_settings: ScoreSettings, chord_seed: int | None = None) ->
     return Settings(vision=score_settings.vision, clip_model=score_settings.clip_model, tempo=a.tempo,
                     instruments=tuple(a.instruments), soundfont=str(score_settings.soundfont)
                     if score_settings.soundfont else None, seed=int(a.seed),
-                    follow_picture=float(c.follow_picture), chord_seed=chord_seed)
+                    follow_picture=float(c.follow_picture), chord_seed=chord_seed, style=a.style)
 
 
 def new_project(video: Path, analysis: Analysis, chords: ChordTrack, score_settings: ScoreSettings,

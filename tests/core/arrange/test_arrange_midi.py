@@ -24,7 +24,7 @@ def _plan(T=30, key_root=2, mode=1):
 def arr():
     T = 30
     return arrange(_plan(T), flat_dynamics(T, density=12), duration=29.5, cuts=CUTS,
-                   motion=np.full(T, 10.0), emotion=one_hot("tense", T), options=ArrangeOptions())
+                   motion=np.full(T, 10.0), emotion=one_hot("tense", T), options=ArrangeOptions(style="band"))
 
 
 def test_midi_file_contents(arr, tmp_path):
@@ -80,6 +80,6 @@ def test_cut_alignment_beats_random(arr):
 def test_cut_alignment_without_cuts():
     T = 6
     a = arrange(chord_plan(T), flat_dynamics(T), duration=6.0, cuts=[], motion=np.zeros(T),
-                emotion=one_hot("neutral", T), options=ArrangeOptions())
+                emotion=one_hot("neutral", T), options=ArrangeOptions(style="band"))
     res = cut_alignment(a)
     assert res["cuts"] == 0 and np.isnan(res["beat"])

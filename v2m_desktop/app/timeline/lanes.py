@@ -24,13 +24,23 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 EMOTION_NAMES = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")   # core.chords.EMOTIONS
 EMOTION_COLOURS = ("#f2a93b", "#8e5cc4", "#d9534f", "#4a7fd6", "#45b08c", "#9aa3ad")
 BAR_TICK_ALPHA = 170       # the bar ticks in the chord lane: white over the block's colour
-PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399"}
+PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399",
+                "melody": "#e0567a"}
 QUALITY_COLOURS = {  # chord families: major, minor, dominant, diminished, suspended, augmented
     "maj": "#3f7fd0", "maj6": "#3f7fd0", "maj7": "#3f7fd0",
     "min": "#8a55c2", "min6": "#8a55c2", "min7": "#8a55c2",
     "7": "#d9822b", "dim": "#c9473f", "dim7": "#c9473f", "hdim7": "#c9473f",
     "sus2": "#2f9e8f", "sus4": "#2f9e8f", "aug": "#b59a1f", None: "#7b8088"}
-PART_LAYER = {"pad": 0, "bass": 1, "piano": 2, "drums": 3}
+PART_LAYER = {"pad": 0, "bass": 1, "piano": 2, "drums": 3, "melody": 4}
+
+
+def part_role(part: str) -> str:
+    """A track's part: 'piano-lofi' (a range in another style) is a piano."""
+    return part.split("-", 1)[0]
+
+
+def part_colour(part: str) -> str:
+    return PART_COLOURS.get(part_role(part), "#999999")
 DENSITY_COLOUR, LOUDNESS_COLOUR = "#e0a030", "#45b08c"
 
 
@@ -698,7 +708,7 @@ class PianoRollLane(Lane):
         i1 = int(np.searchsorted(n.start, t1, side="right"))
         pps = self.axis.pps
         # the sustained pad underneath (translucent), the short parts on top of it
-        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(n.parts[k], 1))
+        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(part_role(n.parts[k]), 1))
         for k in order:
             part = n.parts[k]
             if part in self.model.hidden:
@@ -706,8 +716,8 @@ class PianoRollLane(Lane):
             sel = np.nonzero(n.part[i0:i1] == k)[0] + i0
             if len(sel) == 0:
                 continue
-            colour = QColor(PART_COLOURS.get(part, "#999999"))
-            if part == "pad":
+            colour = QColor(part_colour(part))
+            if part_role(part) == "pad":
                 colour.setAlpha(120)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(colour)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from v2m_desktop.app.timeline.axis import TimeAxis
 from v2m_desktop.app.timeline.lanes import (
-    PART_COLOURS,
     ChordLane,
     CurveLane,
     CutLane,
@@ -28,6 +27,7 @@ from v2m_desktop.app.timeline.lanes import (
     RulerLane,
     SpeechLane,
     ThumbnailLane,
+    part_colour,
 )
 from v2m_desktop.app.timeline.models import LaneModels
 
@@ -88,7 +88,7 @@ class PartsLegend(QWidget):
             box = QCheckBox(part)
             box.setChecked(part not in self.models.notes.hidden)
             box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            box.setStyleSheet(f"QCheckBox {{ color: {PART_COLOURS.get(part, '#999')}; font-weight: bold; }}")
+            box.setStyleSheet(f"QCheckBox {{ color: {part_colour(part)}; font-weight: bold; }}")
             box.toggled.connect(lambda on, part=part: self.models.notes.set_visible(part, on))
             self.box_layout.addWidget(box)
             self.boxes[part] = box

@@ -2,6 +2,7 @@
 beat grid that follows the cuts."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,12 +10,24 @@ import pretty_midi
 
 from v2m_desktop.core.arrange import harmony
 from v2m_desktop.core.arrange.feel import Feel
-from v2m_desktop.core.arrange.meter import Meter, meter_signatures, plan_meter
+from v2m_desktop.core.arrange.melody import melody
+from v2m_desktop.core.arrange.meter import MIN_SLOT, PHRASE_SLOTS, Meter, meter_signatures, plan_meter
 from v2m_desktop.core.arrange.midi_file import annotate, new_midi
-from v2m_desktop.core.arrange.parts import PARTS, Context
+from v2m_desktop.core.arrange.parts import MIX_CCS, PARTS, Context
+from v2m_desktop.core.arrange.styles import (
+    AUTO,
+    ROLES,
+    StylePlan,
+    all_styles,
+    check_ranges,
+    choose_style,
+    parse_style,
+)
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.limits import INSTRUMENTS, TEMPO_LIMITS
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
+
+INSTRUMENTS = ROLES         # the parts a user may choose; each style plays those it has
+TEMPO_LIMITS = (30.0, 300.0)
 
 
 def check_tempo(bpm: float) -> float:
@@ -42,6 +55,8 @@ class ArrangeOptions:
     instruments: tuple = INSTRUMENTS
     seed: int = 0
     picture: float = 1.0                  # how far the picture's energy shapes the parts (0: the plan alone)
+    style: str = AUTO                     # a style's key (core.arrange.styles) or auto: from the picture
+    style_ranges: tuple = ()              # (start s, end s, style) over the piece's style
 
 
 @dataclass
@@ -56,6 +71,8 @@ class Arrangement:
     mode: int = 0
     bar_times: np.ndarray | None = None   # seconds of the bar starts (None: every fourth beat)
     followed_cuts: list[float] = field(default_factory=list)   # the cuts the harmony changes on
+    style: str = ""                       # the piece's style (auto resolved)
+    style_plan: StylePlan | None = None   # which style plays when
 
     def bars(self) -> np.ndarray:
         """Seconds of the bar starts (every fourth beat when there was no meter)."""
@@ -118,8 +135,15 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
 
     cut_beats = grid.cut_beats(cuts)
     bars = [b for b in meter.bars if b < end_pos]
+    piece = parse_style(options.style)
+    if piece == AUTO:
+        energy = 0.5 if feel.energy is None else float(np.mean(feel.energy))
+        piece = choose_style(feel.emotion, energy, 60.0 * len(cuts) / max(float(duration), 1.0))
+    plan = StylePlan.build(piece, check_ranges(options.style_ranges), float(duration))
+    phrase_bars = PHRASE_SLOTS * (1 if 4 * 60.0 / bpm >= MIN_SLOT else 2)
     ctx = Context(grid, segs, end_pos, float(duration), cut_beats, feel,
-                  int(options.seed), bars)
+                  int(options.seed), bars, all_styles()[piece], float(bpm), phrase_bars,
+                  (chords.key_root, chords.mode))
     chord_times = [(float(grid.time(s.start)), float(min(grid.time(s.end), duration)), int(s.token))
                    for s in segs]
     chord_times[-1] = (chord_times[-1][0], float(duration), chord_times[-1][2])
@@ -131,8 +155,45 @@ def arrange(chords: ChordTrack, dynamics: Dynamics, *, duration: float, cuts: li
                                        for b, n in meter_signatures(bars, end_pos)]
     annotate(midi, chords.key_root, chords.mode, chord_times)
     for name in instruments:
-        midi.instruments.append(PARTS[name](ctx))
+        midi.instruments += tracks(ctx, plan, name)
     beat_times = grid.beats[grid.beats <= duration + 1e-6].copy()
     return Arrangement(midi, float(bpm), beat_times, chord_times, cuts, float(duration),
                        chords.key_root, chords.mode, meter.bar_times[meter.bar_times <= duration],
-                       list(meter.cuts) if written else [])
+                       list(meter.cuts) if written else [], piece, plan)
+
+
+def tracks(ctx: Context, plan: StylePlan, role: str) -> list[pretty_midi.Instrument]:
+    """A part's tracks: one per instrument its styles give it (named after the part; a second
+    instrument, from a range's style, as 'part-style'), each playing its styles' notes in their
+    spans only, its mixer set at each span's start."""
+    styles = all_styles()
+    by_program: dict[int, list[str]] = {}
+    for key in plan.keys():
+        if styles[key].has(role):
+            by_program.setdefault(styles[key].program(role), []).append(key)
+    out = []
+    for k, keys in enumerate(by_program.values()):
+        inst = None
+        for key in keys:
+            part = {**PARTS, "melody": melody}[role](dataclasses.replace(ctx, style=styles[key]))
+            if len(plan.spans) == 1:
+                inst = part                    # the whole piece in one style
+                break
+            if inst is None:
+                inst = pretty_midi.Instrument(part.program, is_drum=part.is_drum,
+                                              name=role if k == 0 else f"{role}-{keys[0]}")
+            for a, b in plan.of(key):
+                inst.notes += [pretty_midi.Note(n.velocity, n.pitch, n.start, min(n.end, b))
+                               for n in part.notes if a <= n.start < b]
+                inst.control_changes += [pretty_midi.ControlChange(cc, v, a) for cc, v in
+                                         zip(MIX_CCS, styles[key].mix(role))]
+                own = sorted((c for c in part.control_changes if c.number not in MIX_CCS),
+                             key=lambda c: c.time)
+                held = {c.number: c.value for c in own if c.time <= a}     # as they stand at a
+                inst.control_changes += [pretty_midi.ControlChange(n, v, a) for n, v in held.items()]
+                inst.control_changes += [c for c in own if a < c.time < b]
+        inst.notes.sort(key=lambda n: (n.start, n.pitch))
+        inst.control_changes.sort(key=lambda c: c.time)
+        if inst.notes or len(plan.spans) == 1:
+            out.append(inst)
+    return out

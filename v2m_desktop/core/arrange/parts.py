@@ -1,7 +1,9 @@
-"""The four parts (General MIDI): piano arpeggio, bass, sustained pad, drums.
+"""The accompaniment parts (General MIDI): the harmony part ("piano": arpeggio, strum, ostinato
+or sustained chords), bass, sustained pad, drums; each plays as the style (core.arrange.styles)
+says: its instrument, pattern, register and mix.  The melody is core.arrange.melody.
 
 Every part works in beat positions on the (possibly warped) beat grid and reads the plan through
-``Feel``: the piano's pattern follows the predicted note density, velocities follow the predicted
+``Feel``: the patterns follow the predicted note density, velocities follow the predicted
 loudness, the drums follow motion and density (silent where calm).  Cuts get an accent (piano and
 bass re-attack, louder), a drum fill before and a crash on them when the drums play; the last
 chord (the cadence's tonic) is rolled and held to the last frame.
@@ -17,25 +19,9 @@ import pretty_midi
 
 from v2m_desktop.core.arrange.feel import BUSY, Feel, density_level, velocity
 from v2m_desktop.core.arrange.harmony import Segment
+from v2m_desktop.core.arrange.styles import DrumStyle, PartStyle, Style
 from v2m_desktop.core.arrange.tempo import BeatGrid
-from v2m_desktop.core.arrange.voicing import (
-    PAD_CENTRE,
-    PAD_RANGE,
-    PIANO_CENTRE,
-    PIANO_RANGE,
-    BassLine,
-    Voicer,
-    fifth_interval,
-)
-
-PROGRAMS = {"piano": 1, "bass": 33, "pad": 89, "drums": 0}    # GM: Bright Acoustic, Finger Bass,
-#                                                             Warm Pad, Standard kit (channel 10)
-# Channel setup sent at time 0: (volume CC7, pan CC10, reverb CC91, chorus CC93). The bass and
-# the pad sit back (the bass was a third of the mix's energy, all of it under 2 kHz: now -5 dB); the
-# bright piano, voiced round C5, carries the mix's top (with the grand piano round A4, a calm
-# clip had 1 % of its energy above 2 kHz, now 3 %: models/README.md).
-MIXER = {"piano": (108, 54, 40, 0), "bass": (58, 64, 12, 0), "pad": (66, 76, 70, 40),
-         "drums": (104, 64, 30, 0)}
+from v2m_desktop.core.arrange.voicing import BassLine, Voicer, fifth_interval
 
 # Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two
 # variants (A on even cells, B on odd cells).  Level = density level (notes/s thresholds).
@@ -58,7 +44,7 @@ BASS_CELLS = {
     4: ([(k / 2, "r8r5"[k], .5) for k in range(4)], [(k / 2, "r585"[k], .5) for k in range(4)]),
 }
 PIANO_RING = {0: 2.0, 1: 1.5, 2: 1.5, 3: 1.0, 4: 0.75}     # beats a piano note rings (pedal-like)
-KICK, STICK, SNARE, HAT, OPEN_HAT, CRASH = 36, 37, 38, 42, 46, 49
+KICK, SNARE, HAT, OPEN_HAT, CRASH = 36, 38, 42, 46, 49
 TOMS = (50, 48, 47, 45)       # high to low
 
 
@@ -72,14 +58,29 @@ class Context:
     feel: Feel
     seed: int
     bars: list[float]        # beat positions of the bar starts (bars restart at cuts)
+    style: Style
+    bpm: float = 100.0
+    phrase_bars: int = 4     # bars of a phrase of the meter (its cadences close them)
+    key: tuple[int, int] = (0, 0)   # the piece's key: root, mode (1 minor)
 
     def t(self, pos: float) -> float:
-        return self.grid.time(pos)
+        """Seconds of a beat position, the off-beats swung as the style swings."""
+        return self.grid.time(self.style.swung(pos))
+
+    def level(self, t0: float, t1: float) -> int:
+        """The pattern level over [t0, t1) as the style plays it."""
+        return self.style.level(self.feel.level(t0, t1), self.bpm)
+
+    def part(self, role: str) -> PartStyle:
+        return self.style.parts[role]
 
 
-def _instrument(name: str) -> pretty_midi.Instrument:
-    inst = pretty_midi.Instrument(program=PROGRAMS[name], is_drum=name == "drums", name=name)
-    for cc, value in zip((7, 10, 91, 93), MIXER[name]):
+MIX_CCS = (7, 10, 91, 93)       # volume, pan, reverb send, chorus send: a style's `mix`
+
+
+def _instrument(ctx: Context, name: str) -> pretty_midi.Instrument:
+    inst = pretty_midi.Instrument(program=ctx.style.program(name), is_drum=name == "drums", name=name)
+    for cc, value in zip(MIX_CCS, ctx.style.mix(name)):
         inst.control_changes.append(pretty_midi.ControlChange(cc, value, 0.0))
     return inst
 
@@ -164,9 +165,54 @@ def _sounding(ctx: Context, voice):
 TOP_LINE = 0.55      # picture energy from which the piano adds a top line an octave up (above C5)
 
 
+def _arpeggio(level: int, parity: int) -> list[tuple[float, tuple[int, ...], float, int]]:
+    return [(off, (idx,), PIANO_RING[level], 6 if off == 0 else (-6 if off % 1 else 0))
+            for off, idx in PIANO_CELLS[level][parity]]
+
+
+def _strum(level: int, parity: int) -> list[tuple[float, tuple[int, ...], float, int]]:
+    """Chords struck on the cell's rhythm: down strokes (low to high) on the beats, lighter up
+    strokes (the top three, high to low) between them."""
+    out = []
+    for off, length in STRUM_CELLS[level][parity]:
+        down = off % 1 == 0
+        out.append((off, (0, 1, 2, 3) if down else (3, 2, 1), 0.9 * length,
+                    (6 if off == 0 else 0) if down else -8))
+    return out
+
+
+def _ostinato(level: int, parity: int) -> list[tuple[float, tuple[int, ...], float, int]]:
+    """A repeated figure over the chord, short notes: quarters, eighths or sixteenths."""
+    step = 1.0 if level == 0 else (0.5 if level <= 2 else 0.25)
+    figure = OSTINATO[parity]
+    return [(k * step, (figure[k % len(figure)],), 0.85 * step,
+             8 if k == 0 else (3 if (k * step) % 1 == 0 else -4)) for k in range(int(round(2 / step)))]
+
+
+def _sustained(level: int, parity: int) -> list[tuple[float, tuple[int, ...], float, int]]:
+    return [(0.0, (0, 1, 2, 3), 4.0, 4)]
+
+
+# the harmony part's patterns: (level, parity) -> [(onset in the cell, voicing indices, beats
+# it rings, accent)]
+PATTERNS = {"arpeggio": _arpeggio, "strum": _strum, "ostinato": _ostinato, "sustained": _sustained}
+STRUM_CELLS = {
+    0: ([(0, 2)], [(0, 2)]),
+    1: ([(0, 1), (1, 1)], [(0, 1.5), (1.5, .5)]),
+    2: ([(0, 1), (1, .5), (1.5, .5)], [(0, .5), (.5, .5), (1, 1)]),
+    3: ([(0, .5), (.5, .5), (1, .5), (1.5, .5)], [(0, .75), (.75, .75), (1.5, .5)]),
+    4: ([(k / 4, .25) for k in range(8)], [(0, .5), (.5, .25), (.75, .25), (1, .5), (1.5, .5)]),
+}
+OSTINATO = ((0, 2, 1, 3), (0, 3, 1, 2))
+STRUM_SPREAD = 0.012    # seconds between the strings of a strum
+
+
 def piano(ctx: Context) -> pretty_midi.Instrument:
-    inst = _instrument("piano")
-    for seg, voicing, last in _sounding(ctx, Voicer(*PIANO_RANGE, centre=PIANO_CENTRE).voice):
+    spec = ctx.part("piano")
+    inst = _instrument(ctx, "piano")
+    pattern = PATTERNS[spec.pattern]
+    lo, hi, centre = spec.pitches
+    for seg, voicing, last in _sounding(ctx, Voicer(lo, hi, centre=centre).voice):
         if last:                                # final tonic: rolled, held to the end
             t0 = ctx.t(seg.start)
             for k, p in enumerate(voicing):
@@ -174,25 +220,42 @@ def piano(ctx: Context) -> pretty_midi.Instrument:
                       ctx.duration)
             continue
         for c0, c1, parity, on_cut in _cells(seg, ctx):
-            level = ctx.feel.level(ctx.t(c0), ctx.t(c1))
-            for off, idx in PIANO_CELLS[level][parity % 2]:
+            if spec.pattern == "sustained" and parity % 2 and not on_cut and c0 != seg.start:
+                continue                        # held chords: struck once a bar
+            level = ctx.level(ctx.t(c0), ctx.t(c1))
+            for off, idxs, ring, accent in pattern(level, parity % 2):
                 b = c0 + off
                 if b >= c1 - 1e-6:
                     continue
                 t0 = ctx.t(b)
-                accent = 6 if off == 0 else (-6 if off % 1 else 0)
                 if on_cut and off == 0:
                     accent += 12
-                t1 = ctx.t(min(b + PIANO_RING[level], seg.end))
-                _note(inst, ctx, voicing[idx], velocity(ctx.feel.loud(t0)) + accent, t0, t1)
-                if idx >= 2 and ctx.feel.energy_at(t0, t1) >= TOP_LINE:
-                    _note(inst, ctx, voicing[idx] + 12, velocity(ctx.feel.loud(t0)) + accent - 8, t0, t1)
+                t1 = ctx.t(min(b + ring, seg.end))
+                vel = velocity(ctx.feel.loud(t0)) + accent
+                for j, idx in enumerate(idxs):
+                    _note(inst, ctx, voicing[idx], vel - 2 * j * (len(idxs) > 1),
+                          t0 + STRUM_SPREAD * j * (spec.pattern == "strum"), t1)
+                if spec.pattern == "arpeggio" and idxs[0] >= 2 and voicing[idxs[0]] + 12 <= 96 \
+                        and ctx.feel.energy_at(t0, t1) >= TOP_LINE:
+                    _note(inst, ctx, voicing[idxs[0]] + 12, vel - 8, t0, t1)
     return _no_overlaps(inst)
 
 
+# the bass's pulse: roots on the beats, then on the eighths (an octave on the last at level 3+)
+BASS_PULSE = {
+    0: ([(0, "r", 1), (1, "r", 1)], [(0, "r", 1), (1, "r", 1)]),
+    1: ([(0, "r", 1), (1, "r", .5), (1.5, "r", .5)], [(0, "r", 1), (1, "r", .5), (1.5, "r", .5)]),
+    2: ([(k / 2, "r", .5) for k in range(4)], [(k / 2, "r", .5) for k in range(4)]),
+    3: ([(k / 2, "r", .5) for k in range(4)], [(0, "r", .5), (.5, "r", .5), (1, "r", .5), (1.5, "8", .5)]),
+    4: ([(k / 2, "r", .5) for k in range(4)], [(0, "r", .5), (.5, "8", .5), (1, "r", .5), (1.5, "8", .5)]),
+}
+
+
 def bass(ctx: Context) -> pretty_midi.Instrument:
-    inst = _instrument("bass")
-    line = BassLine()
+    spec = ctx.part("bass")
+    inst = _instrument(ctx, "bass")
+    lo, hi, centre = spec.pitches
+    line = BassLine(lo, hi, centre)
     for seg, root, last in _sounding(ctx, line.root):
         pitches = {"r": root, "5": line.within(root + fifth_interval(seg.token)),
                    "8": line.within(root + 12) if root + 12 <= line.hi else root}
@@ -201,15 +264,18 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
             _note(inst, ctx, root, velocity(ctx.feel.loud(t0)), t0, ctx.duration)
             continue
         for c0, c1, parity, on_cut in _cells(seg, ctx):
-            level = ctx.feel.level(ctx.t(c0), ctx.t(c1))
-            if level == 0 and parity % 2 and not on_cut:
+            held = spec.pattern == "sustained"
+            level = 0 if held else ctx.level(ctx.t(c0), ctx.t(c1))
+            if level == 0 and parity % 2 and not on_cut and spec.pattern != "pulse" \
+                    and not (held and c0 == seg.start):
                 continue                         # level 0: one long note per four beats
-            cell = BASS_CELLS[level][parity % 2]
+            cell = (BASS_PULSE if spec.pattern == "pulse" else BASS_CELLS)[level][parity % 2]
+            long = level == 0 and spec.pattern != "pulse"
             for off, kind, length in cell:
                 b = c0 + off
                 if b >= c1 - 1e-6:
                     continue
-                end = min(b + (4 if level == 0 else length) * 0.95, seg.end)
+                end = min(b + (4 if long else length) * 0.95, seg.end)
                 t0 = ctx.t(b)
                 accent = 10 if on_cut and off == 0 else (3 if off == 0 else -3)
                 _note(inst, ctx, pitches[kind], velocity(ctx.feel.loud(t0)) - 4 + accent, t0,
@@ -218,8 +284,9 @@ def bass(ctx: Context) -> pretty_midi.Instrument:
 
 
 def pad(ctx: Context) -> pretty_midi.Instrument:
-    inst = _instrument("pad")
-    for seg, voicing, _ in _sounding(ctx, Voicer(*PAD_RANGE, centre=PAD_CENTRE).voice):
+    lo, hi, centre = ctx.part("pad").pitches
+    inst = _instrument(ctx, "pad")
+    for seg, voicing, _ in _sounding(ctx, Voicer(lo, hi, centre=centre).voice):
         t0, t1 = ctx.t(seg.start), min(ctx.t(seg.end), ctx.duration)
         # an energetic scene: the pad steps back behind the drums and the piano's top line
         share = 0.55 if ctx.feel.energy_at(t0, t1) > BUSY else 0.8
@@ -236,22 +303,18 @@ def pad(ctx: Context) -> pretty_midi.Instrument:
     return _no_overlaps(inst)
 
 
-def _drum_bar(level: int, dense: bool) -> list[tuple[float, int, float]]:
-    """(onset in beats, GM drum note, velocity factor) for one 4/4 bar."""
+def _drum_bar(level: int, dense: bool, groove: DrumStyle) -> list[tuple[float, int, float]]:
+    """(onset in beats, GM drum note, velocity factor) for one 4/4 bar: the hats, then the
+    style's groove."""
     hits = []
     step = 0.25 if dense else 0.5
-    for k in range(int(4 / step)):
+    for k in range(int(4 / step) if groove.hats == "eighths" else 0):
         b = k * step
         if level == 2 and b == 3.5:
             hits.append((b, OPEN_HAT, 0.6))
         else:
             hits.append((b, HAT, 0.62 if b % 1 == 0 else 0.48))
-    if level == 1:
-        hits += [(0, KICK, 0.8), (2, KICK, 0.65), (1, STICK, 0.55), (3, STICK, 0.55)]
-    else:
-        hits += [(0, KICK, 0.95), (1.5, KICK, 0.6), (2, KICK, 0.85), (2.5, KICK, 0.55),
-                 (1, SNARE, 0.85), (3, SNARE, 0.9)]
-    return hits
+    return hits + groove.bar(level)
 
 
 def _fill(level: int) -> list[tuple[float, int, float]]:
@@ -262,7 +325,7 @@ def _fill(level: int) -> list[tuple[float, int, float]]:
 
 
 def drums(ctx: Context) -> pretty_midi.Instrument:
-    inst = _instrument("drums")
+    inst = _instrument(ctx, "drums")
     last_seg = ctx.segments[-1] if ctx.segments else None
     stop = last_seg.start if last_seg is not None and len(ctx.segments) > 1 else ctx.end_pos
     starts = list(ctx.bars) or [0.0]
@@ -275,7 +338,7 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
         if level == 0:
             continue
         dense = density_level(ctx.feel.density[min(int(ctx.t(a)), len(ctx.feel.density) - 1)]) >= 4
-        for off, note, f in _drum_bar(level, dense):
+        for off, note, f in _drum_bar(level, dense, ctx.style.drums):
             b = a + off
             if b >= b_end - 1e-6 or int(b) in fill_beats:
                 continue
@@ -301,4 +364,4 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
     return _no_overlaps(inst)
 
 
-PARTS = {"piano": piano, "bass": bass, "pad": pad, "drums": drums}
+PARTS = {"piano": piano, "bass": bass, "pad": pad, "drums": drums}     # the melody: core.arrange.melody

@@ -81,17 +81,29 @@ def bench_score(video: Path) -> dict:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "v2m_desktop.cli", "score", str(video), "-o",
                                  str(Path(d) / "out.mp4"), "--vision", "basic", "--quiet", "--seed", "0"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        assert proc.stderr is not None                  # asked as a pipe
-        stderr = proc.stderr.read().decode(errors="replace")
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        # both pipes read to their ends (stderr beside), the child left for wait4 to reap
+        import threading
+        errs: list[bytes] = []
+        assert proc.stdout is not None and proc.stderr is not None      # asked as pipes
+        reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()))
+        reader.start()
+        stdout = proc.stdout.read().decode(errors="replace")
+        reader.join()
+        stderr = errs[0].decode(errors="replace")
         _, status, usage = os.wait4(proc.pid, 0)        # this child's own peak, not all children's
         score_s = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise V2MError(f"v2m score failed: {(stderr.strip().splitlines() or ['?'])[-1]}")
     peak = usage.ru_maxrss / 1024      # KiB -> MiB
+    import re
+    render = re.search(r"render (\d+\.\d+) s", stdout)          # the summary's stage timings
+    bank = re.search(r"^soundfont\s+(.+)$", stdout, re.M)
     return {"video": str(video), "frames": frames, "grab_s": grab_s, "score_s": score_s,
-            "ratio": score_s / grab_s, "peak_memory_mib": peak}
+            "ratio": score_s / grab_s, "peak_memory_mib": peak,
+            "render_s": float(render.group(1)) if render else float("nan"),
+            "soundfont": bank.group(1) if bank else "?"}
 
 
 def bench_alignment(video: Path, cuts: list[float], seed: int = 0) -> dict:
@@ -384,6 +396,10 @@ def bench_music(folder: Path, seeds: Sequence[int] = range(10), media: Path = ME
         hard, ranges = _sintel_reference(media)
         found = analyse(clips["sintel"], "basic", cache_dir=folder / "cache").shot_changes
         out["sintel_cuts"] = cut_detection(found, hard, ranges)
+        from v2m_desktop.core.lab.bench_styles import bench_styles
+        out["styles"] = bench_styles(clips["sintel"], folder, seed=list(seeds)[0], progress=progress)
+    from v2m_desktop.core.lab.bench_picture import bench_picture
+    out["picture"] = bench_picture(media, folder, list(seeds)[:3], progress=progress)
     return out
 
 
@@ -430,6 +446,12 @@ def music_lines(r: dict) -> list[str]:
                      f"(target >= 0.90; abrupt {s['recall_abrupt']:.2f}, fades and dissolves "
                      f"{s['recall_gradual']:.2f}); precision {s['precision']:.2f} (>= 0.90; "
                      f"{s['found']} found)")
+    if "styles" in r:
+        from v2m_desktop.core.lab.bench_styles import style_lines
+        lines += style_lines(r["styles"])
+    if "picture" in r:
+        from v2m_desktop.core.lab.bench_picture import picture_lines
+        lines += picture_lines(r["picture"])
     return lines
 
 
