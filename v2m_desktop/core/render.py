@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pretty_midi
@@ -109,7 +110,14 @@ def _c_stderr_silenced() -> Iterator[None]:
 
 
 KEEP = 2                # banks kept loaded in a process (MuseScore General keeps 0.2 GB)
-_kept: dict[str, object] = {}
+
+
+class _Synth(Protocol):
+    """What the kept banks need of a pyfluidsynth Synth (the module has no type hints)."""
+    def delete(self) -> None: ...
+
+
+_kept: dict[str, _Synth] = {}
 _keep_lock = threading.Lock()
 
 
@@ -195,6 +203,7 @@ def _synthesize(instruments, soundfont: Path, sr: int, n_out: int | None,
     done = [0.0] * len(parts)
 
     def report(k: int, f: float) -> None:
+        assert progress is not None     # report is handed on only when there is a progress
         done[k] = f
         progress(0.95 * sum(done) / len(parts))
 
@@ -252,7 +261,7 @@ def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
                 out += own
                 send += own_send
                 del own, own_send       # a 3-minute part is 60 MB: freed as soon as it is added
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [e for e in (f.exception() for f in futures) if e is not None]
     if errors:
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
 
@@ -493,7 +502,7 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
     # the parts side by side on the cores, each with its own reverb (as _synthesize does one)
     _synthesize_parts([(inst, 0, out, send) for inst, (out, send) in zip(parts, outs) if inst.notes],
                       sf, sample_rate)
-    stems = {}
+    stems: dict[str, np.ndarray] = {}
     for inst, (out, send) in zip(parts, outs):
         add_reverb(out, send, sample_rate)
         stems[inst.name or f"track{len(stems) + 1}"] = out

@@ -22,8 +22,8 @@ def cut_alignment(arr, tol: float = 0.1, seed: int = 0, draws: int = 500) -> dic
     changes = np.asarray([s for s, _, _ in arr.chord_times[1:]], dtype=np.float64)
     rng = np.random.default_rng(seed)
     if len(cuts) and len(changes):
-        rand = np.mean([_share_near(cuts, rng.uniform(0, arr.duration, len(changes)), tol)
-                        for _ in range(draws)])
+        rand = float(np.mean([_share_near(cuts, rng.uniform(0, arr.duration, len(changes)), tol)
+                              for _ in range(draws)]))
     else:
         rand = float("nan") if not len(cuts) else 0.0
     return {"cuts": int(len(cuts)), "tol": tol, "beat": _share_near(cuts, arr.beat_times, tol),

@@ -192,6 +192,7 @@ def tracks(ctx: Context, plan: StylePlan, role: str) -> list[pretty_midi.Instrum
                 held = {c.number: c.value for c in own if c.time <= a}     # as they stand at a
                 inst.control_changes += [pretty_midi.ControlChange(n, v, a) for n, v in held.items()]
                 inst.control_changes += [c for c in own if a < c.time < b]
+        assert inst is not None     # `keys` is never empty: a program's list starts with a key
         inst.notes.sort(key=lambda n: (n.start, n.pitch))
         inst.control_changes.sort(key=lambda c: c.time)
         if inst.notes or len(plan.spans) == 1:

@@ -65,7 +65,7 @@ def snap(runs, grid: BeatGrid, cuts, duration: float, reach: float = REACH) -> l
     used: set[int] = set()
     bounds = [r[0] for r in runs[1:]]
     natural = [grid.nearest(b) for b in bounds]
-    idx: list[int] = []
+    idx: list[int | None] = []
     prev = 0
     for i, b in enumerate(bounds):
         hi = natural[i + 1] - 1 if i + 1 < len(natural) else math.floor(end_pos - 0.5)

@@ -92,7 +92,7 @@ class Meter:
                         cadence[own[i].second] = p - PHRASE_SLOTS + 3
                     if block == 0:
                         continue
-                    src = p
+                    src: int | None = p
                     if p == 1 and block % 4 == 3:     # A A A A': the variation, then its repeat
                         src = None if block == 3 else 3 * PHRASE_SLOTS + 1
                     if src is not None:
@@ -173,7 +173,7 @@ def plan_meter(cuts, duration: float, emotion, tempo: float | None = None) -> Me
     cuts = pick_cuts(cuts, 60.0 / bpm)
     grid = warp_grid(cuts, duration, bpm) if tempo is None else constant_grid(cuts, duration, bpm)
     end_pos = float(grid.pos(duration))
-    on_beat = {}
+    on_beat: dict[int, float] = {}
     for c in cuts:
         k = grid.nearest(c)
         if abs(grid.beats[k] - c) <= CUT_TOL and 0 < k < end_pos - 0.5:

@@ -20,7 +20,7 @@ def new_midi(beats: np.ndarray) -> pretty_midi.PrettyMIDI:
     beats = np.asarray(beats, dtype=np.float64)
     period = beats[1] - beats[0] if len(beats) > 1 else 0.5
     midi = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=60.0 / period)
-    scales = []
+    scales: list[tuple[int, float]] = []
     for k in range(len(beats) - 1):
         scale = (beats[k + 1] - beats[k]) / RESOLUTION
         if not scales or abs(scales[-1][1] - scale) > 1e-12:

@@ -25,7 +25,7 @@ from v2m_desktop.core.arrange.voicing import BassLine, Voicer, fifth_interval
 
 # Piano arpeggio cells of two beats: (onset in beats, index into the 4-note voicing), two
 # variants (A on even cells, B on odd cells).  Level = density level (notes/s thresholds).
-PIANO_CELLS = {
+PIANO_CELLS: dict[int, tuple[list[tuple[float, int]], list[tuple[float, int]]]] = {
     0: ([(0, 0), (1, 2)], [(0, 1), (1, 3)]),
     1: ([(0, 0), (1, 1), (1.5, 2)], [(0, 0), (1, 2), (1.5, 3)]),
     2: ([(0, 0), (.5, 1), (1, 2), (1.5, 3)], [(0, 0), (.5, 2), (1, 3), (1.5, 1)]),
@@ -35,7 +35,8 @@ PIANO_CELLS = {
         [(k / 4, i) for k, i in enumerate((0, 2, 1, 3, 2, 3, 1, 2))]),
 }
 # Bass cells of two beats: (onset, 'r' root / '5' fifth / '8' octave, length in beats).
-BASS_CELLS = {
+BassCell = list[tuple[float, str, float]]
+BASS_CELLS: dict[int, tuple[BassCell, BassCell]] = {
     0: ([(0, "r", 2)], [(0, "r", 2)]),
     1: ([(0, "r", 2)], [(0, "r", 1.5), (1.5, "5", .5)]),
     2: ([(0, "r", 1), (1, "r", 1)], [(0, "r", 1), (1, "5", 1)]),
@@ -144,8 +145,8 @@ def _cells(seg: Segment, ctx: Context) -> Iterator[tuple[float, float, int, bool
                 marks.add(b)
             b += 2
         k += 1
-    marks = sorted(marks)
-    for m0, m1 in zip(marks, marks[1:] + [seg.end]):
+    ordered = sorted(marks)
+    for m0, m1 in zip(ordered, ordered[1:] + [seg.end]):
         if m1 - m0 <= 1e-6:
             continue
         bar = bars[max(bisect.bisect_right(bars, m0 + 1e-6) - 1, 0)]
@@ -173,7 +174,7 @@ def _arpeggio(level: int, parity: int) -> list[tuple[float, tuple[int, ...], flo
 def _strum(level: int, parity: int) -> list[tuple[float, tuple[int, ...], float, int]]:
     """Chords struck on the cell's rhythm: down strokes (low to high) on the beats, lighter up
     strokes (the top three, high to low) between them."""
-    out = []
+    out: list[tuple[float, tuple[int, ...], float, int]] = []
     for off, length in STRUM_CELLS[level][parity]:
         down = off % 1 == 0
         out.append((off, (0, 1, 2, 3) if down else (3, 2, 1), 0.9 * length,
@@ -196,7 +197,7 @@ def _sustained(level: int, parity: int) -> list[tuple[float, tuple[int, ...], fl
 # the harmony part's patterns: (level, parity) -> [(onset in the cell, voicing indices, beats
 # it rings, accent)]
 PATTERNS = {"arpeggio": _arpeggio, "strum": _strum, "ostinato": _ostinato, "sustained": _sustained}
-STRUM_CELLS = {
+STRUM_CELLS: dict[int, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {
     0: ([(0, 2)], [(0, 2)]),
     1: ([(0, 1), (1, 1)], [(0, 1.5), (1.5, .5)]),
     2: ([(0, 1), (1, .5), (1.5, .5)], [(0, .5), (.5, .5), (1, 1)]),
@@ -242,7 +243,7 @@ def piano(ctx: Context) -> pretty_midi.Instrument:
 
 
 # the bass's pulse: roots on the beats, then on the eighths (an octave on the last at level 3+)
-BASS_PULSE = {
+BASS_PULSE: dict[int, tuple[BassCell, BassCell]] = {
     0: ([(0, "r", 1), (1, "r", 1)], [(0, "r", 1), (1, "r", 1)]),
     1: ([(0, "r", 1), (1, "r", .5), (1.5, "r", .5)], [(0, "r", 1), (1, "r", .5), (1.5, "r", .5)]),
     2: ([(k / 2, "r", .5) for k in range(4)], [(k / 2, "r", .5) for k in range(4)]),
@@ -338,7 +339,7 @@ def drums(ctx: Context) -> pretty_midi.Instrument:
         if level == 0:
             continue
         dense = density_level(ctx.feel.density[min(int(ctx.t(a)), len(ctx.feel.density) - 1)]) >= 4
-        for off, note, f in _drum_bar(level, dense, ctx.style.drums):
+        for off, note, f in _drum_bar(level, dense, ctx.style.drum_style):
             b = a + off
             if b >= b_end - 1e-6 or int(b) in fill_beats:
                 continue

@@ -17,8 +17,8 @@ CADENCE_SCENE = 8.0  # seconds: scenes this long should end on a cadence
 
 
 def relative(token: int, key_root: int) -> tuple[int, str] | None:
-    r = root_of(int(token))
-    return None if r is None else ((r - key_root) % 12, quality_of(int(token)))
+    r, q = root_of(int(token)), quality_of(int(token))
+    return None if r is None or q is None else ((r - key_root) % 12, q)     # both None together
 
 
 def chord_at(arr, t: float) -> int:

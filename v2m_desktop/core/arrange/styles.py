@@ -124,11 +124,17 @@ class Style(_Strict):
     def has(self, role: str) -> bool:
         return self.drums is not None if role == "drums" else role in self.parts
 
+    @property
+    def drum_style(self) -> DrumStyle:
+        """The drums of a style that has them (every caller checks `has("drums")` first)."""
+        assert self.drums is not None, f"the {self.key} style has no drums"
+        return self.drums
+
     def program(self, role: str) -> int:
-        return self.drums.kit if role == "drums" else self.parts[role].program
+        return self.drum_style.kit if role == "drums" else self.parts[role].program
 
     def mix(self, role: str) -> tuple[int, int, int, int]:
-        return self.drums.mix if role == "drums" else self.parts[role].mix
+        return self.drum_style.mix if role == "drums" else self.parts[role].mix
 
     def level(self, level: int, bpm: float) -> int:
         """A pattern level (0-4 from the note density) as this style plays it at `bpm`: a beat

@@ -23,7 +23,7 @@ BASS_CENTRE = 36            # C2
 def chord_pitch_classes(token: int) -> tuple[int, ...] | None:
     """Pitch classes (root first) of a chord token; None for N/END/PAD."""
     root, quality = root_of(token), quality_of(token)
-    if root is None:
+    if root is None or quality is None:     # both None together: N/END/PAD
         return None
     return tuple((root + i) % 12 for i in QUALITY_INTERVALS[quality])
 

@@ -86,7 +86,8 @@ def bench_score(video: Path) -> dict:
         import threading
         errs: list[bytes] = []
         assert proc.stdout is not None and proc.stderr is not None      # asked as pipes
-        reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()))
+        err_pipe = proc.stderr          # narrowed here: the lambda would see it Optional again
+        reader = threading.Thread(target=lambda: errs.append(err_pipe.read()))
         reader.start()
         stdout = proc.stdout.read().decode(errors="replace")
         reader.join()
