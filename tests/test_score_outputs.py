@@ -166,7 +166,7 @@ def test_signal_during_export_leaves_nothing(long_clip, tmp_path, signum, code):
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code
-    assert err.strip() == f"v2m: stopped by {signal.Signals(signum).name}"
+    assert err.strip() == f"v2m: interrupted by {signal.Signals(signum).name}"
     assert list(out_dir.iterdir()) == [] and list(tmpdir.iterdir()) == []
     assert not _running(ffmpeg)
     assert not _children(proc.pid)

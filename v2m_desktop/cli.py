@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import traceback
@@ -293,10 +295,27 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
-    if args.project is not None:
-        from v2m_desktop.core.files import check_writable
-        check_writable(Path(args.project), video)
+    if args.project is not None:      # every name checked before any work
+        _check_project_out(Path(args.project), video, outputs, settings.arrange.instruments)
     return _run_score(video, outputs, settings, args.quiet, project=args.project)
+
+
+def _check_project_out(project: Path, video: Path, outputs, instruments) -> None:
+    """The project to save: a .v2m name, not the video nor any other output, in a folder where
+    a file can be made."""
+    from v2m_desktop.core.files import check_folder_writable
+    from v2m_desktop.core.project import check_save_path
+    check_save_path(project, video, outputs.stems, *(p for _, p in outputs.files(instruments)))
+    check_folder_writable(project.parent)
+
+
+def _check_not_project(project: Path, outputs, instruments) -> None:
+    """No output of an export may name the project being exported (it would be overwritten)."""
+    from v2m_desktop.core.files import check_output, same_file
+    for _, path in outputs.files(instruments):
+        check_output(path, project)
+    if outputs.stems is not None and same_file(Path(outputs.stems), project):
+        raise V2MError(f"the stems folder {outputs.stems} is the project file; choose another name")
 
 
 def _probed(video: Path) -> None:
@@ -334,7 +353,7 @@ def _seconds(text: str) -> int:
             value = float(text)
     except ValueError:
         raise V2MError(f"cannot read the time {text!r} (seconds, or m:ss)") from None
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):     # nan, inf: one line too
         raise V2MError(f"times are whole seconds, not {text!r}")
     return int(value)
 
@@ -445,12 +464,16 @@ def _styles(args) -> int:
 
 
 def _project_new(args) -> int:
+    from v2m_desktop.core.files import check_folder_writable
     from v2m_desktop.core.pipeline import Outputs
+    from v2m_desktop.core.project import check_save_path
     from v2m_desktop.core.scoring import score_video
     video, out = Path(args.video), Path(args.output)
     settings = _score_settings(args)
     mix = Outputs(duck_db=args.duck, loudness=args.loudness)
     mix.check(video)            # a bad value: before any work
+    check_save_path(out, video)         # before minutes of work
+    check_folder_writable(out.parent)
     _probed(video)
     bars = _StageBars(args.quiet)
     try:
@@ -464,19 +487,30 @@ def _project_new(args) -> int:
 
 
 def _edit(args) -> int:
+    from v2m_desktop.core.edits import Regenerate
     from v2m_desktop.core.engine import Engine
-    from v2m_desktop.core.project import open_project
-    project = open_project(Path(args.project), args.video)
+    from v2m_desktop.core.project import Conflict, open_project
     ops = _edits(args)
     if not ops:
         raise V2MError("no edit given (e.g. --chord 12-16=Am, --lock 12-16, --target 30-45=sad:0.8)")
-    from v2m_desktop.core.edits import Regenerate
-    engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
-    for e in ops:       # all in memory first: a bad one leaves the file as it was
-        e.apply(project, engine)
-    project.save()
+    for attempt in range(_EDIT_TRIES):
+        # read, edit, save-if-unchanged: another program's save in between means read it again
+        # and make the edits on what it wrote (they are all or nothing, and repeatable)
+        project = open_project(Path(args.project), args.video)
+        engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
+        for e in ops:       # all in memory first: a bad one leaves the file as it was
+            e.apply(project, engine)
+        try:
+            project.save()
+            break
+        except Conflict:
+            if attempt == _EDIT_TRIES - 1:
+                raise
     print(f"{len(ops)} edit{'s' if len(ops) > 1 else ''} saved in {project.path}")
     return 0
+
+
+_EDIT_TRIES = 50
 
 
 def _show(args) -> int:
@@ -522,6 +556,7 @@ def _export(args) -> int:
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
+    _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:
         engine = Engine(project, device=args.device, progress=bars)
@@ -546,7 +581,7 @@ def _batch(args) -> int:
     if args.loudness is not None:
         parse_loudness(args.loudness)
     settings = _score_settings(args)
-    items = collect(args.inputs)
+    items = collect(args.inputs, outdir=Path(args.output))
     request = Request(Path(args.output), settings, midi=args.midi, wav=args.wav, stems=args.stems,
                       project=args.project, keep_original_audio=args.keep_original_audio,
                       duck_db=args.duck, loudness=args.loudness)
@@ -571,6 +606,9 @@ def _batch(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.damaged:
+        print(f"{summary.damaged} damaged line{'s' * (summary.damaged != 1)} of the manifest skipped "
+              "(those videos ran again)", file=sys.stderr)
     print(f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
           f"(of {len(items)} videos) in {request.outdir}")
     for item, rec in summary.failed:
@@ -860,11 +898,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; `argv` None: this process is the `v2m` program (see _stopped)."""
     from v2m_desktop.core.cleanup import handling_signals
     args = build_parser().parse_args(argv)
     try:
         # SIGTERM and SIGHUP stop the work as SIGINT does: children ended, temporary files removed
-        with handling_signals():
+        with handling_signals(then_ignore=argv is None):
             return args.func(args)
     except V2MError as err:
         if args.debug:
@@ -873,10 +912,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (KeyboardInterrupt, Cancelled):
         print("v2m: interrupted", file=sys.stderr)
-        return 130
+        return _stopped(130, argv is None)
     except Terminated as stop:
-        print(f"v2m: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
-        return stop.exit_code
+        print(f"v2m: interrupted by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return _stopped(stop.exit_code, argv is None)
+
+
+def _stopped(code: int, program: bool) -> int:
+    """After a signal the `v2m` program ends at once, without the interpreter's finalisation: a
+    signal that cut an import of torch or OpenCV short (the first seconds of an analysis) left
+    native state that crashed the teardown (SIGSEGV after "v2m: interrupted", 4 of 21 runs).
+    Everything the run owned is already cleaned up by then. In process (tests) it returns."""
+    if not program:
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

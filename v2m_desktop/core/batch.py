@@ -23,6 +23,7 @@ from v2m_desktop.core.video.analysis import content_hash
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".ts", ".mts"}
 LIST_EXTS = {".txt", ".lst", ".list", ".m3u"}
 MANIFEST = "v2m-batch.jsonl"
+MANIFEST_MAX = 256 << 20        # ~1 M records
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,14 @@ class Record:
 # --------------------------------------------------------------------------------------------- #
 # inputs
 
-def collect(inputs: Iterable[str | os.PathLike]) -> list[Item]:
+def collect(inputs: Iterable[str | os.PathLike], outdir: Path | None = None) -> list[Item]:
     """Videos, folders (recursively, by video extension) and list files (one path a line,
-    relative to the list's folder; '#' starts a comment) -> items, each video once."""
+    relative to the list's folder; '#' starts a comment) -> items, each video once. A folder's
+    videos inside `outdir` are the batch's own outputs: never read. An item's place under
+    OUTDIR never climbs out of it ('..' in a list line is dropped from it)."""
     items: list[Item] = []
     seen: set[Path] = set()
+    own = _resolved(outdir) if outdir is not None else None
 
     def add(video: Path, rel: Path) -> None:
         key = video.resolve()
@@ -100,7 +104,8 @@ def collect(inputs: Iterable[str | os.PathLike]) -> list[Item]:
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
-            videos = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTS)
+            videos = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTS
+                            and not (own is not None and _inside(_resolved(f), own)))
             if not videos:
                 raise V2MError(f"no videos in the folder {p}")
             base = p.resolve().name or "videos"
@@ -112,7 +117,7 @@ def collect(inputs: Iterable[str | os.PathLike]) -> list[Item]:
                 video = entry if entry.is_absolute() else p.parent / entry
                 if not video.is_file():
                     raise V2MError(f"{p}: no such video: {line}")
-                add(video, Path(entry.name) if entry.is_absolute() else entry)
+                add(video, Path(entry.name) if entry.is_absolute() else _contained(entry))
         elif p.is_file():
             add(p, Path(p.name))
         else:
@@ -121,6 +126,32 @@ def collect(inputs: Iterable[str | os.PathLike]) -> list[Item]:
         raise V2MError("no videos to score")
     _check_unique([i.rel for i in items])
     return items
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):        # RuntimeError: a symbolic-link loop (Python < 3.13)
+        return Path(os.path.abspath(path))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _contained(rel: Path) -> Path:
+    """A relative place without '..' or '.' parts: 'a/../../in/clip.mkv' -> 'a/in/clip.mkv'."""
+    parts = [p for p in rel.parts if p not in ("..", ".", "")]
+    return Path(*parts) if parts else Path(rel.name or "video")
+
+
+def check_inside(outdir: Path, outputs) -> None:
+    """V2MError unless every output lies inside OUTDIR once links are followed (a symbolic link
+    in OUTDIR pointing elsewhere must not carry the batch's writes there)."""
+    root = _resolved(outdir)
+    for path in (outputs.mp4, outputs.midi, outputs.wav, outputs.stems):
+        if path is not None and not _inside(_resolved(path), root):
+            raise V2MError(f"{path} is outside the output folder {outdir}; not written")
 
 
 def _list_lines(path: Path) -> list[str]:
@@ -149,25 +180,32 @@ class Manifest:
     record of an input is its state."""
 
     def __init__(self, outdir: Path):
+        from v2m_desktop.core.files import read_regular
         self.path = Path(outdir) / MANIFEST
         self.records: dict[str, Record] = {}
-        if self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    d = json.loads(line)
-                    rec = Record(**{k: d[k] for k in Record.__dataclass_fields__ if k in d})
-                except (ValueError, TypeError):
-                    continue        # a line cut short by a crash: that video runs again
-                self.records[rec.input] = rec
+        self.damaged = 0            # lines skipped: cut short by a crash, or edited by hand
+        if not (self.path.exists() or self.path.is_symlink()):
+            return
+        text = read_regular(self.path, MANIFEST_MAX, "manifest").decode("utf-8", errors="replace")
+        for line in text.splitlines():
+            rec = _record(line)
+            if rec is None:
+                self.damaged += 1   # that video runs again
+                continue
+            self.records[rec.input] = rec
 
     def append(self, rec: Record) -> None:
         line = json.dumps(dataclasses.asdict(rec)) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                os.write(fd, line.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise V2MError(f"cannot write the manifest {self.path}: {e.strerror or e} (the videos "
+                           "recorded so far are kept; run again to go on)") from None
         self.records[rec.input] = rec
 
     def done(self, item: Item, digest: str, settings: str) -> bool:
@@ -175,6 +213,21 @@ class Manifest:
         if rec is None or rec.status != "done" or rec.content_hash != digest or rec.settings != settings:
             return False
         return all(Path(p).exists() for p in _paths(rec.outputs))
+
+
+def _record(line: str) -> Record | None:
+    """A manifest line as a Record, or None when it is not one (wrong types included)."""
+    try:
+        d = json.loads(line)
+        rec = Record(**{k: d[k] for k in Record.__dataclass_fields__ if k in d})
+    except (ValueError, TypeError, RecursionError):
+        return None
+    texts = (rec.input, rec.content_hash, rec.settings, rec.status, rec.error)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(rec.outputs, dict) \
+            or not all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                       for v in rec.outputs.values()):
+        return None
+    return rec
 
 
 def _paths(outputs: dict) -> list[str]:
@@ -243,20 +296,47 @@ def error_line(err: BaseException) -> str:
 
 _MODELS = None
 _STOPPING = False       # a worker told to stop starts no further video
+_PARENT = 0             # the batch's process id (0: not known)
 
 
-def _worker_init(chords_model, dynamics_model, device: str, threads: int) -> None:
+def _orphaned() -> bool:
+    """Has the batch that started this worker died (its pool's queues then never answer)?"""
+    return bool(_PARENT) and os.getppid() != _PARENT
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM this worker when its parent dies (even by SIGKILL): it stops its video and removes
+    its temporary files instead of finishing a video no manifest records. Linux's parent-death
+    signal; elsewhere the pool's pipe closing ends an idle worker."""
+    import ctypes
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:          # it died before the signal was asked for
+        os._exit(1)
+
+
+def _worker_init(chords_model, dynamics_model, device: str, threads: int, parent: int = 0) -> None:
     """Each worker process loads the models once, with its share of the cores."""
     import signal
+    import sys
+    if parent and sys.platform.startswith("linux"):
+        _die_with(parent)
 
     import torch
 
     from v2m_desktop.core.device import pick_device
     from v2m_desktop.core.model.checkpoint import load_models
-    global _MODELS
+    global _MODELS, _PARENT
+    _PARENT = parent
 
     def stop(_signum, _frame) -> None:
         global _STOPPING
+        if _orphaned():         # between videos, nothing to clean up: go now
+            os._exit(1)
         _STOPPING = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent decides when a batch stops
     signal.signal(signal.SIGTERM, stop)
@@ -275,6 +355,8 @@ def _worker_score(video: str, outputs, settings, project: Path | None = None) ->
         with handling_signals():        # SIGTERM from the parent: temporary files removed
             return score_one(Path(video), outputs, settings, models=_MODELS, project=project)
     except Terminated:
+        if _orphaned():                 # the batch died: its files are removed, nobody waits
+            os._exit(1)
         _STOPPING = True
         raise Cancelled() from None
 
@@ -296,7 +378,7 @@ def run_local(todo: list[Item], request: Request, jobs: int,
     threads = max((os.cpu_count() or 2) // jobs, 1)
     ctx = mp.get_context("spawn")       # torch and threads do not survive fork
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                               initargs=(s.chords_model, s.dynamics_model, s.device, threads))
+                               initargs=(s.chords_model, s.dynamics_model, s.device, threads, os.getpid()))
     key = request.settings_key()
     pending = {}
 
@@ -356,6 +438,7 @@ class Summary:
     done: list[tuple[Item, Record]] = field(default_factory=list)
     skipped: list[Item] = field(default_factory=list)
     failed: list[tuple[Item, Record]] = field(default_factory=list)
+    damaged: int = 0            # manifest lines skipped (not records): those videos ran again
 
 
 def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, ray: str | None = None,
@@ -364,15 +447,25 @@ def run_batch(items: list[Item], request: Request, *, jobs: int | None = None, r
     """Score every item not done yet; returns what happened.  `on_plan(todo, skipped)` once the
     manifest is read, `on_end(item, record)` as each video ends."""
     outdir = Path(request.outdir)
+    if ray:     # an address where nothing answers: its one line before OUTDIR is made
+        from v2m_desktop.core.batch_ray import reachable
+        reachable(ray)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise V2MError(f"cannot create the output folder {outdir}: {e.strerror or e}") from None
     manifest = Manifest(outdir)
     key = request.settings_key()
-    summary = Summary()
+    summary = Summary(damaged=manifest.damaged)
     todo, hashes = [], {}
     for item in items:
+        try:
+            check_inside(outdir, request.outputs(item))
+        except V2MError as e:
+            rec = Record(str(item.video.resolve()), "", key, "failed", error=str(e), ended=time.time())
+            manifest.append(rec)
+            summary.failed.append((item, rec))
+            continue
         try:
             hashes[item] = content_hash(item.video)   # the whole file: an edited one runs again
         except OSError as e:

@@ -40,6 +40,23 @@ def _score_task(models, video: str, outputs, settings, project: Path | None = No
         return {"error": error_line(err)}
 
 
+CONNECT_S = 10.0        # how long `--ray HOST:PORT` waits for the cluster's head to answer
+
+
+def reachable(address: str) -> None:
+    """V2MError within CONNECT_S when nothing answers at HOST:PORT (ray.init would wait on
+    it for minutes); 'auto' and ray:// addresses are left to Ray."""
+    import socket
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_S).close()
+    except OSError as e:
+        raise V2MError(f"cannot reach the Ray cluster at {address!r}: "
+                       f"{e.strerror or e.__class__.__name__}") from None
+
+
 def run_ray(todo: list[Item], request: Request, address: str,
             on_end: Callable[[Item, Record], None], hashes: dict[Item, str]) -> None:
     """Score `todo` as Ray tasks on the cluster at `address` ('auto': the one this machine is
@@ -48,6 +65,7 @@ def run_ray(todo: list[Item], request: Request, address: str,
     ray = _ray()
     started = False
     if not ray.is_initialized():
+        reachable(address)
         try:
             ray.init(address=address, log_to_driver=False)
         except Exception as err:  # noqa: BLE001 - no cluster there: one line

@@ -244,10 +244,12 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 @contextmanager
-def handling_signals() -> Iterator[None]:
+def handling_signals(then_ignore: bool = False) -> Iterator[None]:
     """Inside the block SIGTERM and SIGHUP raise Terminated and SIGINT KeyboardInterrupt (at a
     point where the clean-up can run); on the way out everything registered is cleaned up and
-    the previous handlers come back. Outside the main thread it only cleans up."""
+    the previous handlers come back, or, with `then_ignore` (a program whose work is over),
+    the signals are ignored from then on: one arriving as it exits must not print a traceback
+    from the interpreter's shutdown. Outside the main thread it only cleans up."""
     global _stopping, _pending
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -261,7 +263,7 @@ def handling_signals() -> Iterator[None]:
             clean_up()
         finally:
             for s, handler in previous.items():
-                signal.signal(s, handler)
+                signal.signal(s, signal.SIG_IGN if then_ignore else handler)
             _stopping, _pending = False, None
 
 

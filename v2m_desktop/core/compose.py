@@ -14,6 +14,7 @@ import torch
 from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
+from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX
 from v2m_desktop.core.model.amt import AMT
 from v2m_desktop.core.model.dynamics import DynamicsGRU
 from v2m_desktop.core.model.generate import ChordRules, SamplingOptions, generate_long
@@ -57,8 +58,10 @@ def check_settings(settings: ComposeSettings) -> None:
     if settings.primer:
         parse_primer(settings.primer, key_root, mode)
     settings.sampling.check()
-    if not settings.follow_picture >= 0:
-        raise V2MError("the picture's strength (follow_picture) must not be negative")
+    if not 0 <= settings.follow_picture <= FOLLOW_PICTURE_MAX:     # NaN fails too
+        # far above the maximum the guided logits overflow to NaN probabilities
+        raise V2MError(f"the picture's strength (--follow-picture) must be from 0 to "
+                       f"{FOLLOW_PICTURE_MAX:g}, not {settings.follow_picture:g}")
 
 
 def predict_dynamics(model: DynamicsGRU, features: VideoFeatures, *, semantic: bool = True,

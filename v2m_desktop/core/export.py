@@ -17,7 +17,14 @@ import numpy as np
 
 from v2m_desktop.core.cleanup import child, was_ended
 from v2m_desktop.core.errors import Cancelled, V2MError
-from v2m_desktop.core.files import atomic_output, check_output, ffmpeg_exe, output_set, scratch_file
+from v2m_desktop.core.files import (
+    atomic_output,
+    check_output,
+    ffmpeg_exe,
+    media_url,
+    output_set,
+    scratch_file,
+)
 from v2m_desktop.core.mix import Delivered, Loudness
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.render import BLOCK, PEAK, audio_buffer, peak
@@ -72,7 +79,7 @@ def decode_audio(video: Path, sr: int, duration: float | None = None) -> np.ndar
     (None: as long as the stream is)."""
     cut = [] if duration is None else ["-t", f"{duration:.6f}"]
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                "-i", str(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
+                "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
                 *cut, "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
@@ -152,7 +159,7 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
         with atomic_output(out) as tmp:
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", str(video), "-i", str(wav),
+                   "-i", media_url(video), "-i", media_url(wav),
                    "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
                    "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
@@ -202,7 +209,7 @@ def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duratio
                 trim -= peak_db - ceiling_dbtp + 0.1
             loudness = Loudness(integrated_loudness(heard, sr), peak_db)
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", str(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                   "-i", media_url(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
             _run_ffmpeg(cmd, duration, share(0.8, 1.0))

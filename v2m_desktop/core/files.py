@@ -6,8 +6,10 @@ folders the run made go too. The temporary files and folders are registered with
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -53,7 +55,7 @@ def same_file(a: Path, b: Path) -> bool:
                                            and os.path.samefile(ra.parent, rb.parent)):
             return False
         return _folder_folds(ra.parent, ra.name, rb.name)
-    except OSError:
+    except (OSError, RuntimeError):     # RuntimeError: a symbolic-link loop (Python < 3.13)
         return False
 
 
@@ -85,16 +87,77 @@ def _same_name(folder: Path, x: str, y: str) -> bool:
         probe.unlink(missing_ok=True)
 
 
+def os_reason(e: OSError) -> str:
+    """An OSError's reason as a message says it (ELOOP's own text is obscure)."""
+    if e.errno == errno.ELOOP:
+        return "a loop of symbolic links"
+    return e.strerror or str(e)
+
+
 def check_output(out: Path, *inputs: Path | None) -> Path:
-    """`out` as a Path; V2MError when it is one of the inputs (same path or same file) or a
-    folder."""
+    """`out` as a Path; V2MError when it is one of the inputs (same path or same file), a
+    folder, or anything but a regular file or nothing (a FIFO, a device, a socket: writing
+    there would block or go nowhere), or a symbolic-link loop."""
     out = Path(out)
     for src in inputs:
         if src is not None and same_file(out, Path(src)):
             raise V2MError(f"the output {out} is the input file; choose another name")
-    if out.is_dir():
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        return out
+    except OSError as e:
+        raise V2MError(f"cannot write {out}: {os_reason(e)}") from None
+    if stat.S_ISDIR(mode):
         raise V2MError(f"the output {out} is a folder; give a file name")
+    if not stat.S_ISREG(mode):
+        raise V2MError(f"the output {out} is not a regular file (a pipe or a device); give a file name")
     return out
+
+
+def read_regular(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes; V2MError (one line) for a
+    missing file, a folder, a FIFO or a device (opened without blocking, never read), a
+    symbolic-link loop, or a file too large."""
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise V2MError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise V2MError(f"the {what} {path} is a folder") from None
+    except OSError as e:
+        raise V2MError(f"cannot read the {what} {path}: {os_reason(e)}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise V2MError(f"the {what} {path} is a folder")
+        if not stat.S_ISREG(st.st_mode):
+            raise V2MError(f"the {what} {path} is not a regular file (a pipe or a device)")
+        if st.st_size > limit:
+            raise V2MError(f"the {what} {path} is too large ({st.st_size / 2**20:.0f} MiB; "
+                           f"at most {limit / 2**20:.0f} MiB)")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:        # it grew while read
+            raise V2MError(f"the {what} {path} is too large (at most {limit / 2**20:.0f} MiB)")
+        return b"".join(chunks)
+    except OSError as e:
+        raise V2MError(f"cannot read the {what} {path}: {os_reason(e)}") from None
+    finally:
+        os.close(fd)
+
+
+def media_url(path: str | os.PathLike[str]) -> str:
+    """`path` as ffmpeg and ffprobe must read it: a `file:` URL of its absolute path, so a name
+    such as '-report' or 'concat:a.mp4' is only a name, never an option or a protocol."""
+    return "file:" + os.path.abspath(os.fspath(path))
 
 
 def check_writable(out: Path, *inputs: Path | None) -> Path:

@@ -11,21 +11,24 @@ Edits (core.edits) change a project and return their inverse; the project tells 
 which seconds changed (a plain callback list, no Qt)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from v2m_desktop.core.chords import EMOTIONS, N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
+from v2m_desktop.core.chords import N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
 from v2m_desktop.core.errors import V2MError
 
 FORMAT = 1                      # the .v2m format this version writes
 SUFFIX = ".v2m"
+MAX_BYTES = 16 << 20            # the largest file read (a 24-hour video edited every second: ~5 MB)
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -182,21 +185,88 @@ class Project:
     def save(self, path: Path | None = None) -> Path:
         """Write the .v2m atomically (temporary file in the same folder, flush, fsync, rename);
         never touches the video."""
-        from v2m_desktop.core.files import atomic_output, check_output
-        path = Path(path or self.path or "")
-        if not path.name:
-            raise V2MError("give the project a file name")
-        if path.suffix.lower() != SUFFIX:
-            raise V2MError(f"a project file ends in {SUFFIX}, not {path.name!r}")
-        check_output(path, Path(self.video.path))
+        from v2m_desktop.core.files import atomic_output, output_set
+        path = check_save_path(path or self.path or "", Path(self.video.path))
         data = json.dumps(to_dict(self), indent=1, ensure_ascii=False).encode("utf-8")
-        with atomic_output(path) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+        with _saving(path) as expected:
+            if expected is not None and _digest_of(path) != expected:
+                raise Conflict(f"{path.name} was changed by another program since it was opened "
+                               "(open it again, or save under another name)")
+            with output_set():          # its own set: renamed while the lock is held
+                with atomic_output(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+            _seen(path, data)
         self.path = path
         return path
+
+
+class Conflict(V2MError):
+    """The file changed on disk since this process read or wrote it: saving would lose that."""
+
+
+# Compare-and-swap on save: the digest of each project file as this process last read or wrote
+# it. A save checks the file still holds that, under a lock on the folder (every v2m saving there
+# waits its turn), so two `v2m edit`s, or the app and the command line, never lose an edit.
+_digests: dict[str, bytes] = {}
+
+
+def _key_of(path: Path) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return os.path.abspath(path)
+
+
+def _seen(path: Path, raw: bytes) -> None:
+    _digests[_key_of(path)] = hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def _digest_of(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).digest()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise V2MError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+@contextlib.contextmanager
+def _saving(path: Path) -> Iterator[bytes | None]:
+    """An exclusive lock on the project's folder (flock; a no-op where there is none), yielding
+    the digest the file must still have (None: no check: never read here)."""
+    expected = _digests.get(_key_of(path))
+    try:
+        import fcntl
+    except ImportError:         # Windows: the check without the lock
+        yield expected
+        return
+    try:
+        fd = os.open(Path(path).parent, os.O_RDONLY)
+    except OSError:
+        yield expected          # the save's own error says what is wrong with the folder
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield expected
+    finally:
+        os.close(fd)            # releases the lock
+
+
+def check_save_path(path: Path | str, *others: Path | None) -> Path:
+    """Where a project may be saved: a name ending in .v2m, a regular file or nothing (never a
+    pipe or a device), not the video nor any of `others` (the run's other outputs); V2MError
+    otherwise. Creates nothing, so callers check it before any work."""
+    from v2m_desktop.core.files import check_output
+    path = Path(path)
+    if not path.name:
+        raise V2MError("give the project a file name")
+    if path.suffix.lower() != SUFFIX:
+        raise V2MError(f"a project file ends in {SUFFIX}, not {path.name!r}")
+    return check_output(path, *others)
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -249,47 +319,40 @@ def migrate(d: dict) -> dict:
 
 
 def from_dict(d: dict, path: Path | None = None) -> Project:
-    """A project from its file's data, every value checked; V2MError names the first bad one."""
-    d = migrate(d)
+    """A project from its file's data, every value checked against the file's schema
+    (core.project_file); V2MError names the first bad field in one line."""
+    from v2m_desktop.core.project_file import check
+    name = path.name if path is not None else "the project"
+    if not isinstance(d, dict):
+        raise V2MError(f"{name} is not a v2m project")
     try:
-        v = d["video"]
-        video = VideoRef(str(v["path"]), str(v["fingerprint"]), float(v["duration"]), int(v["seconds"]))
-        s = d.get("settings", {})
-        known = {f.name for f in dataclasses.fields(Settings)}
-        settings = Settings(**{k: s[k] for k in s if k in known})
-        settings.instruments = tuple(settings.instruments)
-        from v2m_desktop.core.arrange.styles import check_ranges, parse_style
+        d = migrate(d)
+    except V2MError as e:
+        raise V2MError(f"{name}: {e}") from None
+    m = check(d, name)
+    s = m.settings.model_dump()
+    settings = Settings(**{**s, "instruments": tuple(s["instruments"]),
+                           **{k: tuple((a, b) for a, b in s[k]) for k in ("duck_add", "duck_remove")},
+                           "style_ranges": tuple(tuple(r) for r in s["style_ranges"])})
+    from v2m_desktop.core.arrange.styles import check_ranges, parse_style
+    try:        # a style is read from the styles' own files: checked by them
         settings.style = parse_style(settings.style)
-        settings.style_ranges = check_ranges(settings.style_ranges, int(v["seconds"]))
-        settings.duck_add, settings.duck_remove = (tuple((float(a), float(b)) for a, b in spans)
-                                                   for spans in (settings.duck_add, settings.duck_remove))
-        key_root, mode = _key(d["key"])
-        tokens = np.array([_token(c) for c in d["chords"]], dtype=np.int64)
-        locks = {sec for a, b in d.get("locks", []) for sec in range(int(a), int(b))}
-        targets = [Target(int(t["start"]), int(t["end"]), str(t["emotion"]), float(t["intensity"]))
-                   for t in d.get("targets", [])]
-        dyn = {k: {int(s): float(x) for s, x in d.get("dynamics", {}).get(k, {}).items()}
-               for k in ("density", "loudness")}
-        takes = [Takes(int(t["start"]), int(t["end"]), [[_token(c) for c in take] for take in t["takes"]],
-                       int(t["current"])) for t in d.get("takes", [])]
-        splits = _splits(d.get("splits", []))
-    except V2MError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise V2MError(f"the project file is damaged ({e.__class__.__name__}: {e})") from None
-    p = Project(video, settings, tokens, key_root, mode, locks, targets, dyn, takes, splits, path)
-    validate(p)
-    return p
+        settings.style_ranges = check_ranges(settings.style_ranges, m.video.seconds)
+    except V2MError as e:
+        raise V2MError(f"{name}: settings: {e}") from None
+    key_root, mode = _key(m.key)
+    tokens = np.array([_token(c) for c in m.chords], dtype=np.int64)
+    locks = {sec for a, b in m.locks for sec in range(a, b)}
+    targets = [Target(**t.model_dump()) for t in m.targets]
+    dyn = {k: {int(s): v for s, v in getattr(m.dynamics, k).items()} for k in ("density", "loudness")}
+    takes = [Takes(t.start, t.end, [[_token(c) for c in take] for take in t.takes], t.current)
+             for t in m.takes]
+    return Project(VideoRef(**m.video.model_dump()), settings, tokens, key_root, mode, locks, targets,
+                   dyn, takes, set(m.splits), path)
 
 
-def _splits(values) -> set[int]:
-    """The file's splits: whole seconds (a list); anything else is a damaged file."""
-    if not isinstance(values, list) or any(isinstance(s, bool) or not isinstance(s, int) for s in values):
-        raise V2MError("the project's chord splits are damaged (they are whole seconds)")
-    return set(values)
-
-
-def _token(symbol) -> int:
+@functools.lru_cache(maxsize=4096)
+def _token(symbol: str) -> int:
     from v2m_desktop.core.chords import chord_id
     if symbol == "N":
         return 0
@@ -303,47 +366,12 @@ def _key(text: str) -> tuple[int, int]:
 
 
 def validate(p: Project) -> None:
-    """Values in range: chords, seconds inside the video, known emotions, intensities 0..1."""
-    T = p.seconds
-    if T != p.video.seconds or T < 1:
-        raise V2MError(f"the project has {T} chords for a {p.video.seconds}-s video")
+    """The project as its file would hold it, checked against the file's schema: chords in the
+    vocabulary, seconds inside the video, known emotions, every setting in range."""
+    from v2m_desktop.core.project_file import check
     if ((p.tokens < 0) | (p.tokens >= N_CHORDS)).any():
         raise V2MError("the project has a chord outside the vocabulary")
-    if any(not 0 <= s < T for s in p.locks):
-        raise V2MError("the project locks a second past the video's end")
-    bad = sorted(s for s in p.splits if not 0 < s < T)
-    if bad:
-        raise V2MError(f"the project splits a chord block at {bad[0]} s, outside the video's 1-{T - 1} s")
-    for t in p.targets:
-        if not 0 <= t.start < t.end <= T:
-            raise V2MError(f"an emotion target ({t.start}-{t.end} s) lies outside the video")
-        if t.emotion not in EMOTIONS:
-            raise V2MError(f"unknown emotion {t.emotion!r} (choose from {', '.join(EMOTIONS)})")
-        if not 0.0 <= t.intensity <= 1.0:
-            raise V2MError(f"an intensity must be between 0 and 1, not {t.intensity:g}")
-    for kind, values in p.dynamics.items():
-        if any(not 0 <= s < T for s in values):
-            raise V2MError(f"a {kind} edit lies past the video's end")
-    for tk in p.takes:
-        if not 0 <= tk.start < tk.end <= T or not 0 <= tk.current < len(tk.takes) \
-                or any(len(x) != tk.end - tk.start for x in tk.takes):
-            raise V2MError(f"the takes of {tk.start}-{tk.end} s are damaged")
-    if p.settings.tempo is not None:
-        from v2m_desktop.core.arrange.arranger import check_tempo
-        check_tempo(p.settings.tempo)
-    from v2m_desktop.core.arrange import parse_instruments
-    from v2m_desktop.core.export import check_original_level
-    from v2m_desktop.core.mix import check_duck_db, check_spans, parse_loudness
-    parse_instruments(p.settings.instruments)
-    check_original_level(p.settings.original_level)
-    check_duck_db(p.settings.duck_db)
-    parse_loudness(p.settings.loudness)
-    for spans in (p.settings.duck_add, p.settings.duck_remove):
-        check_spans(spans, p.video.duration)
-    g = p.settings.gain
-    if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))
-                          or not 0 < g <= 1000):
-        raise V2MError(f"the project's render gain is out of range ({g!r})")
+    check(json.loads(json.dumps(to_dict(p))))        # as the file holds it (tuples as lists)
 
 
 def open_project(path: Path, video: Path | None = None) -> Project:
@@ -351,23 +379,30 @@ def open_project(path: Path, video: Path | None = None) -> Project:
     nothing.  When the video is no longer where the project says, `video` points at its new
     place: accepted when its fingerprint matches (a different video is refused)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise V2MError(f"project not found: {path}") from None
-    except OSError as e:
-        raise V2MError(f"cannot read the project {path}: {e.strerror or e}") from None
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise V2MError(f"{path.name} is not a v2m project (not JSON) or is damaged") from None
-    if not isinstance(d, dict):
-        raise V2MError(f"{path.name} is not a v2m project")
+    d, raw = _read_json(path)
     p = from_dict(d, path)
     where = relink(p, video)
     if where != p.video.path:       # the video's new place: the project as it now is, made anew
         p = dataclasses.replace(p, video=dataclasses.replace(p.video, path=where))
+    _seen(path, raw)
     return p
+
+
+def _read_json(path: Path) -> tuple[dict, bytes]:
+    """The JSON object in `path` and the file's bytes: a regular file of at most MAX_BYTES, not
+    nested too deep; V2MError (one line) otherwise."""
+    from v2m_desktop.core.files import read_regular
+    raw = read_regular(Path(path), MAX_BYTES, "project")
+    name = Path(path).name
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise V2MError(f"{name} is not a v2m project (nested too deep)") from None
+    except (UnicodeDecodeError, ValueError):
+        raise V2MError(f"{name} is not a v2m project (not JSON) or is damaged") from None
+    if not isinstance(d, dict):
+        raise V2MError(f"{name} is not a v2m project")
+    return d, raw
 
 
 class VideoMissing(V2MError):

@@ -156,7 +156,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     rng = random.Random(opts.seed)
     if state_path.is_file() and not opts.fresh:
         try:
-            st = torch.load(state_path, map_location="cpu", weights_only=False)
+            st = torch.load(state_path, map_location="cpu", weights_only=True)   # never code from a file
         except Exception as err:  # noqa: BLE001 - any unreadable state: say which file
             raise V2MError(f"cannot resume from {state_path} ({err.__class__.__name__}); "
                            "use --fresh to start over") from None

@@ -49,8 +49,8 @@ class SamplingOptions:
     guidance: float = 0.0        # follow the picture: logits pushed away from a neutral video's (0 = off)
 
     def check(self) -> None:
-        if not self.temperature > 0:
-            raise V2MError("temperature must be above 0")
+        if not 0 < self.temperature <= 100:        # NaN and inf fail too
+            raise V2MError(f"the temperature must be above 0 and at most 100, not {self.temperature:g}")
         if not 0 < self.top_p <= 1:
             raise V2MError("top-p must be in (0, 1]")
         if self.seed is not None and not 0 <= self.seed < 2**32:

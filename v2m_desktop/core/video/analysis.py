@@ -65,9 +65,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from v2m_desktop.core.cleanup import signals_deferred
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.features import VideoFeatures
-from v2m_desktop.core.files import atomic_output
+from v2m_desktop.core.files import atomic_output, media_url
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.video.probe import ProbeJob, VideoInfo, check_video_file, decode_failure
 from v2m_desktop.core.video.speech import SpeechJob
@@ -556,12 +557,13 @@ def _open_capture(path: str, threads: int) -> cv2.VideoCapture:
     level = log.getLogLevel()
     log.setLogLevel(log.LOG_LEVEL_ERROR)    # no warning on stderr when FFmpeg cannot open it
     try:
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+        # a file: URL, so that FFmpeg reads 'concat:a.mp4' or '-x' as a name, not a protocol
+        cap = cv2.VideoCapture(media_url(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
     finally:
         log.setLogLevel(level)
     if not cap.isOpened():      # not for FFmpeg (an image sequence, ...): OpenCV's own choice
         cap.release()
-        cap = cv2.VideoCapture(path)
+        cap = cv2.VideoCapture(media_url(path))
     return cap
 
 
@@ -569,21 +571,33 @@ def _run_parallel(spans: list[_Span], watch: _Watch) -> None:
     """Run each span in its own thread (OpenCV releases the GIL while it decodes and converts);
     this thread reports progress (the cancel point). Stops them all on cancel or an error."""
     halt = threading.Event()
-    threads = [threading.Thread(target=s.run_in_thread, args=(halt,), daemon=True) for s in spans]
-    for th in threads:
-        th.start()
+    # Waited for through events, not Thread.join: a join that a signal interrupts marks a thread
+    # that is still running as stopped (CPython 3.11's bpo-45274 handling), so a later join
+    # returned at once and the caller released a capture the thread was reading (SIGSEGV).
+    finished = [threading.Event() for _ in spans]
+
+    def run(span: _Span, done: threading.Event) -> None:
+        try:
+            span.run_in_thread(halt)
+        finally:
+            done.set()
+    threads = [threading.Thread(target=run, args=(s, done), daemon=True) for s, done in zip(spans, finished)]
     try:
+        with signals_deferred():        # a signal waits until every thread is started
+            for th in threads:
+                th.start()
         while True:     # at least one check, however fast the spans are
-            alive = [th for th in threads if th.is_alive()]
-            if alive:
-                alive[0].join(_POLL_S)
+            running = [done for done in finished if not done.is_set()]
+            if running:
+                running[0].wait(_POLL_S)
             watch.check(sum(len(s.times) for s in spans))
-            if not alive:
+            if not running:
                 break
     finally:
         halt.set()
-        for th in threads:
-            th.join()
+        for th, done in zip(threads, finished):
+            if th.ident is not None:        # started
+                done.wait()
     for s in spans:
         if s.error is not None:
             raise s.error

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import cv2
 
 from v2m_desktop.core.errors import V2MError
-from v2m_desktop.core.files import ffmpeg_exe
+from v2m_desktop.core.files import ffmpeg_exe, media_url, os_reason
 
 # ffmpeg demuxers that only ever hold still pictures
 _IMAGE_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif_pipe",
@@ -87,12 +88,13 @@ class ProbeJob:
         self._error: V2MError | None = None
         self._ffprobe = shutil.which("ffprobe") is not None
         if self._ffprobe:
-            cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(p)]
+            cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+                   media_url(p)]        # a file: URL: a name like '-report' is never an option
         else:
             exe = ffmpeg_exe(required=False)
             if exe is None:
                 raise V2MError("neither ffprobe nor ffmpeg is available to read video files")
-            cmd = [exe, "-hide_banner", "-nostdin", "-i", str(p)]
+            cmd = [exe, "-hide_banner", "-nostdin", "-i", media_url(p)]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       stdin=subprocess.DEVNULL)
 
@@ -135,14 +137,24 @@ def check_video_file(path: str | os.PathLike) -> tuple[Path, bytes, int]:
     """The cheap checks (missing, folder, unreadable, empty): (path, its first bytes, its size)."""
     p = Path(path)
     name = p.name or str(p)
-    if not p.exists():
-        raise V2MError(f"{name} does not exist ({p})")
-    if p.is_dir():
-        raise V2MError(f"{name} is a folder, not a video file")
     try:
-        size = p.stat().st_size
-        with open(p, "rb") as f:
-            head = f.read(64)
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise V2MError(f"{name} does not exist ({p})") from None
+    except OSError as e:
+        raise V2MError(f"{name} cannot be read ({os_reason(e)})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise V2MError(f"{name} is a folder, not a video file")
+    if not stat.S_ISREG(st.st_mode):      # a FIFO would hang the probe, a device never end
+        raise V2MError(f"{name} is not a regular file (a pipe or a device), not a video file")
+    try:
+        size = st.st_size
+        # O_NONBLOCK: should it have become a FIFO since the stat, the open does not wait
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            head = os.read(fd, 64)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise V2MError(f"{name} cannot be read ({e.strerror or e})") from None
     if size == 0:
@@ -382,7 +394,7 @@ def _mp4_truncated(p: Path, head: bytes, size: int) -> bool:
 
 def check_decodable(info: VideoInfo) -> None:
     """Raise V2MError unless OpenCV decodes the first frame of the video."""
-    cap = cv2.VideoCapture(info.path)
+    cap = cv2.VideoCapture(media_url(info.path), cv2.CAP_FFMPEG)
     try:
         ok = cap.isOpened() and cap.read()[0]
     finally:
@@ -398,7 +410,7 @@ def decode_failure(info: VideoInfo) -> V2MError:
     exe = ffmpeg_exe(required=False)
     if exe is not None:
         try:
-            r = subprocess.run([exe, "-v", "error", "-nostdin", "-i", info.path, "-map", "0:v:0",
+            r = subprocess.run([exe, "-v", "error", "-nostdin", "-i", media_url(info.path), "-map", "0:v:0",
                                 "-frames:v", "1", "-f", "null", "-"],
                                capture_output=True, timeout=_TIMEOUT, stdin=subprocess.DEVNULL)
             err = r.stderr.decode("utf-8", "replace").lower()
