@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then run every check: the tests (pytest), the linter (ruff) and the
-# import contracts (import-linter: the core never imports Qt, the runtime never imports the lab,
-# the layers). Exits non-zero if any check fails; all checks run either way. Extra arguments go to
+# Set up (scripts/setup.sh), then run every check: the tests (pytest), the linter (ruff), the type
+# checker (mypy, on the core) and the import contracts (import-linter: the core never imports Qt,
+# the runtime never imports the lab, the layers). Exits non-zero if any check fails; all checks run either way. Extra arguments go to
 # pytest.
 set -euo pipefail
 
@@ -22,6 +22,11 @@ echo "==> Lint (ruff)"
 rc=0
 .venv/bin/ruff check . || rc=$?
 (( rc == 0 )) || failed+=("ruff (exit $rc)")
+
+echo "==> Types (mypy on v2m_desktop/core)"
+rc=0
+.venv/bin/mypy || rc=$?
+(( rc == 0 )) || failed+=("mypy (exit $rc)")
 
 echo "==> Import contracts (import-linter)"
 rc=0

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v2m_desktop.core.errors import Cancelled, V2MError
+from v2m_desktop.core.pipeline import ScoreSettings
 from v2m_desktop.core.progress import Progress
 from v2m_desktop.core.video.analysis import content_hash
 
@@ -36,7 +37,7 @@ class Item:
 class Request:
     """What to write for each video (the flags of `v2m score`) and how to score it."""
     outdir: Path
-    settings: object                     # core.pipeline.ScoreSettings
+    settings: ScoreSettings
     midi: bool = False
     wav: bool = False
     stems: bool = False
@@ -377,8 +378,10 @@ def run_local(todo: list[Item], request: Request, jobs: int,
     s = request.settings
     threads = max((os.cpu_count() or 2) // jobs, 1)
     ctx = mp.get_context("spawn")       # torch and threads do not survive fork
-    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                               initargs=(s.chords_model, s.dynamics_model, s.device, threads, os.getpid()))
+    # typeshed types initializer as taking no arguments; it is called with initargs
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,  # type: ignore[arg-type]
+                               initargs=(s.chords_model, s.dynamics_model, s.device, threads,  # type: ignore[arg-type]
+                                         os.getpid()))
     key = request.settings_key()
     pending = {}
 
@@ -414,7 +417,9 @@ def run_local(todo: list[Item], request: Request, jobs: int,
         pool.shutdown(wait=True, cancel_futures=True)
         for f, item in pending.items():         # a video that ended meanwhile is kept and recorded
             if f.done() and not f.cancelled() and f.exception() is None:
-                on_end(item, record(f, item))
+                rec = record(f, item)
+                if rec is not None:
+                    on_end(item, rec)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

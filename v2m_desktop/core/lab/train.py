@@ -127,6 +127,8 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
                                batch_size=opts.batch_size or DEFAULT_BATCH[kind],
                                semantic_keep=opts.semantic_keep if opts.semantic_keep is not None
                                else DEFAULT_SEMANTIC_KEEP[kind])
+    lr, epochs, batch_size, semantic_keep = opts.lr, opts.epochs, opts.batch_size, opts.semantic_keep
+    assert lr is not None and epochs is not None and batch_size is not None and semantic_keep is not None
     check_writable(Path(opts.out))
 
     device = pick_device(opts.device)
@@ -137,6 +139,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
     val_set = ds.load("val", semantic=opts.semantic, limit=opts.limit)
     log(f"read {len(train_set)} train and {len(val_set)} val videos in {time.time() - t0:.1f} s")
 
+    model: AMT | DynamicsGRU
     if kind == "chords":
         model = AMT(AMTConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
         batches = ChordBatches()
@@ -144,10 +147,10 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
         model = DynamicsGRU(DynamicsConfig(**{**DEFAULT_CONFIG[kind], **opts.config}))
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=opts.lr, betas=(0.9, 0.98),
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98),
                             weight_decay=opts.weight_decay)
-    steps_per_epoch = math.ceil(len(train_set) / opts.batch_size)
-    total = steps_per_epoch * opts.epochs
+    steps_per_epoch = math.ceil(len(train_set) / batch_size)
+    total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, opts.warmup_steps))
 
     out = Path(opts.out)
@@ -176,7 +179,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
         f"OMP_NUM_THREADS sets it), {steps_per_epoch} steps an epoch")
 
     def validate() -> dict:
-        if kind == "chords":
+        if isinstance(model, AMT):
             res = evaluate_chords(model, val_set, semantic=False, device=device)
             if opts.semantic:
                 with_sem = evaluate_chords(model, val_set, semantic=True, device=device)
@@ -194,7 +197,7 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
                                          for r in res.values()]) / 2)
         return res
 
-    for epoch in range(start_epoch, opts.epochs):
+    for epoch in range(start_epoch, epochs):
         model.train()
         order = list(range(len(train_set)))
         rng.shuffle(order)
@@ -202,9 +205,9 @@ def train(kind: str, opts: TrainOptions, log=print) -> dict:
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{opts.epochs}", leave=False,
                    dynamic_ncols=True)
         for step in bar:
-            vids = [train_set[i] for i in order[step * opts.batch_size:(step + 1) * opts.batch_size]]
+            vids = [train_set[i] for i in order[step * batch_size:(step + 1) * batch_size]]
             starts = [_window(v, rng, True) for v in vids]
-            keep = [opts.semantic and rng.random() < opts.semantic_keep for _ in vids]
+            keep = [opts.semantic and rng.random() < semantic_keep for _ in vids]
             with _autocast(device, kind):
                 if kind == "chords":
                     vb, x, y, ctx, mode, m = batches.batch(vids, starts, keep)

@@ -29,7 +29,7 @@ def atomic_save(obj, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def save_model(path: Path, kind: str, model: torch.nn.Module, meta: dict | None = None) -> None:
+def save_model(path: Path, kind: str, model: AMT | DynamicsGRU, meta: dict | None = None) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_save({"kind": kind, "config": asdict(model.cfg), "state_dict": state,
                  "meta": meta or {}}, path)
