@@ -17,6 +17,8 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.project import open_project
 from v2m_desktop.core.video.synthetic import make_test_video
 
+pytestmark = pytest.mark.slow      # end to end, in processes of their own (CI runs them; -m 'not slow' skips)
+
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):

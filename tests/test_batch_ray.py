@@ -20,6 +20,8 @@ from v2m_desktop.core.model.generate import SamplingOptions  # noqa: E402
 from v2m_desktop.core.pipeline import ScoreSettings  # noqa: E402
 from v2m_desktop.core.video.synthetic import make_test_video  # noqa: E402
 
+pytestmark = pytest.mark.slow      # end to end, in processes of their own (CI runs them; -m 'not slow' skips)
+
 
 @pytest.fixture(scope="module")
 def cluster():

@@ -18,6 +18,8 @@ from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.pipeline import ScoreSettings
 from v2m_desktop.core.video.synthetic import make_test_video
 
+pytestmark = pytest.mark.slow      # end to end, in processes of their own (CI runs them; -m 'not slow' skips)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from v2m_desktop.core.video.synthetic import make_test_video
 
+pytestmark = pytest.mark.slow      # end to end, in processes of their own (CI runs them; -m 'not slow' skips)
+
 ROOT = Path(__file__).resolve().parents[1]
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 

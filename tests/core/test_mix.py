@@ -133,7 +133,8 @@ def test_settings_are_checked():
 def test_duck_range_edits_undo_exactly_and_keep_in_the_file(tmp_path):
     from v2m_desktop.core import edits as E
     from v2m_desktop.core.project import Project, Settings, VideoRef, from_dict, to_dict
-    p = Project(VideoRef("/nowhere.mp4", "x", 30.0, 30), Settings(), np.zeros(30, dtype=np.int64), 0, 1)
+    ref = VideoRef("/nowhere.mp4", "1:" + "0" * 32, 30.0, 30)
+    p = Project(ref, Settings(), np.zeros(30, dtype=np.int64), 0, 1)
     old = to_dict(p)
     heard = []
     p.listeners.append(heard.append)

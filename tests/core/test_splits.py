@@ -22,7 +22,7 @@ from v2m_desktop.core.timeline import chord_blocks
 def project():
     """20 s: C for 0-8, Am for 8-20."""
     tokens = np.array([E.chord_token("C")] * 8 + [E.chord_token("Am")] * 12, dtype=np.int64)
-    return Project(VideoRef("v.mp4", "1:x", 20.0, 20), Settings(), tokens, 0, 0)
+    return Project(VideoRef("v.mp4", "1:" + "0" * 32, 20.0, 20), Settings(), tokens, 0, 0)
 
 
 def _blocks(p):
@@ -126,10 +126,10 @@ def test_splits_in_the_file(project, tmp_path):
     old = dict(d)
     del old["splits"]                                       # a file from before splits
     assert from_dict(old).splits == set()
-    for bad, says in (([20], "outside the video"), ([0], "outside the video"), ([1.5], "damaged"),
-                      ([True], "damaged"), ("12", "damaged"), (["12"], "damaged")):
-        with pytest.raises(V2MError, match=says):
+    for bad in ([20], [0], [1.5], [True], "12", ["12"]):        # one line naming the field
+        with pytest.raises(V2MError, match="splits") as err:
             from_dict({**d, "splits": bad})
+        assert "\n" not in str(err.value)
 
 
 def _chord_edit(rng: random.Random, T: int) -> E.Edit:

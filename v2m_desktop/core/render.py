@@ -134,8 +134,10 @@ def keep_loaded(soundfont: Path) -> None:
         with _synth_lock:
             synth = fluidsynth.Synth(gain=0.4, samplerate=44100.0,
                                      **{"synth.chorus.active": 0, "synth.reverb.active": 0})
-        with _c_stderr_silenced():
-            ok = synth.sfload(key) >= 0
+        # not silenced: this load runs beside the analysis for a second or two, and pointing
+        # the process's stderr at /dev/null meanwhile swallowed its progress and its
+        # "v2m: interrupted" (the bank passed check_soundfont, so FluidSynth has nothing to say)
+        ok = synth.sfload(key) >= 0
         if not ok:                  # the part's own load says what is wrong with it
             synth.delete()
             return
