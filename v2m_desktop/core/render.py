@@ -121,11 +121,14 @@ _kept: dict[str, _Synth] = {}
 _keep_lock = threading.Lock()
 
 
-def keep_loaded(soundfont: Path) -> None:
+def keep_loaded(soundfont: Path, quiet: bool = True) -> None:
     """Load the bank once in this process and keep it loaded: FluidSynth's sample cache then
     shares its samples with every later synthesiser that loads the same file, so a part's own
     synthesiser loads it in 0.02-0.05 s (MuseScore General's .sf3 decodes its Ogg samples in
-    1.6 s at every load otherwise)."""
+    1.6 s at every load otherwise).  `quiet`: FluidSynth's own messages silenced (the process's
+    stderr points at /dev/null meanwhile); the preload of the default bank, beside the analysis,
+    is not quiet: for its second or two the analysis's progress and a "v2m: interrupted" were
+    swallowed."""
     key = str(soundfont)
     with _keep_lock:
         if key in _kept:
@@ -134,10 +137,11 @@ def keep_loaded(soundfont: Path) -> None:
         with _synth_lock:
             synth = fluidsynth.Synth(gain=0.4, samplerate=44100.0,
                                      **{"synth.chorus.active": 0, "synth.reverb.active": 0})
-        # not silenced: this load runs beside the analysis for a second or two, and pointing
-        # the process's stderr at /dev/null meanwhile swallowed its progress and its
-        # "v2m: interrupted" (the bank passed check_soundfont, so FluidSynth has nothing to say)
-        ok = synth.sfload(key) >= 0
+        if quiet:
+            with _c_stderr_silenced():
+                ok = synth.sfload(key) >= 0
+        else:
+            ok = synth.sfload(key) >= 0
         if not ok:                  # the part's own load says what is wrong with it
             synth.delete()
             return
@@ -147,14 +151,17 @@ def keep_loaded(soundfont: Path) -> None:
 
 
 def preload(soundfont: Path | str | None = None) -> None:
-    """keep_loaded in the background (the video is analysed meanwhile); a bad SoundFont is left
-    for the render to report."""
+    """keep_loaded in the background (the video is analysed meanwhile), for the default bank
+    only: a user's SoundFont may be damaged, and FluidSynth would print its errors from here
+    (the render loads it and says what is wrong in one line)."""
     try:
         sf = check_soundfont(soundfont)
+        if sf != check_soundfont(None):
+            return
         fluidsynth_module()
     except V2MError:
         return
-    threading.Thread(target=keep_loaded, args=(sf,), daemon=True, name="v2m-soundfont").start()
+    threading.Thread(target=keep_loaded, args=(sf, False), daemon=True, name="v2m-soundfont").start()
 
 
 def _float_writer(fs):
