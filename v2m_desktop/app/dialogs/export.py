@@ -36,7 +36,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Export")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(680)          # a whole path shows in the field
         video = session.video
         default = video.with_name(f"{video.stem} scored.mp4") if video else Path("scored.mp4")
         self.path = QLineEdit(str(default))
