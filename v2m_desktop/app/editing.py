@@ -93,15 +93,17 @@ class Editing(QObject):
     def merge_next(self) -> None:
         """The block after the selection takes its chord (the core's MergeNext rule)."""
         from v2m_desktop.core.edits import MergeNext
+        from v2m_desktop.core.errors import V2MError
         p, span = self.session.project, self.selected_seconds()
         if p is None or span is None:
             return
-        after = [a for a, _, _ in p.blocks() if a > span[0]]
-        if not after:
-            self.message.emit("No chord block after the selection to merge with")
+        edit = MergeNext(*span)
+        try:
+            a = edit.boundary(p)
+        except V2MError as err:         # nothing to merge with: said in the status bar
+            self.message.emit(str(err)[:1].upper() + str(err)[1:])
             return
-        a = min(after, key=lambda s: (abs(s - span[1]), s))
-        self.apply(MergeNext(*span), f"Merge chords at {format_time(a)}")
+        self.apply(edit, f"Merge chords at {format_time(a)}")
 
     def split_here(self) -> None:
         """The block under the playhead becomes two at the playhead's second (the chord stays;

@@ -505,7 +505,6 @@ class Session(QObject):
                 self.videoMissing.emit(path, res[1])
                 return
             info, engine, music = res
-            self._close_project()
             video = Path(music.project.video.path)
             if video != self.video:
                 self._original = None

@@ -273,11 +273,15 @@ class MergeNext(Edit):
     start: int
     end: int
 
-    def apply(self, p, engine=None):
+    def boundary(self, p: Project) -> int:
+        """The second whose boundary goes."""
         after = [a for a, _, _ in p.blocks() if a > self.start]
         if not after:
             raise V2MError("no chord block after the selection to merge with")
-        return Merge(min(after, key=lambda s: (abs(s - self.end), s))).apply(p)
+        return min(after, key=lambda s: (abs(s - self.end), s))
+
+    def apply(self, p, engine=None):
+        return Merge(self.boundary(p)).apply(p)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from v2m_desktop.core.arrange.meter import plan_meter
@@ -43,7 +43,6 @@ def write_chords(video: Path, settings: ScoreSettings, models: Models, *, analys
                  progress: Progress | None = None) -> Written:
     """Analyse a video (unless its `analysis` is given) and write its chords on the meter (the
     tempo map and bars, planned from the shot changes first)."""
-    from dataclasses import replace
 
     from v2m_desktop.core.render import preload
     check_settings(settings)
@@ -76,7 +75,6 @@ def new_project(video: Path, analysis: Analysis, chords: ChordTrack, score_setti
                 chord_seed: int | None = None) -> Project:
     """The Project of a video's analysis and the chords written for it, with the scorer's
     settings ("auto" vision resolved to the analysis it made)."""
-    from dataclasses import replace
     info = analysis.info
     ref = VideoRef(str(Path(video).resolve()), fingerprint(video), float(info.duration),
                    int(analysis.seconds))
