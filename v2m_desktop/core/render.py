@@ -262,8 +262,18 @@ def _synthesize_parts(jobs, soundfont: Path, sr: int, progress=None) -> None:
             raise
         return own, own_send
 
+    def cost(job) -> float:
+        """A rough guess at a part's synthesis time: its frames, and its voices' seconds."""
+        inst, _, out, _ = job
+        return len(out) + sr * sum(min(n.end - n.start, RELEASE_S) + 0.5 for n in inst.notes)
+
     with ThreadPoolExecutor(workers, thread_name_prefix="v2m-synth") as pool:
-        futures = [pool.submit(run, k, *job) for k, job in enumerate(jobs)]
+        # the longest parts first, so the last to finish is a short one (an edit's five parts on
+        # two cores, by their measured times: done at 0.43 s, at 0.50 s in the piece's order);
+        # still summed in the jobs' order
+        longest = sorted(range(len(jobs)), key=lambda k: -cost(jobs[k]))
+        started = {k: pool.submit(run, k, *jobs[k]) for k in longest}
+        futures = [started[k] for k in range(len(jobs))]
         for f, (_, _, out, send) in zip(futures, jobs):
             if f.exception() is None:
                 own, own_send = f.result()
