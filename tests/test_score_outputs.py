@@ -30,10 +30,11 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    """Two minutes of tiny frames: cheap to analyse, but the export (AAC of 120 s) takes ~1.5 s,
-    long enough to be signalled in the middle of it."""
+    """A minute of tiny frames: cheap to analyse, but the export (AAC of 60 s) takes ~0.7 s,
+    long enough to be signalled in the middle of it (the test looks every 10 ms); two minutes
+    took twice as long to compose and render for nothing."""
     path = tmp_path_factory.mktemp("long") / "long.mp4"
-    make_test_video(path, 120, fps=4, size=(64, 48), cuts=[30.0, 60.0, 90.0])
+    make_test_video(path, 60, fps=4, size=(64, 48), cuts=[15.0, 30.0, 45.0])
     return path
 
 
