@@ -450,6 +450,8 @@ def _edits(args) -> list:
             out.append((E.AddDuckRange if op == "duck_add" else E.RemoveDuckRange)(a, b))
         elif op == "loudness":
             out.append(E.SetLoudnessTarget(value))
+        elif op == "import_midi":
+            out.append(E.ImportMidi(Path(value)))
     return out
 
 
@@ -487,7 +489,7 @@ def _project_new(args) -> int:
 
 
 def _edit(args) -> int:
-    from v2m_desktop.core.edits import Regenerate
+    from v2m_desktop.core.edits import ChangeNotes, ImportMidi, Regenerate, dropped_notes
     from v2m_desktop.core.engine import Engine
     from v2m_desktop.core.project import Conflict, open_project
     ops = _edits(args)
@@ -497,15 +499,24 @@ def _edit(args) -> int:
         # read, edit, save-if-unchanged: another program's save in between means read it again
         # and make the edits on what it wrote (they are all or nothing, and repeatable)
         project = open_project(Path(args.project), args.video)
-        engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
+        engine = Engine(project, device=args.device) \
+            if any(isinstance(e, (Regenerate, ImportMidi)) for e in ops) else None
+        told = []
         for e in ops:       # all in memory first: a bad one leaves the file as it was
+            notes = project.notes
             e.apply(project, engine)
+            if not isinstance(e, (ChangeNotes, ImportMidi)) and (n := dropped_notes(notes, project.notes)):
+                told.append(f"{n} note edit{'s' if n > 1 else ''} dropped: the chords under them changed")
+            elif isinstance(e, ImportMidi):
+                told.append(f"{e.path.name}: {len(project.notes) - len(notes):+d} note edits")
         try:
             project.save()
             break
         except Conflict:
             if attempt == _EDIT_TRIES - 1:
                 raise
+    for line in told:
+        print(line)
     print(f"{len(ops)} edit{'s' if len(ops) > 1 else ''} saved in {project.path}")
     return 0
 
@@ -521,12 +532,16 @@ def _show(args) -> int:
     targets = [{"start": t.start, "end": t.end, "emotion": t.emotion, "intensity": t.intensity}
                for t in p.targets]
     takes = [{"start": t.start, "end": t.end, "count": len(t.takes), "current": t.current} for t in p.takes]
+    from v2m_desktop.core.notes import note_name, note_to_dict
+    notes = {"removed": [note_to_dict(n) for n in sorted(p.notes.removed)],
+             "added": [note_to_dict(n) for n in p.notes.added]}
     if args.json:
         s = p.settings
         mix = {"original_level": s.original_level, "duck_db": s.duck_db, "loudness": s.loudness,
                "duck_add": [list(r) for r in s.duck_add], "duck_remove": [list(r) for r in s.duck_remove]}
         print(json.dumps({"video": p.video.path, "key": p.key_name, "tempo": p.settings.tempo,
-                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix}))
+                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix,
+                          "notes": notes}))
         return 0
     print(f"{p.video.path}: {p.video.duration:.1f} s, {p.key_name}, tempo "
           f"{'auto' if p.settings.tempo is None else f'{p.settings.tempo:g} BPM'}")
@@ -536,6 +551,12 @@ def _show(args) -> int:
         print(f"  target {t['start']}-{t['end']}: {t['emotion']} {t['intensity']:g}")
     for t in takes:
         print(f"  takes {t['start']}-{t['end']}: {t['count']} (using {t['current']})")
+    if len(p.notes):
+        print(f"  note edits: {len(p.notes.added)} notes put in, {len(p.notes.removed)} taken out")
+        for what, sign in (("removed", "-"), ("added", "+")):
+            for n in notes[what]:
+                print(f"    {sign} {n['part']:8s} {note_name(n['pitch']):4s} {n['start']:8.3f}-"
+                      f"{n['end']:<8.3f} s  velocity {n['velocity']}")
     s = p.settings
     ranges = "".join(f", {what} " + " ".join(f"{a:g}-{b:g}" for a, b in spans)
                      for what, spans in (("ducked", s.duck_add), ("never ducked", s.duck_remove)) if spans)
@@ -769,7 +790,9 @@ def build_parser() -> argparse.ArgumentParser:
             ("duck", "DB", "how far the music ducks under speech (0: off)"),
             ("duck-add", "A-B", "duck the music over A-B (seconds, decimals allowed)"),
             ("duck-remove", "A-B", "never duck the music over A-B"),
-            ("loudness", "TARGET", "delivery loudness: youtube, podcast, broadcast or LUFS")):
+            ("loudness", "TARGET", "delivery loudness: youtube, podcast, broadcast or LUFS"),
+            ("import-midi", "EDITED.mid", "take the notes of a MIDI file that `v2m export --midi` wrote and "
+             "a DAW changed")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
                         type=lambda v, op=name.replace("-", "_"): (op, v))
     ed.set_defaults(func=_edit)

@@ -147,8 +147,10 @@ class Engine:
         opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed,
                               style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
-        return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
-                       motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+        arr = arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
+                      motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+        self.project.notes.over(arr.midi)       # the user's note edits, over every arrangement
+        return arr
 
     def score(self, run: Run | None = None, made=None) -> Score:
         """The project as a Score (what export_score writes), rendered at the project's gain;
@@ -261,9 +263,9 @@ TARGET_STEER = 4.0
 
 # what an edit's Change says about the music: changes of no note (the render's gain, the
 # original sound's level and ducking, where the file is, the takes kept, the locks) need no new
-# render; changes of chords, splits and drawn dynamics change notes only near their seconds
+# render; changes of chords, splits, drawn dynamics and note edits change notes only near their seconds
 SOUNDLESS_CHANGES = ("gain", "level", "path", "takes", "locks")
-LOCAL_CHANGES = ("chords", "splits", "dynamics")
+LOCAL_CHANGES = ("chords", "splits", "dynamics", "notes")
 
 
 def changed_seconds(changes) -> tuple[int, int] | None:
