@@ -337,6 +337,12 @@ class Session(QObject):
 
     def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
+        if change.what in ("notes", "chords") and self.project is not None:
+            # the piano-roll and the chord blocks' custom mark show a note edit at once
+            from v2m_desktop.core.timeline import mark_custom
+            self.lanes.notes.patch(self.project.notes)
+            if change.what == "notes":
+                self.lanes.chords.update_rows(mark_custom(self.lanes.chords.rows, self.project.notes))
         if change.what in ("chords", "splits", "locks") and self.project is not None:
             # the lane shows the edit at once; the arranged blocks replace it when rendered
             from v2m_desktop.core.timeline import patch_chords

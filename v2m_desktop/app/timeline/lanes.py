@@ -677,64 +677,6 @@ class ChordLane(Lane):
         p.drawRect(QRectF(x, y + 3, 8, 6))
 
 
-class PianoRollLane(Lane):
-    """The arranged notes, a colour per part; drums as ticks along the bottom."""
-
-    title = "Notes"
-    lane_height = 130
-    DRUM_STRIP = 12
-
-    def __init__(self, axis, model, parent=None):
-        super().__init__(axis, model, parent)
-        model.visibilityChanged.connect(self.update)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(self.lane_height)
-        self.setMaximumHeight(16777215)
-
-    def paint(self, p, t0, t1):
-        n = self.model.notes
-        if n is None or len(n) == 0:
-            self.empty_text(p, "the arranged notes appear here")
-            return
-        pitched = ~np.asarray(n.drums, dtype=bool)[n.part]
-        if pitched.any():
-            lo, hi = int(n.pitch[pitched].min()) - 1, int(n.pitch[pitched].max()) + 1
-        else:
-            lo, hi = 40, 80
-        top, bottom = 2.0, self.height() - self.DRUM_STRIP - 2.0
-        row_h = max((bottom - top) / (hi - lo + 1), 1.0)
-        longest = float((n.end - n.start).max())
-        i0 = int(np.searchsorted(n.start, t0 - longest))
-        i1 = int(np.searchsorted(n.start, t1, side="right"))
-        pps = self.axis.pps
-        # the sustained pad underneath (translucent), the short parts on top of it
-        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(part_role(n.parts[k]), 1))
-        for k in order:
-            part = n.parts[k]
-            if part in self.model.hidden:
-                continue
-            sel = np.nonzero(n.part[i0:i1] == k)[0] + i0
-            if len(sel) == 0:
-                continue
-            colour = QColor(part_colour(part))
-            if part_role(part) == "pad":
-                colour.setAlpha(120)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(colour)
-            xs = (n.start[sel] - self.axis.offset) * pps
-            ws = np.maximum((n.end[sel] - n.start[sel]) * pps - 0.5, 1.0)
-            if n.drums[k]:
-                y, hh = self.height() - self.DRUM_STRIP, self.DRUM_STRIP - 2
-                rects = [QRectF(x, y, 2, hh) for x in xs]
-            else:
-                # on whole pixels: with six octaves in a short lane a row is under 2 px, and a
-                # note straddling two pixel rows would show only blended, paler colours
-                ys = np.floor(bottom - (n.pitch[sel] - lo + 1) * row_h)
-                hh = max(float(np.floor(row_h - 0.5)), 1.0)
-                rects = [QRectF(x, y, w, hh) for x, y, w in zip(xs, ys, ws)]
-            p.drawRects(rects)
-
-
 def nice_ceiling(x: float) -> float:
     """The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is at least x."""
     if x <= 0:
