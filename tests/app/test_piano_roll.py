@@ -123,3 +123,49 @@ def test_keys_wheel_band_draw_and_tooltip(qtbot, window, bbb):
     QApplication.sendEvent(lane, QHelpEvent(QEvent.Type.ToolTip, QPoint(int(c.x()), int(c.y())),
                                             lane.mapToGlobal(QPoint(int(c.x()), int(c.y())))))
     assert QToolTip.text().startswith("piano  ") and f"velocity {drawn.velocity}" in QToolTip.text()
+
+
+def test_import_midi_from_a_daw_is_one_undoable_edit(qtbot, window, bbb, tmp_path, monkeypatch):
+    import io
+
+    import pretty_midi
+    from PySide6.QtWidgets import QFileDialog
+    p, lane = _zoomed(qtbot, window, bbb)
+    assert window.session.wait_rendered()
+    before = _midi(window)
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(before))
+    piano = next(i for i in pm.instruments if i.name == "piano")
+    for x in piano.notes[20:30]:                    # a DAW moved ten notes up a tone
+        x.pitch += 2
+    del next(i for i in pm.instruments if i.name == "bass").notes[5:8]
+    pm.write(str(tmp_path / "edited.mid"))
+    want = pretty_midi.PrettyMIDI(str(tmp_path / "edited.mid"))
+    files = [str(tmp_path / "edited.mid")]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (files.pop(0), ""))
+    with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
+        qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert window.undo_action.text() == "&Undo Import MIDI edited.mid"
+    assert len(p.notes.added) == 10 and len(p.notes.removed) == 13
+    assert window.session.wait_rendered()
+    got = pretty_midi.PrettyMIDI(io.BytesIO(_midi(window)))
+
+    def ticks(m):
+        return {i.name: sorted((n.pitch, m.time_to_tick(n.start), m.time_to_tick(n.end), n.velocity)
+                               for n in i.notes) for i in m.instruments}
+    assert ticks(got) == ticks(want)
+    # another program's file: one line, nothing changes
+    other = pretty_midi.PrettyMIDI(initial_tempo=200.0)
+    other.instruments.append(pretty_midi.Instrument(0, name="piano"))
+    other.write(str(tmp_path / "other.mid"))
+    files.append(str(tmp_path / "other.mid"))
+    state = p.state()
+    with qtbot.waitSignal(window.session.failed, timeout=60000) as refused:
+        qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert refused.args[0] == "Cannot import the MIDI file" and "nothing was imported" in refused.args[1]
+    assert "\n" not in refused.args[1] and not refused.args[2]
+    window.dialog.done(0)
+    assert p.state() == state
+    qtbot.waitUntil(lambda: not window.session.busy)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(p.notes) == 0

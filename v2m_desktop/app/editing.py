@@ -61,6 +61,17 @@ class Editing(QObject):
             self.message.emit(text if not n else f"{text}: {n} note edit{'s' if n > 1 else ''} under the old "
                               "chord dropped (Undo brings them back)")
 
+    def import_midi(self) -> None:
+        """File > Import MIDI: pick the file a DAW changed; the session reads it as one edit."""
+        from PySide6.QtWidgets import QFileDialog
+        if self.session.project is None:
+            self.message.emit("Generate (Ctrl+G) first: a MIDI file changes the music's notes")
+            return
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Import MIDI", "",
+                                              "MIDI files (*.mid *.midi);;All files (*)")
+        if path:
+            self.session.import_midi(path)
+
     def change_notes(self, before: tuple, after: tuple, text: str) -> None:
         """A note edit from the piano-roll, as one undoable command."""
         from v2m_desktop.core.edits import ChangeNotes

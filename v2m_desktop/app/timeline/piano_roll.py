@@ -77,7 +77,7 @@ class Keyboard(QWidget):
             p.fillRect(QRectF(0, y, self.width(), h), QColor("#222222" if black else "#f4f4f4"))
             p.setPen(QColor("#bbbbbb"))
             p.drawLine(QPointF(0, y + h), QPointF(self.width(), y + h))
-            if k % 12 == 0 and h >= 4:
+            if k % 12 == 0 and 12 * h >= 14:
                 p.setPen(QColor("#333333"))
                 p.drawText(QRectF(1, y + h - 11, self.width() - 2, 11),
                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, note_name(k))
@@ -150,8 +150,10 @@ class PianoRollLane(Lane):
         w = max(x1 - x0 - 0.5, 2.0)
         if drum:
             return QRectF(x0, self.height() - self.DRUM_STRIP, 2.0, self.DRUM_STRIP - 2.0)
-        h = max(np.floor(self.row_height() - 0.5), 2.0)
-        return QRectF(x0, np.floor(self.y_of(note.pitch + dp)), w, h)
+        # at least 4 px tall (centred on its row), so notes read as notes with many pitches shown
+        rh = self.row_height()
+        h = max(np.floor(rh - 0.5), 4.0)
+        return QRectF(x0, np.floor(self.y_of(note.pitch + dp) + (rh - h) / 2), w, h)
 
     def is_drum(self, part: str) -> bool:
         n = self.model.notes
