@@ -121,14 +121,16 @@ def _bench_media(args) -> int:
                                            f"change {r['chord']:.2f}, of random chord changes at the "
                                            f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
             elif w == "edit":
-                r = bench.bench_edit(video)
+                from v2m_desktop.core.lab.bench_notes import bench_notes, notes_lines
+                r = {**bench.bench_edit(video), "notes": bench_notes(video, Path(d))}
                 results[w] = {**r, "line": f"edit to new audio ({r['seconds']} s video): chord edit "
                                            f"{r['chord_edit_s']:.2f} s (target < 0.3 s), 20-s regeneration "
                                            f"{r['regenerate_20s_s']:.2f} s (target < 1 s), vs full arrange + "
                                            f"render {r['full_s']:.2f} s; joined audio vs a full render: "
                                            f"SNR {r['chord_snr_db']:.0f} / {r['regenerate_snr_db']:.0f} dB, "
                                            f"max diff {r['chord_max_diff']:.3f} / "
-                                           f"{r['regenerate_max_diff']:.3f}"}
+                                           f"{r['regenerate_max_diff']:.3f}\n"
+                                           + "\n".join(notes_lines(r["notes"]))}
             elif w == "batch":
                 from v2m_desktop.core.lab.bench_batch import bench_batch
                 r = bench_batch()
@@ -152,14 +154,15 @@ def _bench_media(args) -> int:
 
 
 def _app_line(r: dict) -> str:
-    from v2m_desktop.app.bench import edit_line
+    from v2m_desktop.app.bench import edit_line, note_lines
     cancels = ", ".join(f"{k} {v:.2f} s" for k, v in r["cancel_s"].items())
     return (f"app launch to window {r['launch_s']:.2f} s vs a bare Qt window {r['bare_qt_s']:.2f} s: "
             f"{r['launch_ratio']:.1f}x (target < 1.5 s)\n"
             f"app longest event-loop gap while opening and scoring {Path(r['video']).name} "
             f"({r['generate_s']:.1f} s): {r['longest_gap_ms']:.0f} ms vs {r['idle_gap_ms']:.0f} ms idle "
             f"(target < 50 ms)\n"
-            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r))
+            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r) + "\n"
+            + note_lines(r["notes_short"], r["notes_long"]))
 
 
 def _said(what: str, _fraction: float) -> None:

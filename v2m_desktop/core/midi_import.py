@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from v2m_desktop.core.arrange.midi_file import midi_bytes
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.notes import Note, notes_of_part
 
@@ -53,18 +54,26 @@ def note_changes(current: pretty_midi.PrettyMIDI, edited: pretty_midi.PrettyMIDI
     def ticks(n) -> tuple[int, int, int, int]:
         return (int(n.pitch), int(edited.time_to_tick(n.start)), int(edited.time_to_tick(n.end)),
                 int(n.velocity))
+    # the project's notes as its own export reads back: a file pairs the note-ons and -offs of
+    # one pitch that overlap its own way, so the file is compared with that, not with the notes
+    written = {i.name: i for i in pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(current, []))).instruments}
     before: list[Note] = []
     after: list[Note] = []
     for inst in theirs:
-        mine = notes_of_part(ours[inst.name])
+        mine = written[inst.name].notes if inst.name in written else []
         have = Counter(ticks(n) for n in mine)
         want = Counter(ticks(n) for n in inst.notes)
         gone, new = have - want, want - have
+        by_start: dict[tuple[int, int], list[Note]] = {}
+        for n in notes_of_part(ours[inst.name]):
+            by_start.setdefault((n.pitch, int(current.time_to_tick(n.start))), []).append(n)
         for n in mine:
             k = ticks(n)
             if gone[k] > 0:
                 gone[k] -= 1
-                before.append(n)
+                same = by_start.get((int(n.pitch), int(current.time_to_tick(n.start))))
+                if same:
+                    before.append(same.pop())
         for n in inst.notes:
             k = ticks(n)
             if new[k] > 0:

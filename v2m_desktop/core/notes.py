@@ -13,6 +13,7 @@ range's take keeps the note edits it dropped, so going back to that take brings 
 Edits of anything else (tempo, style, instruments) keep them as they are."""
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,21 +107,37 @@ class NoteEdits:
     def over(self, midi: pretty_midi.PrettyMIDI) -> None:
         """Lay the edits over an arrangement's MIDI (in place): the removed notes out of their
         tracks, the added ones in (a part the arrangement no longer has is left silent)."""
-        if not len(self):
-            return
-        gone: dict[str, set[tuple[int, float]]] = {}
-        for n in self.removed:
-            gone.setdefault(n.part, set()).add((n.pitch, n.start))
-        new: dict[str, list[Note]] = {}
-        for n in self.added:
-            new.setdefault(n.part, []).append(n)
-        for inst in midi.instruments:
-            out = gone.get(inst.name)
-            if out:
-                inst.notes = [n for n in inst.notes if (int(n.pitch), float(n.start)) not in out]
-            if inst.name in new:
-                inst.notes += [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in new[inst.name]]
-                inst.notes.sort(key=lambda n: (n.start, n.pitch))
+        _patch(midi, self.removed, self.added)
+
+
+def repatched(midi: pretty_midi.PrettyMIDI, old: NoteEdits, new: NoteEdits) -> pretty_midi.PrettyMIDI:
+    """A copy of `midi`, an arrangement with the note edits `old` laid over it, with `new` laid
+    over instead (the same notes as laying `new` over the bare arrangement; no arranging)."""
+    out = copy.copy(midi)
+    out.instruments = [copy.copy(i) for i in midi.instruments]
+    for inst in out.instruments:
+        inst.notes = list(inst.notes)
+    gone = (new.removed - old.removed) | (set(old.added) - set(new.added))
+    come = (old.removed - new.removed) | (set(new.added) - set(old.added))
+    _patch(out, gone, come)
+    return out
+
+
+def _patch(midi: pretty_midi.PrettyMIDI, gone: Iterable[Note], come: Iterable[Note]) -> None:
+    """Take the notes `gone` (by part, pitch and start) out of `midi`'s tracks and put `come` in;
+    every track's notes end sorted by start and pitch (so one piece has one MIDI file)."""
+    out: dict[str, set[tuple[int, float]]] = {}
+    for n in gone:
+        out.setdefault(n.part, set()).add((n.pitch, n.start))
+    new: dict[str, list[Note]] = {}
+    for n in come:
+        new.setdefault(n.part, []).append(n)
+    for inst in midi.instruments:
+        if inst.name in out:
+            keys = out[inst.name]
+            inst.notes = [n for n in inst.notes if (int(n.pitch), float(n.start)) not in keys]
+        inst.notes += [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in new.get(inst.name, ())]
+        inst.notes.sort(key=lambda n: (n.start, n.pitch))
 
 
 def seconds_of(notes: Iterable[Note]) -> tuple[int, int] | None:
