@@ -62,7 +62,14 @@ def test_drag_a_note_then_undo_gives_the_old_midi_back(qtbot, window, bbb):
     assert lane.note_at(QPointF(lane.rect_of(moved[0], False).center())) == moved[0]
     assert lane.selected == {moved[0]}
     # the custom voicing shows on the chord block above it
-    assert any(b.custom and b.start <= moved[0].start < b.end for b in window.session.lanes.chords.rows)
+    block = next(b for b in window.session.lanes.chords.rows if b.start <= moved[0].start < b.end)
+    assert block.custom
+    window.axis.scroll_to(block.start - 0.5)
+    img = window.timeline.chords.grab().toImage()
+    x0 = int(window.axis.x_of(block.start))
+    white = [(x, y) for x in range(x0 + 1, x0 + 6) for y in range(3, 7)
+             if min((c := img.pixelColor(x, y)).red(), c.green(), c.blue()) > 230]
+    assert len(white) >= 6                          # the white corner of a custom voicing
     assert window.session.wait_rendered()
     import io
 

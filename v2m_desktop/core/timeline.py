@@ -165,21 +165,26 @@ def mark_custom(blocks: list[ChordBlock], edits: NoteEdits) -> list[ChordBlock]:
 def patch_notes(notes: Notes, old: NoteEdits, new: NoteEdits) -> Notes:
     """The shown notes as going from note edits `old` to `new` leaves them, before the music is
     arranged again: what the piano-roll shows at once after a note edit or its undo."""
-    gone = (new.removed - old.removed) | (set(old.added) - set(new.added))
-    come = (old.removed - new.removed) | (set(new.added) - set(old.added))
+    index = {p: i for i, p in enumerate(notes.parts)}
+    gone = [n for n in (new.removed - old.removed) | (set(old.added) - set(new.added)) if n.part in index]
+    come = [n for n in (old.removed - new.removed) | (set(new.added) - set(old.added)) if n.part in index]
     if not gone and not come:
         return notes
-    index = {p: i for i, p in enumerate(notes.parts)}
-    drop = {(n.part, n.pitch, n.start) for n in gone}
-    keep = [i for i in range(len(notes))
-            if (notes.parts[notes.part[i]], int(notes.pitch[i]), float(notes.start[i])) not in drop]
-    rows = [(float(notes.start[i]), float(notes.end[i]), int(notes.pitch[i]), int(notes.velocity[i]),
-             int(notes.part[i])) for i in keep]
-    rows += [(n.start, n.end, n.pitch, n.velocity, index[n.part]) for n in come if n.part in index]
-    rows.sort()
-    a = np.array(rows, dtype=np.float64).reshape(-1, 5)
-    return Notes(a[:, 0].copy(), a[:, 1].copy(), a[:, 2].astype(np.int16), a[:, 3].astype(np.int16),
-                 a[:, 4].astype(np.int16), notes.parts, notes.drums)
+    keep = np.ones(len(notes), dtype=bool)
+    for n in gone:          # a few notes: found by their start (the rows are sorted by it)
+        i = int(np.searchsorted(notes.start, n.start))
+        while i < len(notes) and notes.start[i] == n.start:
+            if notes.pitch[i] == n.pitch and notes.part[i] == index[n.part]:
+                keep[i] = False
+            i += 1
+    cols = [np.concatenate([a[keep], np.asarray(extra, dtype=np.float64)]) for a, extra in (
+        (notes.start, [n.start for n in come]), (notes.end, [n.end for n in come]),
+        (notes.pitch, [n.pitch for n in come]), (notes.velocity, [n.velocity for n in come]),
+        (notes.part, [index[n.part] for n in come]))]
+    order = np.lexsort(cols[::-1])          # as notes_of sorts its rows
+    start, end, pitch, velocity, part = (c[order] for c in cols)
+    return Notes(start, end, pitch.astype(np.int16), velocity.astype(np.int16), part.astype(np.int16),
+                 notes.parts, notes.drums)
 
 
 def patch_chords(blocks: list[ChordBlock], project, start: int, end: int) -> list[ChordBlock]:

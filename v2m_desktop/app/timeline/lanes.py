@@ -561,7 +561,8 @@ class ChordLane(Lane):
         b = self.block_at(self.axis.t_of(x))
         if b is None:
             return None
-        return f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+        return (f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+                f"{'  (your voicing: notes edited)' if b.custom else ''}")
 
     def boundary_near(self, x: float) -> float | None:
         for b in self.model.rows[1:]:
@@ -638,6 +639,11 @@ class ChordLane(Lane):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
                 self._padlock(p, r.right() - 10, r.top() + 4)
+            if b.custom:        # its voicing is the user's: a white corner, top left
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor("white"))
+                p.drawPolygon(QPolygonF([r.topLeft(), QPointF(r.left() + 7, r.top()),
+                                         QPointF(r.left(), r.top() + 7)]))
             room = int(r.width()) - (16 if b.locked else 4)
             # a symbol a short block cannot hold is written smaller before it is cut ("Csus4",
             # not "Cs…")
