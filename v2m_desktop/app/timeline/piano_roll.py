@@ -22,6 +22,16 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 from v2m_desktop.app.timeline.lanes import PART_LAYER, Lane, format_time, part_colour, part_role
 from v2m_desktop.core.notes import Note, note_name
 
+# what the piano-roll's mouse and keys do (Help > Keyboard Shortcuts lists them)
+GESTURES = (
+    ("Notes: select", "Click, Shift+Click, drag on empty space"),
+    ("Notes: move", "Drag (snaps to the beat; Alt: free), arrow keys (Shift+Up/Down: an octave)"),
+    ("Notes: resize", "Drag a note's right end"),
+    ("Notes: draw", "Double-click empty space (right-click: the part, pencil mode)"),
+    ("Notes: velocity", "Alt+Wheel"),
+    ("Notes: delete, copy, paste, duplicate", "Del, Ctrl+C, Ctrl+V (at the playhead), Ctrl+D"),
+    ("Notes: pitch zoom and scroll, height", "Ctrl+Shift+Wheel, Shift+Wheel, drag the lane's bottom edge"),
+)
 MIN_ROWS, MAX_ROWS = 12, 88          # semitones shown: at most a piano's keys
 RESIZE_GRIP = 5                       # px at a note's right end (and the lane's bottom edge)
 VELOCITY_STEP = 6                     # per wheel notch
