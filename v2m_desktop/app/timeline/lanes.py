@@ -644,15 +644,16 @@ class ChordLane(Lane):
                 p.setBrush(QColor("white"))
                 p.drawPolygon(QPolygonF([r.topLeft(), QPointF(r.left() + 7, r.top()),
                                          QPointF(r.left(), r.top() + 7)]))
-            room = int(r.width()) - (16 if b.locked else 4)
+            shown = QRectF(max(r.left(), 0.0), r.top(), r.right() - max(r.left(), 0.0), r.height())
+            room = int(shown.width()) - (16 if b.locked else 4)
             # a symbol a short block cannot hold is written smaller before it is cut ("Csus4",
             # not "Cs…")
             narrow = fm.horizontalAdvance(b.symbol) > room and small_fm.horizontalAdvance(b.symbol) <= room
             text = (small_fm if narrow else fm).elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
-            if text and r.width() > 12:
+            if text and shown.width() > 12:     # (a block scrolled in from the left: at the edge)
                 p.setPen(QColor("white"))
                 p.setFont(small if narrow else font)
-                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+                p.drawText(shown.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
         p.setFont(font)
         self._bar_ticks(p, t0, t1)
         if self._boundary_to is not None:

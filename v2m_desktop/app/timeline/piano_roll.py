@@ -216,8 +216,8 @@ class PianoRollLane(Lane):
                 c.setAlpha(int(alpha))
                 r = self.rect_of(note, bool(n.drums[k]))
                 p.fillRect(r, c)
-                if note in self.selected:
-                    p.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+                if note in self.selected:     # outlined in the text's colour: seen on every part's
+                    p.setPen(QPen(self.text_colour(), 1.5))
                     p.drawRect(r)
                     if moving:
                         p.setPen(QPen(self.text_colour(), 1, Qt.PenStyle.DashLine))
