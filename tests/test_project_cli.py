@@ -144,6 +144,7 @@ def test_a_daw_round_trip_on_the_command_line(clip, tmp_path, capsys):
     second = int(moved.start)
     shown = _show(capsys, proj)
     chord = next(b["chord"] for b in shown["blocks"] if b["start"] <= second < b["end"])
-    assert main(["edit", str(proj), "--chord", f"{second}-{second + 1}={'Am' if chord != 'Am' else 'C'}"]) == 0
+    other = "Am" if chord != "Am" else "C"
+    assert main(["edit", str(proj), "--chord", f"{second}-{second + 1}={other}"]) == 0
     assert "2 note edits dropped: the chords under them changed" in capsys.readouterr().out
     assert _show(capsys, proj)["notes"] == {"removed": [], "added": []}
