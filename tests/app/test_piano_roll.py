@@ -130,6 +130,7 @@ def test_keys_wheel_band_draw_and_tooltip(qtbot, window, bbb):
     QApplication.sendEvent(lane, QHelpEvent(QEvent.Type.ToolTip, QPoint(int(c.x()), int(c.y())),
                                             lane.mapToGlobal(QPoint(int(c.x()), int(c.y())))))
     assert QToolTip.text().startswith("piano  ") and f"velocity {drawn.velocity}" in QToolTip.text()
+    _zooms_scrolls_and_grows(qtbot, window, lane)
 
 
 def test_import_midi_from_a_daw_is_one_undoable_edit(qtbot, window, bbb, tmp_path, monkeypatch):
@@ -176,3 +177,30 @@ def test_import_midi_from_a_daw_is_one_undoable_edit(qtbot, window, bbb, tmp_pat
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(p.notes) == 0
+
+
+def _zooms_scrolls_and_grows(qtbot, window, lane):
+    """Ctrl+Shift+wheel zooms the pitches, Shift+wheel scrolls them, the bottom edge drags the
+    lane taller; none of it is an edit."""
+    count = window.session.undo_stack.count()
+    pv = lane.pitches
+    rows, lo = pv.rows, pv.lo
+    K = Qt.KeyboardModifier  # noqa: N806
+    where = QPointF(300, 60)
+
+    def wheel(mods, dy=120):
+        QApplication.sendEvent(lane, QWheelEvent(where, lane.mapToGlobal(where), QPoint(), QPoint(0, dy),
+                                                 Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase,
+                                                 False))
+    wheel(K.ControlModifier | K.ShiftModifier)            # zoom in on the pitches
+    assert pv.rows < rows
+    lo = pv.lo
+    wheel(K.ShiftModifier, -120)                          # scroll down
+    assert pv.lo < lo
+    h = lane.height()
+    y = lane.height() - 2
+    qtbot.mousePress(lane, Qt.MouseButton.LeftButton, pos=QPoint(200, y))
+    qtbot.mouseMove(lane, QPoint(200, y + 60))
+    qtbot.mouseRelease(lane, Qt.MouseButton.LeftButton, pos=QPoint(200, y + 60))
+    qtbot.waitUntil(lambda: lane.height() >= h + 50)
+    assert window.session.undo_stack.count() == count
