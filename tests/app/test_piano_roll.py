@@ -100,6 +100,24 @@ def test_keys_wheel_band_draw_and_tooltip(qtbot, window, bbb):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(p.notes) == 0
+    # copy a note, paste it at the playhead, duplicate it after itself
+    qtbot.mouseClick(lane, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.keyClick(lane, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    window.player.seek(16.0)
+    qtbot.waitUntil(lambda: abs(window.axis.playhead - 16.0) < 0.05)
+    lane.setFocus()
+    qtbot.keyClick(lane, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    pasted = p.notes.added
+    assert len(pasted) == 1 and pasted[0].pitch == n.pitch
+    assert abs(pasted[0].start - window.axis.playhead) < 1e-6
+    assert lane.selected == set(pasted)
+    qtbot.keyClick(lane, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    copy = [m for m in p.notes.added if m != pasted[0]]
+    assert len(copy) == 1 and copy[0].start >= pasted[0].end - 1e-6 and copy[0].pitch == n.pitch
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(p.notes) == 0
+    qtbot.keyClick(lane, Qt.Key.Key_Escape)
     # a rubber band over a stretch selects its shown notes; Alt+wheel makes them louder
     y0, y1 = 4, lane.height() - lane.DRUM_STRIP - 4
     x0, x1 = int(window.axis.x_of(12.0)), int(window.axis.x_of(13.5))
