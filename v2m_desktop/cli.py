@@ -295,6 +295,7 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
+    _say_notes(outputs, video)
     if args.project is not None:      # every name checked before any work
         _check_project_out(Path(args.project), video, outputs, settings.arrange.instruments)
     return _run_score(video, outputs, settings, args.quiet, project=args.project)
@@ -322,6 +323,11 @@ def _probed(video: Path) -> None:
     """Probe the video first: bad input gets its one line before any progress bar starts."""
     from v2m_desktop.core.video.probe import probe
     probe(video)
+
+
+def _say_notes(outputs, video: Path) -> None:
+    for note in outputs.notes(video):
+        print(f"v2m: note: {note}", file=sys.stderr)
 
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
@@ -556,6 +562,7 @@ def _export(args) -> int:
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
+    _say_notes(outputs, video)
     _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:
