@@ -152,14 +152,14 @@ def _bench_media(args) -> int:
 
 
 def _app_line(r: dict) -> str:
-    from v2m_desktop.app.bench import edit_line
+    from v2m_desktop.app.bench import edit_line, preview_line
     cancels = ", ".join(f"{k} {v:.2f} s" for k, v in r["cancel_s"].items())
     return (f"app launch to window {r['launch_s']:.2f} s vs a bare Qt window {r['bare_qt_s']:.2f} s: "
             f"{r['launch_ratio']:.1f}x (target < 1.5 s)\n"
             f"app longest event-loop gap while opening and scoring {Path(r['video']).name} "
             f"({r['generate_s']:.1f} s): {r['longest_gap_ms']:.0f} ms vs {r['idle_gap_ms']:.0f} ms idle "
             f"(target < 50 ms)\n"
-            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r))
+            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r) + "\n" + preview_line(r))
 
 
 def _said(what: str, _fraction: float) -> None:
