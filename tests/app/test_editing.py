@@ -189,6 +189,21 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     assert window.session.undo_stack.index() == 1 and not any(s in p.locks for s in span)
     assert int(p.tokens[o]) == int(p.tokens[o + 1])            # the drag is still there
     assert window.session.wait_rendered()
+    # nothing selected: what K acts on, the block under the playhead, is outlined
+    c = _wide_block(window, after=15)
+    mid = (c.start + c.end) / 2
+    qtbot.mouseClick(window.timeline.ruler, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, mid), 10))
+    assert window.axis.selection is None and lane.implicit_block() == c
+
+    def outlined(block) -> bool:        # the selection's blue on the lane's top edge over the block
+        c = lane.grab().toImage().pixelColor(_x(window, (block.start + block.end) / 2), 1)
+        return c.blue() > 150 and c.blue() - c.red() > 60
+    assert outlined(c) and not outlined(b)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert all(s in p.locks for s in range(int(round(c.start)), int(round(c.end))))
+    window.axis.set_selection(b.start, b.end)                  # a selection: no outline
+    assert lane.implicit_block() is None and not outlined(c)
+    assert window.session.wait_rendered()
 
 
 def test_target_a_range_and_regenerate_only_it(qtbot, window, bbb):
