@@ -148,3 +148,48 @@ def test_a_daw_round_trip_on_the_command_line(clip, tmp_path, capsys):
     assert main(["edit", str(proj), "--chord", f"{second}-{second + 1}={other}"]) == 0
     assert "2 note edits dropped: the chords under them changed" in capsys.readouterr().out
     assert _show(capsys, proj)["notes"] == {"removed": [], "added": []}
+
+
+def _no_room(kind: str, tmp_path):
+    """(the folder to write into, the child's preexec_fn): a full tmpfs (ENOSPC; mounting needs
+    root), or a file size limit (EFBIG: what a full disk does to a write, anywhere)."""
+    import resource
+    import signal
+    import subprocess
+    if kind == "file size limit":
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # the write fails instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        (tmp_path / "out").mkdir()
+        return tmp_path / "out", limit, None
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    (disk / "filler").write_bytes(b"\0" * 16384)
+    return disk, None, lambda: subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["full tmpfs", "file size limit"])
+def test_project_new_onto_a_full_disk_is_one_line_and_no_file(tmp_path, kind):
+    import os
+    import subprocess
+    import sys
+    video = tmp_path / "clip.mp4"
+    make_test_video(video, 4, fps=12, size=(96, 64), cuts=[2.0])
+    folder, preexec, unmount = _no_room(kind, tmp_path)
+    before = sorted(p.name for p in folder.iterdir())
+    try:
+        r = subprocess.run([sys.executable, "-m", "v2m_desktop.cli", "project", "new", str(video),
+                            "-o", str(folder / "P.v2m"), "--quiet"], capture_output=True, text=True,
+                           preexec_fn=preexec, env={**os.environ, "V2M_CACHE_DIR": str(tmp_path / "cache")},
+                           timeout=120)
+        after = sorted(p.name for p in folder.iterdir())
+    finally:
+        if unmount:
+            unmount()
+    reason = "No space left on device" if kind == "full tmpfs" else "File too large"
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines() == [f"v2m: cannot write {folder / 'P.v2m'}: {reason}"]
+    assert after == before          # no P.v2m, no temporary file

@@ -154,14 +154,14 @@ def _bench_media(args) -> int:
 
 
 def _app_line(r: dict) -> str:
-    from v2m_desktop.app.bench import edit_line, note_lines
+    from v2m_desktop.app.bench import edit_line, note_lines, preview_line
     cancels = ", ".join(f"{k} {v:.2f} s" for k, v in r["cancel_s"].items())
     return (f"app launch to window {r['launch_s']:.2f} s vs a bare Qt window {r['bare_qt_s']:.2f} s: "
             f"{r['launch_ratio']:.1f}x (target < 1.5 s)\n"
             f"app longest event-loop gap while opening and scoring {Path(r['video']).name} "
             f"({r['generate_s']:.1f} s): {r['longest_gap_ms']:.0f} ms vs {r['idle_gap_ms']:.0f} ms idle "
             f"(target < 50 ms)\n"
-            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r) + "\n"
+            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r) + "\n" + preview_line(r) + "\n"
             + note_lines(r["notes_short"], r["notes_long"]))
 
 
@@ -298,6 +298,7 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
+    _say_notes(outputs, video)
     if args.project is not None:      # every name checked before any work
         _check_project_out(Path(args.project), video, outputs, settings.arrange.instruments)
     return _run_score(video, outputs, settings, args.quiet, project=args.project)
@@ -325,6 +326,11 @@ def _probed(video: Path) -> None:
     """Probe the video first: bad input gets its one line before any progress bar starts."""
     from v2m_desktop.core.video.probe import probe
     probe(video)
+
+
+def _say_notes(outputs, video: Path) -> None:
+    for note in outputs.notes(video):
+        print(f"v2m: note: {note}", file=sys.stderr)
 
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
@@ -580,6 +586,7 @@ def _export(args) -> int:
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
+    _say_notes(outputs, video)
     _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:

@@ -8,7 +8,10 @@
   rendering (the longest of them);
 - edit to new audio in the player: on a 3-minute video, from the user's chord edit (Return in
   the chord dialog) to the player holding the re-rendered audio, against a full arrange + render
-  of the same project (what an edit cost before only its seconds were rendered again)."""
+  of the same project (what an edit cost before only its seconds were rendered again);
+- preview: a 3-s 4K testsrc2 clip and the shared 360p clip played in the window's player (its
+  video view, a silent audio clock): pictures shown a second and the longest freeze between
+  two, from Play to the clip's end (3 s of each)."""
 from __future__ import annotations
 
 import os
@@ -302,16 +305,83 @@ def note_lines(short: dict, long: dict) -> str:
         for r, target in ((short, "0.3 s"), (long, "1 s")))
 
 
+def make_4k_clip(path: Path, seconds: float = 3.0) -> Path:
+    """A `seconds`-s 3840x2160 30-fps testsrc2 clip (H.264, one keyframe: the hardest seek)."""
+    from v2m_desktop.core.files import ffmpeg_exe
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=3840x2160:rate=30",
+                    "-t", f"{seconds}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    str(path)], check=True)
+    return path
+
+
+def bench_preview_clip(video: Path, seconds: float = 3.0) -> dict:
+    """Play `seconds` of `video` in the window's Player and VideoView (offscreen, a silent
+    clock), after the paused first frame is shown: {frames_per_s, longest_gap_ms, large}."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from v2m_desktop.app.audio import Output
+    from v2m_desktop.app.player import Player, VideoView
+    from v2m_desktop.core.video.probe import probe
+    app = QApplication.instance() or QApplication([])
+    info = probe(video)
+    view = VideoView()
+    view.resize(960, 540)
+    view.show()
+    player = Player(view, output_factory=lambda soundtrack: (Output(soundtrack), None))
+    shown: list[float] = []
+    view.sink.videoFrameChanged.connect(lambda _f: shown.append(time.perf_counter()))
+    player.set_video(str(video), min(info.duration, seconds), info.fps, (info.width, info.height))
+    if player.decoded is not None:
+        player.decoded.frame.connect(lambda _image: shown.append(time.perf_counter()))
+
+    def wait(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+    _spin_until(app, lambda: bool(shown), timeout=30)     # the first picture, paused
+    wait(500)
+    shown.clear()
+    t0 = time.perf_counter()
+    player.play()
+    _spin_until(app, lambda: not player.playing, timeout=60)
+    t1 = time.perf_counter()
+    player.close()
+    view.close()
+    times = [t0, *shown, t1]
+    return {"frames_per_s": len(shown) / (t1 - t0),
+            "longest_gap_ms": 1000 * max(b - a for a, b in zip(times, times[1:])),
+            "large": player.decoded is not None}
+
+
+def bench_preview(small: Path = SHARED_CLIP) -> dict:
+    """The preview of a 4K clip against the 360p clip's (each played for 3 s)."""
+    with tempfile.TemporaryDirectory(prefix="v2m-bench-4k-") as d:
+        big = bench_preview_clip(make_4k_clip(Path(d) / "4k.mp4"))
+    little = bench_preview_clip(small)
+    return {"preview_4k_fps": big["frames_per_s"], "preview_4k_gap_ms": big["longest_gap_ms"],
+            "preview_360p_fps": little["frames_per_s"], "preview_360p_gap_ms": little["longest_gap_ms"]}
+
+
+def preview_line(r: dict) -> str:
+    """The preview figure as `v2m bench app` prints it."""
+    return (f"app preview of a 3-s 4K (3840x2160, 30 fps) clip: {r['preview_4k_fps']:.1f} pictures a second, "
+            f"longest freeze {r['preview_4k_gap_ms']:.0f} ms (target < 100 ms) vs the 360p clip "
+            f"{r['preview_360p_fps']:.1f} a second, {r['preview_360p_gap_ms']:.0f} ms")
+
+
 def bench_app(video: Path | None = None) -> dict:
     if video is None:
         if not SHARED_CLIP.is_file():
             from v2m_desktop.core.errors import V2MError
             raise V2MError(f"bench app needs a video: the shared clip {SHARED_CLIP} is not here")
         video = SHARED_CLIP
-    return {**bench_launch(), **bench_window(Path(video)), **bench_edit_in_player(),
+    return {**bench_launch(), **bench_window(Path(video)), **bench_edit_in_player(), **bench_preview(),
             "notes_short": bench_note_drag(Path(video)), "notes_long": bench_note_drag()}
 
 
-if __name__ == "__main__":          # the edit and note-drag figures alone
+if __name__ == "__main__":          # the edit, note-drag and preview figures alone
     print(edit_line(bench_edit_in_player()))
     print(note_lines(bench_note_drag(SHARED_CLIP), bench_note_drag()))
+    print(preview_line(bench_preview()))

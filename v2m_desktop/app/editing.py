@@ -43,7 +43,7 @@ class Editing(QObject):
         p = self.session.project
         sel = self.axis.selection
         if sel is None:
-            b = self.timeline.chords.block_at(self.axis.playhead)
+            b = self.timeline.chords.implicit_block()      # outlined on the chord lane
             if b is None:
                 return None
             sel = (b.start, b.end)

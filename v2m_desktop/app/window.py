@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         self.documents.video_opened()
         self.axis.set_duration(info.duration)
         self.axis.set_playhead(0.0)
-        self.player.set_video(str(self.session.video), info.duration, info.fps)
+        self.player.set_video(str(self.session.video), info.duration, info.fps, (info.width, info.height))
         self.actions["loop"].setChecked(False)
         self.transport.info_label.setText(f" {info.width}x{info.height}, {info.fps:.3g} fps, "
                                           f"{format_time(info.duration)}")

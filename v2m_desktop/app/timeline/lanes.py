@@ -24,6 +24,8 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 EMOTION_NAMES = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")   # core.chords.EMOTIONS
 EMOTION_COLOURS = ("#f2a93b", "#8e5cc4", "#d9534f", "#4a7fd6", "#45b08c", "#9aa3ad")
 BAR_TICK_ALPHA = 170       # the bar ticks in the chord lane: white over the block's colour
+# The block an edit acts on when nothing is selected: outlined in the selection's blue
+IMPLICIT_COLOUR = QColor(80, 140, 230, 200)
 PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399",
                 "melody": "#e0567a"}
 QUALITY_COLOURS = {  # chord families: major, minor, dominant, diminished, suspended, augmented
@@ -552,9 +554,27 @@ class ChordLane(Lane):
         self._boundary: float | None = None
         self._boundary_to: float | None = None
         self.setMouseTracking(True)
+        self._implicit: tuple[float, float] | None = None      # the outlined block's seconds
+        axis.playheadMoved.connect(self._implicit_moved)
+        axis.selectionChanged.connect(self._implicit_moved)
 
     def block_at(self, t: float):
         return next((b for b in self.model.rows if b.start <= t < b.end), None)
+
+    def implicit_block(self):
+        """What an edit acts on when nothing is selected: the block under the playhead (outlined
+        in the selection's colour, so the user sees it), else None."""
+        return self.block_at(self.axis.playhead) if self.axis.selection is None else None
+
+    def _implicit_moved(self, *_) -> None:
+        b = self.implicit_block()
+        now = (b.start, b.end) if b is not None else None
+        if now != self._implicit:           # repaint the old and the new outline, not each tick
+            for span in (self._implicit, now):
+                if span is not None:
+                    x0, x1 = int(self.axis.x_of(span[0])) - 2, int(self.axis.x_of(span[1])) + 3
+                    self.update(x0, 0, x1 - x0, self.height())
+            self._implicit = now
 
     def tip_at(self, x: float) -> str | None:
         """The whole symbol, also of a block too short for it, and its seconds."""
@@ -656,6 +676,13 @@ class ChordLane(Lane):
                 p.drawText(shown.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
         p.setFont(font)
         self._bar_ticks(p, t0, t1)
+        b = self.implicit_block()
+        self._implicit = (b.start, b.end) if b is not None else None
+        if b is not None:
+            x0, x1 = self.axis.x_of(b.start), self.axis.x_of(b.end)
+            p.setPen(QPen(IMPLICIT_COLOUR, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(x0, 1, max(x1 - x0, 2), self.height() - 2), 3, 3)
         if self._boundary_to is not None:
             x = self.axis.x_of(self._boundary_to)
             p.setPen(QPen(self.text_colour(), 2, Qt.PenStyle.DashLine))
