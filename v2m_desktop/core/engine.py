@@ -148,7 +148,8 @@ class Engine:
                               style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
         return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
-                       motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+                       motion=a.picture_motion, emotion=self.features().emotion, options=opts,
+                       meter=self.meter())
 
     def score(self, run: Run | None = None, made=None) -> Score:
         """The project as a Score (what export_score writes), rendered at the project's gain;
