@@ -152,7 +152,8 @@ class Engine:
                               style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
         arr = arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
-                      motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+                      motion=a.picture_motion, emotion=self.features().emotion, options=opts,
+                      meter=self.meter())
         self.project.notes.over(arr.midi)       # the user's note edits, over every arrangement
         return arr
 
