@@ -212,10 +212,13 @@ class PianoRollLane(Lane):
                 note = self.note(int(i))
                 c = QColor(base)
                 # velocity as shade: soft notes paler, loud ones full (the pad stays translucent)
-                alpha = (60 + 195 * note.velocity / 127) * (0.55 if part_role(part) == "pad" else 1.0)
+                alpha = (40 + 215 * note.velocity / 127) * (0.55 if part_role(part) == "pad" else 1.0)
                 c.setAlpha(int(alpha))
                 r = self.rect_of(note, bool(n.drums[k]))
                 p.fillRect(r, c)
+                if r.width() > 3 and r.height() > 3:        # the part's colour itself at the edge
+                    p.setPen(QPen(base, 1))
+                    p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
                 if note in self.selected:     # outlined in the text's colour: seen on every part's
                     p.setPen(QPen(self.text_colour(), 1.5))
                     p.drawRect(r)
@@ -286,6 +289,7 @@ class PianoRollLane(Lane):
         hit = self.note_at(pos)
         shift = bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if hit is not None:
+            self.axis.set_selection(None)       # a click on a note: the time selection goes
             if shift:
                 self.selected ^= {hit}
             elif hit not in self.selected:
