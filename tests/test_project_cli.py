@@ -105,6 +105,51 @@ def test_styles_on_the_command_line(clip, tmp_path, capsys):
     assert "style      Ambient; 4-8 s Upbeat pop" in capsys.readouterr().out
 
 
+def test_a_daw_round_trip_on_the_command_line(clip, tmp_path, capsys):
+    """export --midi, a DAW's changes (pretty_midi), edit --import-midi, show lists the note
+    edits; a chord change under an edited note drops it, and says so; a file that does not match
+    is one line and the project stays as it was."""
+    import pretty_midi
+    proj = tmp_path / "p.v2m"
+    assert main(["project", "new", str(clip), "-o", str(proj), "--seed", "2", "--vision", "basic",
+                 "--quiet"]) == 0
+    assert main(["export", str(proj), "--midi", str(tmp_path / "out.mid"), "--quiet"]) == 0
+    m = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid"))
+    piano = next(i for i in m.instruments if i.name == "piano")
+    moved = next(n for n in piano.notes if 5.0 <= n.start < 6.0)
+    moved.pitch += 3
+    m.write(str(tmp_path / "daw.mid"))
+    capsys.readouterr()
+    assert main(["edit", str(proj), "--import-midi", str(tmp_path / "daw.mid")]) == 0
+    assert "daw.mid: +2 note edits" in capsys.readouterr().out
+    notes = _show(capsys, proj)["notes"]
+    assert len(notes["removed"]) == 1 and notes["added"][0]["pitch"] == moved.pitch
+    assert main(["show", str(proj)]) == 0
+    out = capsys.readouterr().out
+    assert "note edits: 1 notes put in, 1 taken out" in out and "+ piano" in out
+    assert main(["export", str(proj), "--midi", str(tmp_path / "again.mid"), "--quiet"]) == 0
+    again = pretty_midi.PrettyMIDI(str(tmp_path / "again.mid"))
+    assert any(n.pitch == moved.pitch and abs(n.start - moved.start) < 0.002
+               for n in next(i for i in again.instruments if i.name == "piano").notes)
+    # another tempo map: refused in one line, the file unchanged
+    saved = proj.read_bytes()
+    other = pretty_midi.PrettyMIDI(initial_tempo=170.0)
+    other.instruments = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid")).instruments
+    other.write(str(tmp_path / "other.mid"))
+    assert main(["edit", str(proj), "--import-midi", str(tmp_path / "other.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "another tempo map than the project" in err and err.count("\n") == 1
+    assert proj.read_bytes() == saved
+    # a new chord under the edited note drops its edit, and says so
+    second = int(moved.start)
+    shown = _show(capsys, proj)
+    chord = next(b["chord"] for b in shown["blocks"] if b["start"] <= second < b["end"])
+    other = "Am" if chord != "Am" else "C"
+    assert main(["edit", str(proj), "--chord", f"{second}-{second + 1}={other}"]) == 0
+    assert "2 note edits dropped: the chords under them changed" in capsys.readouterr().out
+    assert _show(capsys, proj)["notes"] == {"removed": [], "added": []}
+
+
 def _no_room(kind: str, tmp_path):
     """(the folder to write into, the child's preexec_fn): a full tmpfs (ENOSPC; mounting needs
     root), or a file size limit (EFBIG: what a full disk does to a write, anywhere)."""

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         t.seekRequested.connect(self.player.seek)
         t.chords.blockActivated.connect(lambda _b: self.editing.pick_chord())
         t.chords.boundaryMoved.connect(self.editing.move_boundary)
+        t.piano_roll.notesEdited.connect(self.editing.change_notes)
         t.emotion.sceneActivated.connect(self.editing.pick_scene_target)
         t.emotion.curveDrawn.connect(self.editing.draw_target)
         for lane in (t.density, t.loudness):

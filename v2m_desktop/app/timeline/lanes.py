@@ -581,7 +581,8 @@ class ChordLane(Lane):
         b = self.block_at(self.axis.t_of(x))
         if b is None:
             return None
-        return f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+        return (f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+                f"{'  (your voicing: notes edited)' if b.custom else ''}")
 
     def boundary_near(self, x: float) -> float | None:
         for b in self.model.rows[1:]:
@@ -658,15 +659,21 @@ class ChordLane(Lane):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
                 self._padlock(p, r.right() - 10, r.top() + 4)
-            room = int(r.width()) - (16 if b.locked else 4)
+            if b.custom:        # its voicing is the user's: a white corner, top left
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor("white"))
+                p.drawPolygon(QPolygonF([r.topLeft(), QPointF(r.left() + 7, r.top()),
+                                         QPointF(r.left(), r.top() + 7)]))
+            shown = QRectF(max(r.left(), 0.0), r.top(), r.right() - max(r.left(), 0.0), r.height())
+            room = int(shown.width()) - (16 if b.locked else 4)
             # a symbol a short block cannot hold is written smaller before it is cut ("Csus4",
             # not "Cs…")
             narrow = fm.horizontalAdvance(b.symbol) > room and small_fm.horizontalAdvance(b.symbol) <= room
             text = (small_fm if narrow else fm).elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
-            if text and r.width() > 12:
+            if text and shown.width() > 12:     # (a block scrolled in from the left: at the edge)
                 p.setPen(QColor("white"))
                 p.setFont(small if narrow else font)
-                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+                p.drawText(shown.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
         p.setFont(font)
         self._bar_ticks(p, t0, t1)
         b = self.implicit_block()
@@ -702,64 +709,6 @@ class ChordLane(Lane):
         p.drawArc(QRectF(x + 1.5, y, 5, 6), 0, 180 * 16)
         p.setBrush(QColor("#f5d76e"))
         p.drawRect(QRectF(x, y + 3, 8, 6))
-
-
-class PianoRollLane(Lane):
-    """The arranged notes, a colour per part; drums as ticks along the bottom."""
-
-    title = "Notes"
-    lane_height = 130
-    DRUM_STRIP = 12
-
-    def __init__(self, axis, model, parent=None):
-        super().__init__(axis, model, parent)
-        model.visibilityChanged.connect(self.update)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(self.lane_height)
-        self.setMaximumHeight(16777215)
-
-    def paint(self, p, t0, t1):
-        n = self.model.notes
-        if n is None or len(n) == 0:
-            self.empty_text(p, "the arranged notes appear here")
-            return
-        pitched = ~np.asarray(n.drums, dtype=bool)[n.part]
-        if pitched.any():
-            lo, hi = int(n.pitch[pitched].min()) - 1, int(n.pitch[pitched].max()) + 1
-        else:
-            lo, hi = 40, 80
-        top, bottom = 2.0, self.height() - self.DRUM_STRIP - 2.0
-        row_h = max((bottom - top) / (hi - lo + 1), 1.0)
-        longest = float((n.end - n.start).max())
-        i0 = int(np.searchsorted(n.start, t0 - longest))
-        i1 = int(np.searchsorted(n.start, t1, side="right"))
-        pps = self.axis.pps
-        # the sustained pad underneath (translucent), the short parts on top of it
-        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(part_role(n.parts[k]), 1))
-        for k in order:
-            part = n.parts[k]
-            if part in self.model.hidden:
-                continue
-            sel = np.nonzero(n.part[i0:i1] == k)[0] + i0
-            if len(sel) == 0:
-                continue
-            colour = QColor(part_colour(part))
-            if part_role(part) == "pad":
-                colour.setAlpha(120)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(colour)
-            xs = (n.start[sel] - self.axis.offset) * pps
-            ws = np.maximum((n.end[sel] - n.start[sel]) * pps - 0.5, 1.0)
-            if n.drums[k]:
-                y, hh = self.height() - self.DRUM_STRIP, self.DRUM_STRIP - 2
-                rects = [QRectF(x, y, 2, hh) for x in xs]
-            else:
-                # on whole pixels: with six octaves in a short lane a row is under 2 px, and a
-                # note straddling two pixel rows would show only blended, paler colours
-                ys = np.floor(bottom - (n.pitch[sel] - lo + 1) * row_h)
-                hh = max(float(np.floor(row_h - 0.5)), 1.0)
-                rects = [QRectF(x, y, w, hh) for x, y, w in zip(xs, ys, ws)]
-            p.drawRects(rects)
 
 
 def nice_ceiling(x: float) -> float:
