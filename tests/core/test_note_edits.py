@@ -121,6 +121,12 @@ def test_a_changed_chord_drops_the_note_edits_on_it_and_undo_brings_them_back(pr
     again = open_project(project.path)
     E.UseTake(10, 16, 0).apply(again)
     assert again.notes == with_edits
+    # a key change moves every chord: the note edits go, the takes' too; undo brings them back
+    state = again.state()
+    shift = E.SetKey("Ab major" if again.key_name != "Ab major" else "D major").apply(again)
+    assert again.notes == NoteEdits() and not any(len(n) for t in again.takes for n in t.notes)
+    shift.apply(again)
+    assert again.state() == state
 
 
 def test_format_1_files_open_and_bad_notes_are_refused(project, tmp_path):

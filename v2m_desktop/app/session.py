@@ -398,6 +398,7 @@ class Session(QObject):
             music.score.project = live          # the live project, not the worker's copy
             self.music = music
             self.lanes.update(music.timeline)
+            self.lanes.notes.patch(live.notes)      # note edits made while it rendered, at once
             self.rendered.emit(music)
 
         def finished():

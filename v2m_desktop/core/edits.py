@@ -602,8 +602,10 @@ class SetKey(Edit):
     def apply(self, p, engine=None):
         root, mode = parse_key(self.key)
         shift = root - p.key_root
+        # (a take's kept note edits were made under its old chords: they go with them, as the
+        # piece's own do; undo brings both back)
         takes = tuple(Takes(t.start, t.end, [[transpose(x, shift) for x in tk] for tk in t.takes], t.current,
-                            list(t.notes)) for t in p.takes)
+                            list(t.notes) if shift % 12 == 0 else []) for t in p.takes)
         return Batch([_Chords(0, [transpose(int(t), shift) for t in p.tokens], keep=True), SetTakes(takes),
                       SetSettings({"key_root": root, "mode": mode})]).apply(p)
 

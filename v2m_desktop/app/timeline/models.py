@@ -86,6 +86,7 @@ class NotesModel(RowsModel):
     parts the user shows."""
 
     visibilityChanged = Signal()
+    fresh = Signal()            # new music shown (not an edit's): the piano-roll fits its pitches
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent=parent)
@@ -118,17 +119,19 @@ class NotesModel(RowsModel):
     def parts(self) -> tuple[str, ...]:
         return () if self.notes is None else self.notes.parts
 
-    def set_notes(self, notes) -> None:
+    def set_notes(self, notes, fresh: bool = True) -> None:
         self.beginResetModel()
         self.notes = notes
         self.endResetModel()
+        if fresh:
+            self.fresh.emit()
 
     def update_notes(self, notes) -> None:
         """New notes of the same parts: only the rows from the first to the last that differ
         are announced (dataChanged), so the piano-roll repaints just their seconds."""
         old = self.notes
         if old is None or notes is None or old.parts != notes.parts or len(old) != len(notes):
-            self.set_notes(notes)
+            self.set_notes(notes, fresh=old is None)
             return
         differ = np.flatnonzero((old.start != notes.start) | (old.end != notes.end)
                                 | (old.pitch != notes.pitch) | (old.velocity != notes.velocity)

@@ -108,7 +108,7 @@ class PianoRollLane(Lane):
         self.pitches = PitchView(self)
         self.pitches.changed.connect(self.update)
         model.visibilityChanged.connect(self.update)
-        model.modelReset.connect(self._fit_pitches)
+        model.fresh.connect(self._fit_pitches)      # (an edit never rescales the view)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(self.lane_height)
         self.setMaximumHeight(16777215)
