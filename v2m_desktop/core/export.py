@@ -117,13 +117,19 @@ def has_audio(video: Path) -> bool:
     return probe_container(video).has_audio
 
 
-def decode_audio(video: Path, sr: int, duration: float | None = None) -> np.ndarray:
+def decode_audio(video: Path, sr: int, duration: float | None = None, *,
+                 from_first_frame: bool = True) -> np.ndarray:
     """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration
-    (None: as long as the stream is)."""
+    (None: as long as the stream is), from the video's first frame on (probe.video_offset: the
+    sound before it is left out, as the export leaves it out; `from_first_frame` False: from the
+    file's start, for a file of sound alone)."""
+    from v2m_desktop.core.video.probe import video_offset
     cut = [] if duration is None else ["-t", f"{duration:.6f}"]
+    offset = video_offset(video) if from_first_frame else 0.0
+    skip = ["-ss", f"{offset:.6f}"] if offset > 0 else []       # after -i: sample-exact
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                 "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                *cut, "-f", "f32le", "pipe:1"],
+                *skip, *cut, "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
     if proc.returncode != 0:
@@ -203,13 +209,21 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
         with atomic_output(out) as tmp:
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", media_url(video), "-i", media_url(wav),
+                   *_video_input(video), "-i", media_url(wav),
                    "-map", "0:v:0", "-map", "1:a:0", *subtitles.ffmpeg_args(), "-c:v", "copy",
                    "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
             _run_ffmpeg(cmd, duration, progress)
     return out
+
+
+def _video_input(video: Path) -> list[str]:
+    """ffmpeg's input options for the video: its streams moved earlier by the video's offset in
+    the file (probe.video_offset), so its first frame is at 0, where the music starts."""
+    from v2m_desktop.core.video.probe import video_offset
+    offset = video_offset(video)
+    return [*(["-itsoffset", f"{-offset:.6f}"] if offset > 0 else []), "-i", media_url(video)]
 
 
 def _checked(video, out, duration: float) -> tuple[Path, Path]:
@@ -247,14 +261,14 @@ def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duratio
                        "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                        "-progress", "pipe:1", "-nostats", "-f", "mp4", str(aac)]
                 _run_ffmpeg(cmd, duration, share(0.0, 0.8))
-                heard = decode_audio(aac, sr, duration)
+                heard = decode_audio(aac, sr, duration, from_first_frame=False)
                 peak_db = true_peak(heard)
                 if peak_db <= ceiling_dbtp:
                     break
                 trim -= peak_db - ceiling_dbtp + 0.1
             loudness = Loudness(integrated_loudness(heard, sr), peak_db)
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", media_url(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                   *_video_input(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
                    *subtitles.ffmpeg_args(),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
