@@ -40,8 +40,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("preferences", "&Preferences…", "window.open_settings", (SK.Preferences,)),
     ActionSpec("quit", "&Quit", "window.close", (SK.Quit,)),
     # music
-    ActionSpec("generate", "&Generate", "session.generate", ("Ctrl+G",),
-               "Write music for the whole video"),
+    ActionSpec("generate", "&Generate", "editing.generate", ("Ctrl+G",),
+               "Write music for the whole video (on an edited project: asks first; Undo takes it back)"),
     ActionSpec("cancel", "&Cancel", "session.cancel", ("Esc",), "Stop the running job"),
     # playback
     ActionSpec("play", "&Play", "player.toggle", ("Space",), "Play or pause"),

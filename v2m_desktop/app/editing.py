@@ -36,6 +36,7 @@ class Editing(QObject):
         self.draw_emotion: str | None = None              # what a drawn curve asks for next
         self.chord_dialog: ChordDialog | None = None
         self.target_dialog: TargetDialog | None = None
+        self.generate_question = None                     # Generate's question on an edited project
 
     # -- the selection
     def selected_seconds(self) -> tuple[int, int] | None:
@@ -60,6 +61,36 @@ class Editing(QObject):
                 dropped_notes(notes, p.notes)
             self.message.emit(text if not n else f"{text}: {n} note edit{'s' if n > 1 else ''} under the old "
                               "chord dropped (Undo brings them back)")
+
+    def generate(self) -> None:
+        """Ctrl+G: music for the whole video.  On a project the user edited, ask first: keep the
+        locked chords (the default), replace everything, or cancel (either way one undoable
+        command)."""
+        from PySide6.QtWidgets import QMessageBox
+        s, p = self.session, self.session.project
+        edited = p is not None and (s.undo_stack.count() > 0 or bool(p.locks or p.targets or p.splits)
+                                    or len(p.notes) > 0 or any(p.dynamics.values()))
+        if not edited:
+            s.generate()
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Generate", "Write new chords for the whole video?",
+                          parent=self.parent_widget)
+        box.setInformativeText(f"{len(p.locks)} locked seconds. Undo (Ctrl+Z) brings the current "
+                               "music back either way.")
+        keep = box.addButton("Keep Locked Chords", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace Everything", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+
+        def answered(button) -> None:
+            self.parent_widget.activateWindow()     # the keys go back to the window at once
+            if button is keep:
+                s.generate()
+            elif button is replace:
+                s.generate(keep_locks=False)
+        box.buttonClicked.connect(answered)
+        self.generate_question = box
+        box.open()
 
     def import_midi(self) -> None:
         """File > Import MIDI: pick the file a DAW changed; the session reads it as one edit."""

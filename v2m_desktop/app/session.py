@@ -264,7 +264,7 @@ class Session(QObject):
             self.analysed.emit()
         self._run(task, "analyse", State.ANALYSING, done)
 
-    def generate(self, seed: int | None = None) -> None:
+    def generate(self, seed: int | None = None, keep_locks: bool = True) -> None:
         """Compose, arrange and render the video (its analysis the session holds); the lanes and
         the player get the new project's music.  With a project open: new chords for it, one
         undoable command (its locks kept, its targets steering)."""
@@ -272,7 +272,7 @@ class Session(QObject):
             self._generate_after_analysis, self._pending_seed = True, seed
             return
         if self.project is not None:
-            self._rewrite(seed)
+            self._rewrite(seed, keep_locks)
             return
         if self.video is None or self.info is None:
             return
@@ -415,14 +415,17 @@ class Session(QObject):
         self._render_worker = w
         w.start()
 
-    def _rewrite(self, seed: int | None) -> None:
+    def _rewrite(self, seed: int | None, keep_locks: bool = True) -> None:
         """Generate on the open project: the model writes every chord again on a worker, then
-        one Rewrite edit takes them (undo gives the old ones back)."""
+        one Rewrite edit takes them (undo gives the old ones back); `keep_locks` False: the
+        locked chords are written anew too."""
         from v2m_desktop.core.edits import Rewrite
         if self.project is None or self.engine is None:
             return
         seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
         engine, state = self.engine, self.project.copy()
+        if not keep_locks:
+            state.locks = set()
 
         def task(progress):
             progress("compose", 0.0)
@@ -431,7 +434,7 @@ class Session(QObject):
 
         def done(tokens):
             from v2m_desktop.app.commands import Precomputed
-            self.apply(Rewrite(seed), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
+            self.apply(Rewrite(seed, keep_locks), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
         self._run(task, "generate", State.GENERATING, done)
 
     def _render_failed(self, message: str, unexpected: bool) -> None:

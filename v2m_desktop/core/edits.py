@@ -564,17 +564,26 @@ class UseTake(Edit):
 @dataclass
 class Rewrite(Edit):
     """New chords for the whole piece from the model (Generate on an open project), in its key,
-    its locked chords kept and its emotion targets steering; the splits, targets, drawn dynamics
-    and takes stay.  Undo brings the old chords back exactly."""
+    its locked chords kept (unless `keep_locks` is False) and its emotion targets steering; the
+    splits, targets, drawn dynamics and takes stay.  Undo brings the old chords back exactly."""
     seed: int = 0
+    keep_locks: bool = True         # False: "replace everything": the locks go first
 
     def apply(self, p, engine=None):
         if engine is None:
             raise V2MError("writing new chords needs the models (an Engine)")
-        new = [int(t) for t in engine.rewrite(self.seed)]
-        if len(new) != p.seconds:
-            raise V2MError(f"new chords for {len(new)} s do not fit the project's {p.seconds} s")
-        return Batch([_Chords(0, new, keep=True), SetSettings({"chord_seed": int(self.seed)})]).apply(p)
+        unlocked = [] if self.keep_locks or not p.locks else [SetLocks(frozenset()).apply(p)]
+        try:
+            new = [int(t) for t in engine.rewrite(self.seed)]
+            if len(new) != p.seconds:
+                raise V2MError(f"new chords for {len(new)} s do not fit the project's {p.seconds} s")
+            seed = SetSettings({"chord_seed": int(self.seed)})
+            written = Batch([_Chords(0, new, keep=True), seed]).apply(p)
+        except V2MError:
+            for inv in unlocked:
+                inv.apply(p)
+            raise
+        return Batch([written, *unlocked])
 
 
 @dataclass
