@@ -76,4 +76,5 @@ def test_help_lists_every_shortcut(qtbot, window):
     rows = {table.item(i, 0).text(): table.item(i, 1).text() for i in range(table.rowCount())}
     assert "Ctrl+Y" in rows["Redo"] and "Ctrl+Shift+Z" in rows["Redo"]
     assert rows["Generate"] == "Ctrl+G" and rows["Split at Playhead"] == "S"
+    assert rows["Import MIDI"] == "Ctrl+I" and rows["Notes: velocity"] == "Alt+Wheel"
     assert len(rows) > 30

@@ -35,6 +35,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Keep the music to edit or export later (.v2m)"),
     ActionSpec("save_as", "Save Project &As…", "documents.save_project_as", (SK.SaveAs,)),
     ActionSpec("export", "&Export…", "window.export", ("Ctrl+E",), "Export the video with its music"),
+    ActionSpec("import_midi", "&Import MIDI…", "editing.import_midi", ("Ctrl+I",),
+               "Take the notes of a MIDI file exported here and changed in a DAW", editing=True),
     ActionSpec("preferences", "&Preferences…", "window.open_settings", (SK.Preferences,)),
     ActionSpec("quit", "&Quit", "window.close", (SK.Quit,)),
     # music
@@ -98,8 +100,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
 # actions, "recent" the Open Recent menu, "theme" the Theme menu, "history" and "arrangement"
 # the docks' toggles (the window adds those).
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "recent", "-", "save", "save_as", "export", "-", "preferences", "-", "quit")),
-    ("&Edit", ("undo", "redo", "-", *(a.name for a in ACTIONS if a.editing))),
+    ("&File", ("open", "recent", "-", "save", "save_as", "export", "import_midi", "-", "preferences", "-",
+               "quit")),
+    ("&Edit", ("undo", "redo", "-", *(a.name for a in ACTIONS if a.editing and a.name != "import_midi"))),
     ("&Music", ("generate", "cancel")),
     ("&Playback", ("play", "back", "forward", "prev_frame", "next_frame", "home", "end", "loop")),
     ("&View", ("zoom_in", "zoom_out", "fit", "-", "history", "arrangement", "theme")),

@@ -43,7 +43,7 @@ class Editing(QObject):
         p = self.session.project
         sel = self.axis.selection
         if sel is None:
-            b = self.timeline.chords.block_at(self.axis.playhead)
+            b = self.timeline.chords.implicit_block()      # outlined on the chord lane
             if b is None:
                 return None
             sel = (b.start, b.end)
@@ -52,8 +52,33 @@ class Editing(QObject):
         return (a, b) if b > a else ((a, a + 1) if a < n else None)
 
     def apply(self, edit: Edit, text: str) -> None:
+        from v2m_desktop.core.edits import ChangeNotes, dropped_notes
+        p = self.session.project
+        notes = p.notes if p is not None else None
         if self.session.apply(edit, text):
-            self.message.emit(text)
+            n = 0 if notes is None or p is None or isinstance(edit, ChangeNotes) else \
+                dropped_notes(notes, p.notes)
+            self.message.emit(text if not n else f"{text}: {n} note edit{'s' if n > 1 else ''} under the old "
+                              "chord dropped (Undo brings them back)")
+
+    def import_midi(self) -> None:
+        """File > Import MIDI: pick the file a DAW changed; the session reads it as one edit."""
+        from PySide6.QtWidgets import QFileDialog
+        if self.session.project is None:
+            self.message.emit("Generate (Ctrl+G) first: a MIDI file changes the music's notes")
+            return
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Import MIDI", "",
+                                              "MIDI files (*.mid *.midi);;All files (*)")
+        if path:
+            self.session.import_midi(path)
+
+    def change_notes(self, before: tuple, after: tuple, text: str) -> None:
+        """A note edit from the piano-roll, as one undoable command."""
+        from v2m_desktop.core.edits import ChangeNotes
+        if self.session.state in BUSY_TEXT:
+            self.message.emit(f"{BUSY_TEXT[self.session.state]}: edit the notes when it is done")
+            return
+        self.apply(ChangeNotes(before, after), text)
 
     def _symbol(self, token: int) -> str:
         """A chord as the lanes write it (flats in a flat key)."""

@@ -52,7 +52,7 @@ FAILURE_TITLES = {"open": "Cannot open the video", "open project": "Cannot open 
                   "analyse": "Cannot analyse the video", "generate": "Generation failed",
                   "export": "Export failed", "regenerate": "Regeneration failed",
                   "render": "Cannot render the edited music", "edit": "Cannot edit",
-                  "save": "Cannot save the project"}
+                  "save": "Cannot save the project", "import MIDI": "Cannot import the MIDI file"}
 
 
 @dataclass
@@ -342,6 +342,12 @@ class Session(QObject):
 
     def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
+        if change.what in ("notes", "chords") and self.project is not None:
+            # the piano-roll and the chord blocks' custom mark show a note edit at once
+            from v2m_desktop.core.timeline import mark_custom
+            self.lanes.notes.patch(self.project.notes)
+            if change.what == "notes":
+                self.lanes.chords.update_rows(mark_custom(self.lanes.chords.rows, self.project.notes))
         if change.what in ("chords", "splits", "locks") and self.project is not None:
             # the lane shows the edit at once; the arranged blocks replace it when rendered
             from v2m_desktop.core.timeline import patch_chords
@@ -461,6 +467,30 @@ class Session(QObject):
                 self.notice.emit(f"Regenerated {span}: take {n} of {n} "
                                  "(Alt+Left and Alt+Right step through them)")
         self._run(task, "regenerate", State.GENERATING, done)
+
+    def import_midi(self, path) -> None:
+        """The notes of a MIDI file a DAW changed (core.midi_import), read on the worker against
+        the project's music, then one undoable note edit; a file that does not match is told in
+        one line and changes nothing."""
+        from pathlib import Path
+        if self.project is None or self.engine is None:
+            return
+        engine, state, path = self.engine, self.project.copy(), Path(path)
+
+        def task(progress):
+            from v2m_desktop.core.midi_import import import_midi
+            progress("import MIDI", 0.0)
+            with engine.reading(state, progress):
+                return import_midi(engine, path)
+
+        def done(edit):
+            n = len(edit.before) + len(edit.after)
+            if not n:
+                self.notice.emit(f"{path.name}: the same notes as the project, nothing to import")
+            elif self.apply(edit, f"Import MIDI {path.name}"):
+                self.notice.emit(f"Imported {path.name}: {len(edit.before)} notes out, {len(edit.after)} in "
+                                 "(Ctrl+Z undoes it)")
+        self._run(task, "import MIDI", State.GENERATING, done)
 
     def wait_rendered(self, timeout_ms: int = 30000) -> bool:
         """Block until no re-render is pending or running (tests, closing)."""

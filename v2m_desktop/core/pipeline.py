@@ -99,6 +99,12 @@ class Outputs:
                 out.append((f"the stem {name}.wav", Path(self.stems) / f"{name}.wav"))
         return out
 
+    def notes(self, video: Path) -> list[str]:
+        """What the outputs will leave out of the video, one line each, said before the work."""
+        from v2m_desktop.core.export import Subtitles
+        note = Subtitles.of(Path(video)).note() if self.mp4 else None
+        return [note] if note else []
+
     def check(self, video: Path, instruments=None) -> None:
         """Fail before any work when an output cannot be written, would replace the input, or
         names the same file as another output (resolved: links, './', case where the file

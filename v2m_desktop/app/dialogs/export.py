@@ -101,6 +101,17 @@ class ExportDialog(QDialog):
         session.failed.connect(self._failed)
         session.cancelled.connect(self._cancelled)
         self._describe()
+        self.status.setText(self._subtitle_note(video))
+
+    @staticmethod
+    def _subtitle_note(video: Path | None) -> str:
+        """Said before the export: the video's subtitles that an MP4 cannot hold."""
+        from v2m_desktop.core.errors import V2MError
+        from v2m_desktop.core.export import Subtitles
+        try:
+            return (Subtitles.of(video).note() or "") if video else ""
+        except V2MError:            # the video is gone: the export says so
+            return ""
 
     def browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export video with music", self.path.text(),

@@ -86,6 +86,7 @@ class ProbeJob:
         self.path, self.head, self.size = p, head, size
         self._info: VideoInfo | None = None
         self._error: V2MError | None = None
+        self.streams: list[dict] = []       # every stream's codec_type and codec_name, once read
         self._ffprobe = shutil.which("ffprobe") is not None
         if self._ffprobe:
             cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
@@ -111,6 +112,7 @@ class ProbeJob:
                     meta = _parse_ffprobe(self._proc.returncode, out, err)
                 else:
                     meta = parse_ffmpeg_banner(err.decode("utf-8", "replace"))
+                self.streams = meta.get("streams") or []
                 try:
                     self._info = _info_from_meta(self.path, self.head, self.size, meta)
                 except V2MError as e:
@@ -131,6 +133,13 @@ class ProbeJob:
 
 def start_probe(path: str | os.PathLike) -> ProbeJob:
     return ProbeJob(*check_video_file(path))
+
+
+def subtitle_codecs(path: str | os.PathLike) -> list[str]:
+    """The codec of each subtitle stream of the file, in their order ('subrip', 'ass', ...)."""
+    job = start_probe(path)
+    job.result()
+    return [s.get("codec_name") or "unknown" for s in job.streams if s.get("codec_type") == "subtitle"]
 
 
 def check_video_file(path: str | os.PathLike) -> tuple[Path, bytes, int]:
