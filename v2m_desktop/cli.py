@@ -277,15 +277,7 @@ def _soundfont_name(soundfont) -> str:
     return check_soundfont(soundfont).name
 def _mix_lines(mixed) -> list[str]:
     """The delivered mix's loudness and ducking (none before an export)."""
-    if mixed is None:
-        return []
-    lines = [f"loudness   {mixed.loudness.integrated_lufs:.1f} LUFS integrated (aimed at "
-             f"{mixed.target:.1f}), true peak {mixed.loudness.true_peak_dbtp:.1f} dBTP"]
-    if mixed.ducked:
-        total = sum(b - a for a, b in mixed.ducked)
-        lines.append(f"ducked     {mixed.duck_db:g} dB under speech: {len(mixed.ducked)} "
-                     f"range{'s' * (len(mixed.ducked) != 1)}, {total:.1f} s")
-    return lines
+    return [] if mixed is None else [f"{what:<10s} {said}" for what, said in mixed.summary()]
 
 
 def _score(args) -> int:

@@ -87,6 +87,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "The music steps down under the selection, as under speech", editing=True),
     ActionSpec("never_duck", "Never Duck Selection", "editing.never_duck_selection", ("Shift+U",),
                "The music never steps down over the selection", editing=True),
+    ActionSpec("style_range", "St&yle for Selection…", "editing.pick_style", ("Y",),
+               "A style of its own for the selected seconds (Auto: the piece's style again)", editing=True),
     ActionSpec("copy", "&Copy Chords", "editing.copy_chords", (SK.Copy,), editing=True),
     ActionSpec("paste", "&Paste Chords at the Playhead", "editing.paste_chords", (SK.Paste,), editing=True),
     # help

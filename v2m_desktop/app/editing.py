@@ -323,6 +323,24 @@ class Editing(QObject):
             self.apply(Batch([ClearDynamics(*span, "density"), ClearDynamics(*span, "loudness")]),
                        f"Clear dynamics {span_text(span)}")
 
+    # -- a style for a range
+    def pick_style(self) -> None:
+        span = self.selected_seconds()
+        if span is None:
+            return
+        from v2m_desktop.app.dialogs.style import StyleDialog
+        self.style_dialog = StyleDialog(f"Seconds {span_text(span)}", self.parent_widget)
+        self.style_dialog.chosen.connect(lambda key, span=span: self.set_style(key, span))
+        self.style_dialog.finished.connect(self.parent_widget.activateWindow)
+        self.style_dialog.open()
+
+    def set_style(self, key: str, span: tuple[int, int]) -> None:
+        """The style `key` over seconds `span` (core SetStyle with a range): one undoable edit."""
+        from v2m_desktop.core.arrange.styles import AUTO, all_styles
+        from v2m_desktop.core.edits import SetStyle
+        name = "Auto" if key == AUTO else all_styles()[key].name
+        self.apply(SetStyle(key, *span), f"Style {name} {span_text(span)}")
+
     # -- ducking under speech
     def _selected_range(self) -> tuple[float, float] | None:
         """The selection as it is drawn (duck ranges need no whole seconds)."""

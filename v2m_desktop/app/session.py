@@ -216,12 +216,17 @@ class Session(QObject):
     @staticmethod
     def _mix(music: Music, p: Project) -> None:
         """Playback as the export mixes it: the original sound at its level, the music ducked
-        under its speech (and the user's duck ranges)."""
-        from v2m_desktop.core.mix import duck_spans
+        under its speech (and the user's duck ranges), the whole at the delivery's loudness."""
+        from v2m_desktop.core.mix import delivery_gain, duck_spans
+        from v2m_desktop.core.pipeline import delivery_aim
         s, sound = p.settings, music.soundtrack
         sound.level = s.original_level
         spans = duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
         sound.duck(spans, s.duck_db)
+        target, calm = delivery_aim(music.score)
+        sound.gain = delivery_gain(sound.music, sound.sample_rate, original=sound.original,
+                                   level=s.original_level, spans=spans, duck_db=s.duck_db,
+                                   aim=target - calm)
 
     # -- jobs
     def open_video(self, path) -> None:

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
+        t.styles.attach(s)
         s.notice.connect(self.show_message)
         s.renderingChanged.connect(self.rendering_label.setVisible)
         self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))

@@ -478,3 +478,19 @@ def test_a_re_encoded_copy_has_the_same_shot_changes_motion_and_tempo(copy, sint
     assert abs(b.picture_motion.mean() / a.picture_motion.mean() - 1) < 0.1
     tempo = [choose_tempo(x.shot_changes, x.info.duration, x.emotion) for x in (a, b)]
     assert abs(tempo[0] - tempo[1]) <= 1.0
+
+
+def test_a_one_frame_flash_is_no_shot_change():
+    """A frame unlike both its neighbours (an encoder's glitch, a lightning strike) is a cut to the
+    adaptive detector, but the music does not follow it; a real cut (the next frame stays) it
+    does."""
+    from v2m_desktop.core.video.analysis import shot_changes
+    n = 60
+    scores, feats = np.full(n, 2.0), np.tile([150.0, 0.01, 0.0, 0.8], (n, 1))
+    scores[20] = scores[21] = 25.0                   # frame 20 differs, frame 21 is frame 19 again
+    feats[20] = [149.0, 0.24, 0.002, 0.83]
+    scores[40] = 60.0                                # a cut: frame 40 on is another shot
+    feats[40:, 0], feats[40:, 3], feats[40, 1] = 90.0, 0.3, 0.8
+    cuts = AdaptiveCutDetector().cuts(scores)
+    assert cuts == [20, 40]
+    assert shot_changes(scores, feats.ravel(), cuts) == [40]

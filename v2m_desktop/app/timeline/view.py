@@ -31,6 +31,7 @@ from v2m_desktop.app.timeline.lanes import (
 )
 from v2m_desktop.app.timeline.models import LaneModels
 from v2m_desktop.app.timeline.piano_roll import Keyboard, PianoRollLane
+from v2m_desktop.app.timeline.style_lane import StyleLane
 
 HEADER_WIDTH = 112
 ZOOM_STEP = 1.5
@@ -106,13 +107,14 @@ class TimelineView(QWidget):
         self.cuts = CutLane(axis, models.cuts, transitions=models.transitions)
         self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
         self.speech = SpeechLane(axis, models.voice)
+        self.styles = StyleLane(axis)           # follows the session: window's attach
         self.chords = ChordLane(axis, models.chords, bars=models.bars)
         self.piano_roll = PianoRollLane(axis, models.notes)
         self.density = DynamicsLane(axis, models.dynamics, "density")
         self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
         self.curves: list[CurveLane] = [self.emotion, self.density, self.loudness]     # drawn on
         self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.speech, self.emotion,
-                                  self.chords, self.piano_roll, self.density, self.loudness]
+                                  self.styles, self.chords, self.piano_roll, self.density, self.loudness]
 
         self.body = QWidget()
         grid = QGridLayout(self.body)

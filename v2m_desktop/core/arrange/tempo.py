@@ -186,9 +186,9 @@ def _reach(cuts, duration: float, bpm: float) -> float:
 
 def choose_tempo(cuts, duration: float, emotion: np.ndarray | None, lo: float | None = None,
                  hi: float | None = None) -> float:
-    """BPM in the emotion's range (or [lo, hi]) whose beat grid reaches the most cuts: the middle
-    of the widest run of whole tempi that reach them all (the run nearest the range centre among
-    equals); the range centre when there are no cuts.
+    """BPM in the emotion's range (or [lo, hi]) whose beat grid, and its neighbours' at +-1 BPM,
+    reach the most cuts: the middle of the widest run of whole tempi that do (the run nearest
+    the range centre among equals); the range centre when there are no cuts.
 
     Not the tempo of the smallest local tempo changes: many tempi reach the same cuts, their
     changes differ by hundredths, and a cut moved by one frame (a 25-fps copy) or a range moved by
@@ -205,6 +205,9 @@ def choose_tempo(cuts, duration: float, emotion: np.ndarray | None, lo: float | 
     if not cuts or len(candidates) == 0:                             # nearby ranges
         return round(centre, 1)
     reach = np.array([_reach(cuts, duration, b) for b in candidates])
+    # what a tempo and its neighbours (+-1 BPM) all reach: a lone tempo that catches one cut more
+    # (Sintel as MPEG-4: 108 at the range's edge) is a frame's accident, not a plateau
+    reach = np.array([reach[max(i - 1, 0):i + 2].min() for i in range(len(reach))])
     best = reach == reach.max()
     runs: list[tuple[int, int]] = []         # [first, last] indices of each run of the best
     for i in np.flatnonzero(best):

@@ -122,7 +122,7 @@ class Analysis:
     vision: str                  # "clip" or "basic"
     thumbnails: np.ndarray       # [N, h, 96, 3] uint8 RGB, one per second
     thumb_times: np.ndarray      # [N] float64 seconds of the thumbnails' frames
-    shots: list[float] | None = None   # every abrupt shot change (a superset of cuts; None: cuts)
+    shots: list[float] | None = None   # every abrupt shot change (the cuts but flashes, and more; None: cuts)
     speech: list[tuple[float, float]] = field(default_factory=list)   # spans of talk in its sound
     coarse_motion: np.ndarray | None = None   # [T] float32, what the music reads (None: motion)
 
@@ -282,6 +282,15 @@ def shot_features(hsv: np.ndarray, last_hsv: np.ndarray | None) -> tuple[float, 
     return float(v.mean()), dist, flip, float(bright.mean())
 
 
+def _flash(sc: np.ndarray, luma: np.ndarray, bright: np.ndarray, i: int) -> bool:
+    """Is frame i a one-frame flash: the frame after it as far from it as it is from the one
+    before, and back to the one before (mean value within 1, bright share within 1 %)?"""
+    if not 0 < i < len(sc) - 1:
+        return False
+    return sc[i + 1] >= 0.5 * sc[i] and abs(luma[i + 1] - luma[i - 1]) <= 1.0 and \
+        abs(bright[i + 1] - bright[i - 1]) <= 0.01
+
+
 def _in_fade(luma: np.ndarray, i: int) -> bool:
     """Is frame i's change of mean value a step of a steady ramp (a fade), not a jump? The steps
     two frames either side go the same way, and are not much smaller than this one. (A blocky
@@ -320,6 +329,9 @@ def shot_changes(scores, feats, cuts: list[int], fps: float = 24.0) -> list[int]
         if max(luma[i], luma[i - 1]) < 15 and step and flip[i] >= 0.001 and \
                 flip[i] >= 5 * max(flip[i - 3:i].max(), 1e-4):
             found.add(i)                                  # a card of text on black
+    # a flash (one frame unlike both neighbours: a lightning strike, or an encoder's glitch, a
+    # VP9 copy of Big Buck Bunny has two) is no change of shot, whichever detector saw it
+    found = {i for i in found if not _flash(sc, luma, bright, i)}
     out: list[int] = []
     for i in sorted(found):
         if not out or i - out[-1] > merge:
