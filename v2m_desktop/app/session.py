@@ -83,6 +83,8 @@ class Session(QObject):
     videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
     RERENDER_MS = 120                   # edits within this time re-render once
+    NOTE_RERENDER_MS = 20               # a note edit (a mouse release): heard sooner; a burst of
+                                        # them still renders once more at most (_render_again)
 
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
@@ -369,7 +371,7 @@ class Session(QObject):
         else:
             self._changed = None            # the engine compares the arrangements
         self._changed_any = True
-        self._render_timer.start()
+        self._render_timer.start(self.NOTE_RERENDER_MS if change.what == "notes" else self.RERENDER_MS)
         self._rendering(True)
 
     def _rendering(self, on: bool) -> None:
