@@ -103,3 +103,93 @@ def test_styles_on_the_command_line(clip, tmp_path, capsys):
         assert proj.read_bytes() == before
     assert main(["export", str(proj), "--midi", str(tmp_path / "e.mid"), "--quiet"]) == 0
     assert "style      Ambient; 4-8 s Upbeat pop" in capsys.readouterr().out
+
+
+def test_a_daw_round_trip_on_the_command_line(clip, tmp_path, capsys):
+    """export --midi, a DAW's changes (pretty_midi), edit --import-midi, show lists the note
+    edits; a chord change under an edited note drops it, and says so; a file that does not match
+    is one line and the project stays as it was."""
+    import pretty_midi
+    proj = tmp_path / "p.v2m"
+    assert main(["project", "new", str(clip), "-o", str(proj), "--seed", "2", "--vision", "basic",
+                 "--quiet"]) == 0
+    assert main(["export", str(proj), "--midi", str(tmp_path / "out.mid"), "--quiet"]) == 0
+    m = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid"))
+    piano = next(i for i in m.instruments if i.name == "piano")
+    moved = next(n for n in piano.notes if 5.0 <= n.start < 6.0)
+    moved.pitch += 3
+    m.write(str(tmp_path / "daw.mid"))
+    capsys.readouterr()
+    assert main(["edit", str(proj), "--import-midi", str(tmp_path / "daw.mid")]) == 0
+    assert "daw.mid: +2 note edits" in capsys.readouterr().out
+    notes = _show(capsys, proj)["notes"]
+    assert len(notes["removed"]) == 1 and notes["added"][0]["pitch"] == moved.pitch
+    assert main(["show", str(proj)]) == 0
+    out = capsys.readouterr().out
+    assert "note edits: 1 notes put in, 1 taken out" in out and "+ piano" in out
+    assert main(["export", str(proj), "--midi", str(tmp_path / "again.mid"), "--quiet"]) == 0
+    again = pretty_midi.PrettyMIDI(str(tmp_path / "again.mid"))
+    assert any(n.pitch == moved.pitch and abs(n.start - moved.start) < 0.002
+               for n in next(i for i in again.instruments if i.name == "piano").notes)
+    # another tempo map: refused in one line, the file unchanged
+    saved = proj.read_bytes()
+    other = pretty_midi.PrettyMIDI(initial_tempo=170.0)
+    other.instruments = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid")).instruments
+    other.write(str(tmp_path / "other.mid"))
+    assert main(["edit", str(proj), "--import-midi", str(tmp_path / "other.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "another tempo map than the project" in err and err.count("\n") == 1
+    assert proj.read_bytes() == saved
+    # a new chord under the edited note drops its edit, and says so
+    second = int(moved.start)
+    shown = _show(capsys, proj)
+    chord = next(b["chord"] for b in shown["blocks"] if b["start"] <= second < b["end"])
+    other = "Am" if chord != "Am" else "C"
+    assert main(["edit", str(proj), "--chord", f"{second}-{second + 1}={other}"]) == 0
+    assert "2 note edits dropped: the chords under them changed" in capsys.readouterr().out
+    assert _show(capsys, proj)["notes"] == {"removed": [], "added": []}
+
+
+def _no_room(kind: str, tmp_path):
+    """(the folder to write into, the child's preexec_fn): a full tmpfs (ENOSPC; mounting needs
+    root), or a file size limit (EFBIG: what a full disk does to a write, anywhere)."""
+    import resource
+    import signal
+    import subprocess
+    if kind == "file size limit":
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # the write fails instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        (tmp_path / "out").mkdir()
+        return tmp_path / "out", limit, None
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    (disk / "filler").write_bytes(b"\0" * 16384)
+    return disk, None, lambda: subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["full tmpfs", "file size limit"])
+def test_project_new_onto_a_full_disk_is_one_line_and_no_file(tmp_path, kind):
+    import os
+    import subprocess
+    import sys
+    video = tmp_path / "clip.mp4"
+    make_test_video(video, 4, fps=12, size=(96, 64), cuts=[2.0])
+    folder, preexec, unmount = _no_room(kind, tmp_path)
+    before = sorted(p.name for p in folder.iterdir())
+    try:
+        r = subprocess.run([sys.executable, "-m", "v2m_desktop.cli", "project", "new", str(video),
+                            "-o", str(folder / "P.v2m"), "--quiet"], capture_output=True, text=True,
+                           preexec_fn=preexec, env={**os.environ, "V2M_CACHE_DIR": str(tmp_path / "cache")},
+                           timeout=120)
+        after = sorted(p.name for p in folder.iterdir())
+    finally:
+        if unmount:
+            unmount()
+    reason = "No space left on device" if kind == "full tmpfs" else "File too large"
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines() == [f"v2m: cannot write {folder / 'P.v2m'}: {reason}"]
+    assert after == before          # no P.v2m, no temporary file

@@ -196,3 +196,41 @@ def test_the_next_run_sweeps_what_a_killed_run_left(long_clip, clip, tmp_path, m
     assert main(["score", str(clip), "-o", str(out_dir / "next.mp4"), "--quiet", *BASIC]) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([fresh.name, "next.mp4"])
     assert [p.name for p in tmpdir.iterdir()] == [mine.name]
+
+
+def _extent(path: Path, stream: str) -> tuple[float, float]:
+    """(the stream's start, the end of its last packet) in seconds, as ffprobe reads them."""
+    import json
+    import shutil
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe not installed")
+    out = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+         "stream=start_time:packet=pts_time,duration_time", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True).stdout)
+    end = max(float(p["pts_time"]) + float(p.get("duration_time") or 0) for p in out["packets"])
+    return float(out["streams"][0]["start_time"]), end
+
+
+def test_a_vfr_clip_whose_video_starts_late_exports_its_video_length(tmp_path, capfd):
+    """A VFR MKV (jittered timestamps) written through a pipe, as a recorder writes it (no
+    durations in the file), its video starting 0.133 s after its sound: the MP4 lasts as long as
+    the video, within a frame, and its video and music both start at 0 (it came out 8.823 s
+    for 8.700 s of video, the music 0.123 s ahead of the picture)."""
+    from v2m_desktop.core.files import ffmpeg_exe
+    vfr = tmp_path / "vfr.mkv"
+    with vfr.open("wb") as f:
+        subprocess.run([ffmpeg_exe(), "-v", "error",
+                        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30:duration=4",
+                        "-f", "lavfi", "-i", "sine=frequency=440:duration=4.3",
+                        "-vf", "setpts='(0.133+N/30+0.02*mod(N,7))/TB'", "-fps_mode", "vfr",
+                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "matroska", "-"],
+                       stdout=f, check=True)
+    first, end = _extent(vfr, "v:0")
+    assert first >= 0.09            # the sound's AAC priming moves it a little
+    out = tmp_path / "out.mp4"
+    assert main(["score", str(vfr), "-o", str(out), "--quiet", *BASIC]) == 0
+    v0, v1 = _extent(out, "v:0")
+    a0, a1 = _extent(out, "a:0")
+    assert v0 == pytest.approx(0, abs=1e-3) and a0 == pytest.approx(0, abs=1e-3)
+    assert max(v1, a1) == pytest.approx(end - first, abs=1 / 30)

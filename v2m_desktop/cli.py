@@ -121,14 +121,16 @@ def _bench_media(args) -> int:
                                            f"change {r['chord']:.2f}, of random chord changes at the "
                                            f"same rate {r['random_chord']:.2f} ({r['cuts']} cuts)"}
             elif w == "edit":
-                r = bench.bench_edit(video)
+                from v2m_desktop.core.lab.bench_notes import bench_notes, notes_lines
+                r = {**bench.bench_edit(video), "notes": bench_notes(video, Path(d))}
                 results[w] = {**r, "line": f"edit to new audio ({r['seconds']} s video): chord edit "
                                            f"{r['chord_edit_s']:.2f} s (target < 0.3 s), 20-s regeneration "
                                            f"{r['regenerate_20s_s']:.2f} s (target < 1 s), vs full arrange + "
                                            f"render {r['full_s']:.2f} s; joined audio vs a full render: "
                                            f"SNR {r['chord_snr_db']:.0f} / {r['regenerate_snr_db']:.0f} dB, "
                                            f"max diff {r['chord_max_diff']:.3f} / "
-                                           f"{r['regenerate_max_diff']:.3f}"}
+                                           f"{r['regenerate_max_diff']:.3f}\n"
+                                           + "\n".join(notes_lines(r["notes"]))}
             elif w == "batch":
                 from v2m_desktop.core.lab.bench_batch import bench_batch
                 r = bench_batch()
@@ -152,14 +154,15 @@ def _bench_media(args) -> int:
 
 
 def _app_line(r: dict) -> str:
-    from v2m_desktop.app.bench import edit_line
+    from v2m_desktop.app.bench import edit_line, note_lines, preview_line
     cancels = ", ".join(f"{k} {v:.2f} s" for k, v in r["cancel_s"].items())
     return (f"app launch to window {r['launch_s']:.2f} s vs a bare Qt window {r['bare_qt_s']:.2f} s: "
             f"{r['launch_ratio']:.1f}x (target < 1.5 s)\n"
             f"app longest event-loop gap while opening and scoring {Path(r['video']).name} "
             f"({r['generate_s']:.1f} s): {r['longest_gap_ms']:.0f} ms vs {r['idle_gap_ms']:.0f} ms idle "
             f"(target < 50 ms)\n"
-            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r))
+            f"app Cancel to idle: {cancels} (target < 1 s)\n" + edit_line(r) + "\n" + preview_line(r) + "\n"
+            + note_lines(r["notes_short"], r["notes_long"]))
 
 
 def _said(what: str, _fraction: float) -> None:
@@ -274,15 +277,7 @@ def _soundfont_name(soundfont) -> str:
     return check_soundfont(soundfont).name
 def _mix_lines(mixed) -> list[str]:
     """The delivered mix's loudness and ducking (none before an export)."""
-    if mixed is None:
-        return []
-    lines = [f"loudness   {mixed.loudness.integrated_lufs:.1f} LUFS integrated (aimed at "
-             f"{mixed.target:.1f}), true peak {mixed.loudness.true_peak_dbtp:.1f} dBTP"]
-    if mixed.ducked:
-        total = sum(b - a for a, b in mixed.ducked)
-        lines.append(f"ducked     {mixed.duck_db:g} dB under speech: {len(mixed.ducked)} "
-                     f"range{'s' * (len(mixed.ducked) != 1)}, {total:.1f} s")
-    return lines
+    return [] if mixed is None else [f"{what:<10s} {said}" for what, said in mixed.summary()]
 
 
 def _score(args) -> int:
@@ -295,6 +290,7 @@ def _score(args) -> int:
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     settings = _score_settings(args)
     outputs.check(video, settings.arrange.instruments)
+    _say_notes(outputs, video)
     if args.project is not None:      # every name checked before any work
         _check_project_out(Path(args.project), video, outputs, settings.arrange.instruments)
     return _run_score(video, outputs, settings, args.quiet, project=args.project)
@@ -322,6 +318,11 @@ def _probed(video: Path) -> None:
     """Probe the video first: bad input gets its one line before any progress bar starts."""
     from v2m_desktop.core.video.probe import probe
     probe(video)
+
+
+def _say_notes(outputs, video: Path) -> None:
+    for note in outputs.notes(video):
+        print(f"v2m: note: {note}", file=sys.stderr)
 
 
 def _run_score(video: Path, outputs, settings, quiet: bool, project: Path | None = None) -> int:
@@ -450,6 +451,8 @@ def _edits(args) -> list:
             out.append((E.AddDuckRange if op == "duck_add" else E.RemoveDuckRange)(a, b))
         elif op == "loudness":
             out.append(E.SetLoudnessTarget(value))
+        elif op == "import_midi":
+            out.append(E.ImportMidi(Path(value)))
     return out
 
 
@@ -487,7 +490,7 @@ def _project_new(args) -> int:
 
 
 def _edit(args) -> int:
-    from v2m_desktop.core.edits import Regenerate
+    from v2m_desktop.core.edits import ChangeNotes, ImportMidi, Regenerate, dropped_notes
     from v2m_desktop.core.engine import Engine
     from v2m_desktop.core.project import Conflict, open_project
     ops = _edits(args)
@@ -497,15 +500,24 @@ def _edit(args) -> int:
         # read, edit, save-if-unchanged: another program's save in between means read it again
         # and make the edits on what it wrote (they are all or nothing, and repeatable)
         project = open_project(Path(args.project), args.video)
-        engine = Engine(project, device=args.device) if any(isinstance(e, Regenerate) for e in ops) else None
+        engine = Engine(project, device=args.device) \
+            if any(isinstance(e, (Regenerate, ImportMidi)) for e in ops) else None
+        told = []
         for e in ops:       # all in memory first: a bad one leaves the file as it was
+            notes = project.notes
             e.apply(project, engine)
+            if not isinstance(e, (ChangeNotes, ImportMidi)) and (n := dropped_notes(notes, project.notes)):
+                told.append(f"{n} note edit{'s' if n > 1 else ''} dropped: the chords under them changed")
+            elif isinstance(e, ImportMidi):
+                told.append(f"{e.path.name}: {len(project.notes) - len(notes):+d} note edits")
         try:
             project.save()
             break
         except Conflict:
             if attempt == _EDIT_TRIES - 1:
                 raise
+    for line in told:
+        print(line)
     print(f"{len(ops)} edit{'s' if len(ops) > 1 else ''} saved in {project.path}")
     return 0
 
@@ -521,12 +533,16 @@ def _show(args) -> int:
     targets = [{"start": t.start, "end": t.end, "emotion": t.emotion, "intensity": t.intensity}
                for t in p.targets]
     takes = [{"start": t.start, "end": t.end, "count": len(t.takes), "current": t.current} for t in p.takes]
+    from v2m_desktop.core.notes import note_name, note_to_dict
+    notes = {"removed": [note_to_dict(n) for n in sorted(p.notes.removed)],
+             "added": [note_to_dict(n) for n in p.notes.added]}
     if args.json:
         s = p.settings
         mix = {"original_level": s.original_level, "duck_db": s.duck_db, "loudness": s.loudness,
                "duck_add": [list(r) for r in s.duck_add], "duck_remove": [list(r) for r in s.duck_remove]}
         print(json.dumps({"video": p.video.path, "key": p.key_name, "tempo": p.settings.tempo,
-                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix}))
+                          "blocks": blocks, "targets": targets, "takes": takes, "mix": mix,
+                          "notes": notes}))
         return 0
     print(f"{p.video.path}: {p.video.duration:.1f} s, {p.key_name}, tempo "
           f"{'auto' if p.settings.tempo is None else f'{p.settings.tempo:g} BPM'}")
@@ -536,6 +552,12 @@ def _show(args) -> int:
         print(f"  target {t['start']}-{t['end']}: {t['emotion']} {t['intensity']:g}")
     for t in takes:
         print(f"  takes {t['start']}-{t['end']}: {t['count']} (using {t['current']})")
+    if len(p.notes):
+        print(f"  note edits: {len(p.notes.added)} notes put in, {len(p.notes.removed)} taken out")
+        for what, sign in (("removed", "-"), ("added", "+")):
+            for n in notes[what]:
+                print(f"    {sign} {n['part']:8s} {note_name(n['pitch']):4s} {n['start']:8.3f}-"
+                      f"{n['end']:<8.3f} s  velocity {n['velocity']}")
     s = p.settings
     ranges = "".join(f", {what} " + " ".join(f"{a:g}-{b:g}" for a, b in spans)
                      for what, spans in (("ducked", s.duck_add), ("never ducked", s.duck_remove)) if spans)
@@ -556,6 +578,7 @@ def _export(args) -> int:
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
     outputs.check(video, project.settings.instruments)
+    _say_notes(outputs, video)
     _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:
@@ -769,7 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
             ("duck", "DB", "how far the music ducks under speech (0: off)"),
             ("duck-add", "A-B", "duck the music over A-B (seconds, decimals allowed)"),
             ("duck-remove", "A-B", "never duck the music over A-B"),
-            ("loudness", "TARGET", "delivery loudness: youtube, podcast, broadcast or LUFS")):
+            ("loudness", "TARGET", "delivery loudness: youtube, podcast, broadcast or LUFS"),
+            ("import-midi", "EDITED.mid", "take the notes of a MIDI file that `v2m export --midi` wrote and "
+             "a DAW changed")):
         ed.add_argument(f"--{name}", dest="ops", action="append", metavar=metavar, help=text,
                         type=lambda v, op=name.replace("-", "_"): (op, v))
     ed.set_defaults(func=_edit)

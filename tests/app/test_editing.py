@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from tests.app.conftest import open_and_generate
 from v2m_desktop.app.timeline.lanes import format_time
-from v2m_desktop.core.chords import chord_symbol
+from v2m_desktop.core.chords import chord_symbol, parse_chord_symbol
+
+QUALITY_NAMES = {"maj": "major", "min": "minor", "min7": "m7", "maj6": "6", "min6": "m6", "hdim7": "m7b5"}
 
 
 def _wide_block(window, after: float = 0.0):
@@ -38,6 +40,9 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     qtbot.mouseDClick(lane, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, (b.start + b.end) / 2), 15))
     dlg = window.editing.chord_dialog
     assert dlg.isVisible()
+    # the 'or pick' lists open on the block's chord
+    root, quality = parse_chord_symbol(b.symbol)
+    assert (dlg.root.currentIndex(), dlg.quality.currentText()) == (root, QUALITY_NAMES.get(quality, quality))
     dlg.symbol.clear()
     qtbot.keyClicks(dlg.symbol, "Bbmaj7")          # the clip is in F major: flats
     qtbot.keyClick(dlg.symbol, Qt.Key.Key_Return)
@@ -61,6 +66,10 @@ def test_set_a_chord_by_double_click_then_undo_and_redo(qtbot, window, bbb):
     row = next(r for r in window.session.lanes.chords.rows if r.start <= a < r.end)
     assert row.symbol == "Bbmaj7" and row.start <= a and row.end >= e
     assert QToolTip.text() == f"Bbmaj7  {format_time(row.start)}–{format_time(row.end)}"
+    qtbot.mouseDClick(lane, Qt.MouseButton.LeftButton, pos=where)
+    dlg = window.editing.chord_dialog
+    assert (dlg.root.currentText(), dlg.quality.currentText()) == ("Bb", "maj7")
+    dlg.reject()
 
 
 def test_merge_a_block_with_the_next_by_m(qtbot, window, bbb):
@@ -179,6 +188,21 @@ def test_drag_a_boundary_and_lock_a_block(qtbot, window, bbb):
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.session.undo_stack.index() == 1 and not any(s in p.locks for s in span)
     assert int(p.tokens[o]) == int(p.tokens[o + 1])            # the drag is still there
+    assert window.session.wait_rendered()
+    # nothing selected: what K acts on, the block under the playhead, is outlined
+    c = _wide_block(window, after=15)
+    mid = (c.start + c.end) / 2
+    qtbot.mouseClick(window.timeline.ruler, Qt.MouseButton.LeftButton, pos=QPoint(_x(window, mid), 10))
+    assert window.axis.selection is None and lane.implicit_block() == c
+
+    def outlined(block) -> bool:        # the selection's blue on the lane's top edge over the block
+        c = lane.grab().toImage().pixelColor(_x(window, (block.start + block.end) / 2), 1)
+        return c.blue() > 150 and c.blue() - c.red() > 60
+    assert outlined(c) and not outlined(b)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert all(s in p.locks for s in range(int(round(c.start)), int(round(c.end))))
+    window.axis.set_selection(b.start, b.end)                  # a selection: no outline
+    assert lane.implicit_block() is None and not outlined(c)
     assert window.session.wait_rendered()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.app.conftest import open_and_generate
 
@@ -19,9 +20,18 @@ def test_generate_on_an_edited_project_undoes_and_redoes_by_the_keys(qtbot, wind
     qtbot.keyClick(window, Qt.Key.Key_Delete)             # a rest over 20-24
     edited = p.state()
     window.session.seeds.seed(4)
+    # Generate on an edited project asks first; Cancel changes nothing
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    box = window.editing.generate_question
+    assert box.isVisible() and box.defaultButton().text() == "Keep Locked Chords"
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    assert not window.session.busy and p.state() == edited
     with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
         qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+        box = window.editing.generate_question
+        qtbot.keyClick(box, Qt.Key.Key_Return)                # the default: keep the locked chords
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     generated = p.state()
     assert generated["chords"] != edited["chords"]
     assert generated["chords"][10:14] == edited["chords"][10:14]          # locked: kept
@@ -34,6 +44,18 @@ def test_generate_on_an_edited_project_undoes_and_redoes_by_the_keys(qtbot, wind
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(window, Qt.Key.Key_Z, ctrl_shift)
     assert p.state() == generated
+    # Replace Everything: the locked chords are written anew too, and undo brings the locks back
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.state() == edited
+    with qtbot.waitSignal(window.session.undo_stack.indexChanged, timeout=60000):
+        qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+        box = window.editing.generate_question
+        replace = next(b for b in box.buttons() if b.text() == "Replace Everything")
+        qtbot.mouseClick(replace, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy and QApplication.activeWindow() is window, timeout=10000)
+    assert not p.locks and p.state()["chords"] != edited["chords"]
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert p.state() == edited and set(range(10, 14)) <= p.locks
     assert window.session.wait_rendered()
 
 
@@ -76,4 +98,5 @@ def test_help_lists_every_shortcut(qtbot, window):
     rows = {table.item(i, 0).text(): table.item(i, 1).text() for i in range(table.rowCount())}
     assert "Ctrl+Y" in rows["Redo"] and "Ctrl+Shift+Z" in rows["Redo"]
     assert rows["Generate"] == "Ctrl+G" and rows["Split at Playhead"] == "S"
+    assert rows["Import MIDI"] == "Ctrl+I" and rows["Notes: velocity"] == "Alt+Wheel"
     assert len(rows) > 30

@@ -204,6 +204,12 @@ def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path, mon
     assert streams[1]["codec_name"] == "aac"
     assert float(streams[1]["duration"]) == pytest.approx(window.player.duration, abs=0.1)
     qtbot.waitUntil(lambda: dlg.done_box is not None and dlg.done_box.isVisible(), timeout=2000)
+    # the summary says the loudness and true peak measured on the MP4's sound (issue 29)
+    delivered = window.session.music.score.delivered
+    heard = delivered.loudness
+    assert f"Loudness: {heard.integrated_lufs:.1f} LUFS integrated" in dlg.done_box.text()
+    assert f"true peak {heard.true_peak_dbtp:.1f} dBTP" in dlg.done_box.text()
+    assert abs(heard.integrated_lufs - delivered.target) <= 1.0 and heard.true_peak_dbtp <= -1.0
     show = next(b for b in dlg.done_box.buttons() if b.text() == "Show in Folder")
     from PySide6.QtGui import QDesktopServices
     with monkeypatch.context() as m:            # no file manager here: the path, in a message

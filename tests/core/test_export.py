@@ -13,6 +13,8 @@ import pytest
 
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.export import (
+    Subtitles,
+    export_delivery,
     export_mp4,
     ffmpeg_exe,
     has_audio,
@@ -177,7 +179,7 @@ def test_failed_ffmpeg_leaves_nothing(tmp_path):
     fake.write_text("this is not a video")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    with pytest.raises(V2MError, match="ffmpeg failed: .+"):
+    with pytest.raises(V2MError, match="notavideo.mp4 is not a video file"):     # its probe says
         export_mp4(fake, _music(1.0), SR, out_dir / "o.mp4", duration=1.0)
     assert list(out_dir.iterdir()) == []
     with pytest.raises(V2MError, match="video not found"):
@@ -253,3 +255,38 @@ def test_big_buck_bunny_full_chain(tmp_path):
     stems = sorted(p.stem for p in (tmp_path / "stems").iterdir())
     assert stems == sorted(i.name for i in arr.midi.instruments)
     assert len(arr.midi.instruments) >= 4
+
+
+SRT = "1\n00:00:00,200 --> 00:00:01,000\nHello there\n\n2\n00:00:01,100 --> 00:00:01,800\nSecond line\n"
+
+
+def test_an_mkvs_subtitles_go_into_the_mp4_as_mov_text(media, tmp_path):
+    """An MKV with an .srt muxed in (English): the export's MP4 carries it as mov_text, the same
+    cues and language; the original MP4s' tracks are untouched."""
+    (tmp_path / "subs.srt").write_text(SRT)
+    mkv = tmp_path / "clip.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(media["silent"]),
+                    "-i", str(tmp_path / "subs.srt"), "-map", "0:v", "-map", "1:s", "-c:v", "copy",
+                    "-c:s", "srt", "-metadata:s:s:0", "language=eng", str(mkv)], check=True)
+    assert Subtitles.of(mkv).codecs == ("subrip",) and Subtitles.of(mkv).note() is None
+    for name, export in (("delivery", lambda out: export_delivery(mkv, _music(2.0), SR, out, duration=2.0,
+                                                                    ceiling_dbtp=-1.0)),
+                         ("mp4", lambda out: export_mp4(mkv, _music(2.0), SR, out, duration=2.0))):
+        out = tmp_path / f"{name}.mp4"
+        export(out)
+        sub = _streams(out)["subtitle"]
+        assert (sub["codec_name"], sub["tags"]["language"]) == ("mov_text", "eng")
+        cues = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-map", "0:s:0",
+                               "-f", "srt", "-"], capture_output=True, text=True, check=True).stdout
+        assert "Hello there" in cues and "Second line" in cues
+        assert "00:00:00,200 --> 00:00:01,000" in cues
+    assert Subtitles.of(media["silent"]).ffmpeg_args() == []        # none: nothing mapped
+
+
+def test_subtitles_an_mp4_cannot_hold_are_said():
+    """Blu-ray and DVB bitmaps have no place in an MP4 (ffmpeg cannot make them to test with:
+    the rule is checked on the codecs ffprobe names)."""
+    s = Subtitles(Path("film.mkv"), ("subrip", "hdmv_pgs_subtitle", "dvd_subtitle"))
+    assert s.dropped == ["hdmv_pgs_subtitle"]
+    assert s.note() == "film.mkv: its hdmv_pgs_subtitle subtitle stream cannot go into an MP4 and is left out"
+    assert s.ffmpeg_args() == ["-map", "0:s:0", "-c:s:0", "mov_text", "-map", "0:s:2", "-c:s:1", "copy"]

@@ -174,3 +174,23 @@ def test_playback_ducks_as_the_export_does():
     assert np.allclose(s.read(1000, 10), 0.5)
     exported = mix.apply_gain(music.copy(), [(4.0, 6.0)], 10.0, sr)
     assert np.allclose(s.read(3800, 3000), exported[3800:6800])
+
+
+@pytest.mark.parametrize("name,level", [("loud", 0.0), ("soft", 0.6)])
+def test_playback_is_as_loud_as_the_export(music, bbb, name, level):
+    """The player's sound at the delivery's gain: within 0.5 LU of the delivered mix (real
+    FluidSynth music, Big Buck Bunny's own sound kept or not, ducked under its speech)."""
+    from v2m_desktop.core.export import decode_audio
+    from v2m_desktop.core.playback import Soundtrack
+    original = decode_audio(bbb, SR, 40.0)
+    speech = [(10.0, 12.0)]
+    out = mix.deliver(music[name], SR, original=original, level=level, speech=speech, target=-23.0)
+    s = Soundtrack(music[name], SR, original, level)
+    s.duck(out.ducked, out.duck_db)
+    before = mix.integrated_loudness(s.read(0, s.frames), SR)
+    assert abs(before - out.loudness.integrated_lufs) > 1.0         # the render's level differs
+    s.gain = mix.delivery_gain(s.music, SR, original=s.original, level=level, spans=out.ducked,
+                               duck_db=out.duck_db, aim=-23.0)
+    heard = s.read(0, s.frames)
+    assert mix.integrated_loudness(heard, SR) == pytest.approx(out.loudness.integrated_lufs, abs=0.5)
+    assert np.abs(heard).max() <= 1.0

@@ -35,11 +35,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Keep the music to edit or export later (.v2m)"),
     ActionSpec("save_as", "Save Project &As…", "documents.save_project_as", (SK.SaveAs,)),
     ActionSpec("export", "&Export…", "window.export", ("Ctrl+E",), "Export the video with its music"),
+    ActionSpec("import_midi", "&Import MIDI…", "editing.import_midi", ("Ctrl+I",),
+               "Take the notes of a MIDI file exported here and changed in a DAW", editing=True),
     ActionSpec("preferences", "&Preferences…", "window.open_settings", (SK.Preferences,)),
     ActionSpec("quit", "&Quit", "window.close", (SK.Quit,)),
     # music
-    ActionSpec("generate", "&Generate", "session.generate", ("Ctrl+G",),
-               "Write music for the whole video"),
+    ActionSpec("generate", "&Generate", "editing.generate", ("Ctrl+G",),
+               "Write music for the whole video (on an edited project: asks first; Undo takes it back)"),
     ActionSpec("cancel", "&Cancel", "session.cancel", ("Esc",), "Stop the running job"),
     # playback
     ActionSpec("play", "&Play", "player.toggle", ("Space",), "Play or pause"),
@@ -85,6 +87,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "The music steps down under the selection, as under speech", editing=True),
     ActionSpec("never_duck", "Never Duck Selection", "editing.never_duck_selection", ("Shift+U",),
                "The music never steps down over the selection", editing=True),
+    ActionSpec("style_range", "St&yle for Selection…", "editing.pick_style", ("Y",),
+               "A style of its own for the selected seconds (Auto: the piece's style again)", editing=True),
     ActionSpec("copy", "&Copy Chords", "editing.copy_chords", (SK.Copy,), editing=True),
     ActionSpec("paste", "&Paste Chords at the Playhead", "editing.paste_chords", (SK.Paste,), editing=True),
     # help
@@ -96,8 +100,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
 # actions, "recent" the Open Recent menu, "theme" the Theme menu, "history" and "arrangement"
 # the docks' toggles (the window adds those).
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "recent", "-", "save", "save_as", "export", "-", "preferences", "-", "quit")),
-    ("&Edit", ("undo", "redo", "-", *(a.name for a in ACTIONS if a.editing))),
+    ("&File", ("open", "recent", "-", "save", "save_as", "export", "import_midi", "-", "preferences", "-",
+               "quit")),
+    ("&Edit", ("undo", "redo", "-", *(a.name for a in ACTIONS if a.editing and a.name != "import_midi"))),
     ("&Music", ("generate", "cancel")),
     ("&Playback", ("play", "back", "forward", "prev_frame", "next_frame", "home", "end", "loop")),
     ("&View", ("zoom_in", "zoom_out", "fit", "-", "history", "arrangement", "theme")),

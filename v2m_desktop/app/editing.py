@@ -36,6 +36,7 @@ class Editing(QObject):
         self.draw_emotion: str | None = None              # what a drawn curve asks for next
         self.chord_dialog: ChordDialog | None = None
         self.target_dialog: TargetDialog | None = None
+        self.generate_question = None                     # Generate's question on an edited project
 
     # -- the selection
     def selected_seconds(self) -> tuple[int, int] | None:
@@ -43,7 +44,7 @@ class Editing(QObject):
         p = self.session.project
         sel = self.axis.selection
         if sel is None:
-            b = self.timeline.chords.block_at(self.axis.playhead)
+            b = self.timeline.chords.implicit_block()      # outlined on the chord lane
             if b is None:
                 return None
             sel = (b.start, b.end)
@@ -52,8 +53,63 @@ class Editing(QObject):
         return (a, b) if b > a else ((a, a + 1) if a < n else None)
 
     def apply(self, edit: Edit, text: str) -> None:
+        from v2m_desktop.core.edits import ChangeNotes, dropped_notes
+        p = self.session.project
+        notes = p.notes if p is not None else None
         if self.session.apply(edit, text):
-            self.message.emit(text)
+            n = 0 if notes is None or p is None or isinstance(edit, ChangeNotes) else \
+                dropped_notes(notes, p.notes)
+            self.message.emit(text if not n else f"{text}: {n} note edit{'s' if n > 1 else ''} under the old "
+                              "chord dropped (Undo brings them back)")
+
+    def generate(self) -> None:
+        """Ctrl+G: music for the whole video.  On a project the user edited, ask first: keep the
+        locked chords (the default), replace everything, or cancel (either way one undoable
+        command)."""
+        from PySide6.QtWidgets import QMessageBox
+        s, p = self.session, self.session.project
+        edited = p is not None and (s.undo_stack.count() > 0 or bool(p.locks or p.targets or p.splits)
+                                    or len(p.notes) > 0 or any(p.dynamics.values()))
+        if not edited:
+            s.generate()
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Generate", "Write new chords for the whole video?",
+                          parent=self.parent_widget)
+        box.setInformativeText(f"{len(p.locks)} locked seconds. Undo (Ctrl+Z) brings the current "
+                               "music back either way.")
+        keep = box.addButton("Keep Locked Chords", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace Everything", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+
+        def answered(button) -> None:
+            self.parent_widget.activateWindow()     # the keys go back to the window at once
+            if button is keep:
+                s.generate()
+            elif button is replace:
+                s.generate(keep_locks=False)
+        box.buttonClicked.connect(answered)
+        self.generate_question = box
+        box.open()
+
+    def import_midi(self) -> None:
+        """File > Import MIDI: pick the file a DAW changed; the session reads it as one edit."""
+        from PySide6.QtWidgets import QFileDialog
+        if self.session.project is None:
+            self.message.emit("Generate (Ctrl+G) first: a MIDI file changes the music's notes")
+            return
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Import MIDI", "",
+                                              "MIDI files (*.mid *.midi);;All files (*)")
+        if path:
+            self.session.import_midi(path)
+
+    def change_notes(self, before: tuple, after: tuple, text: str) -> None:
+        """A note edit from the piano-roll, as one undoable command."""
+        from v2m_desktop.core.edits import ChangeNotes
+        if self.session.state in BUSY_TEXT:
+            self.message.emit(f"{BUSY_TEXT[self.session.state]}: edit the notes when it is done")
+            return
+        self.apply(ChangeNotes(before, after), text)
 
     def _symbol(self, token: int) -> str:
         """A chord as the lanes write it (flats in a flat key)."""
@@ -266,6 +322,24 @@ class Editing(QObject):
         if span:
             self.apply(Batch([ClearDynamics(*span, "density"), ClearDynamics(*span, "loudness")]),
                        f"Clear dynamics {span_text(span)}")
+
+    # -- a style for a range
+    def pick_style(self) -> None:
+        span = self.selected_seconds()
+        if span is None:
+            return
+        from v2m_desktop.app.dialogs.style import StyleDialog
+        self.style_dialog = StyleDialog(f"Seconds {span_text(span)}", self.parent_widget)
+        self.style_dialog.chosen.connect(lambda key, span=span: self.set_style(key, span))
+        self.style_dialog.finished.connect(self.parent_widget.activateWindow)
+        self.style_dialog.open()
+
+    def set_style(self, key: str, span: tuple[int, int]) -> None:
+        """The style `key` over seconds `span` (core SetStyle with a range): one undoable edit."""
+        from v2m_desktop.core.arrange.styles import AUTO, all_styles
+        from v2m_desktop.core.edits import SetStyle
+        name = "Auto" if key == AUTO else all_styles()[key].name
+        self.apply(SetStyle(key, *span), f"Style {name} {span_text(span)}")
 
     # -- ducking under speech
     def _selected_range(self) -> tuple[float, float] | None:

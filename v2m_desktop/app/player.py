@@ -11,6 +11,7 @@ from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from v2m_desktop.app.audio import Output, open_output
+from v2m_desktop.app.preview import DecodedVideo, is_large
 from v2m_desktop.app.sync import VideoSync
 
 log = logging.getLogger("v2m_desktop.app")
@@ -30,8 +31,11 @@ class VideoView(QWidget):
 
     def _frame(self, frame) -> None:
         if frame.isValid():
-            self.image = frame.toImage()
-            self.update()
+            self.show_image(frame.toImage())
+
+    def show_image(self, image: QImage) -> None:
+        self.image = image
+        self.update()
 
     def clear(self) -> None:
         self.image = None
@@ -72,6 +76,7 @@ class Player(QObject):
         self.fps = 25.0
         self.sync = VideoSync(self.fps)
         self.loop: tuple[float, float] | None = None
+        self.decoded: DecodedVideo | None = None      # a video larger than Full HD: see app.preview
         self.playing = False
         self._told: set[str] = set()
         self.timer = QTimer(self)
@@ -79,13 +84,23 @@ class Player(QObject):
         self.timer.timeout.connect(self.tick)
 
     # -- content
-    def set_video(self, path: str | None, duration: float = 0.0, fps: float = 25.0) -> None:
+    def set_video(self, path: str | None, duration: float = 0.0, fps: float = 25.0,
+                  size: tuple[int, int] = (0, 0)) -> None:
+        """`size`: the displayed width and height (a large video is decoded at preview size)."""
         self.pause()
         self.duration, self.fps = float(duration), float(fps or 25.0)
         self.sync = VideoSync(self.fps)
         self.loop = None
         self.view.clear()
-        self.media.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+        if self.decoded is not None:
+            self.decoded.close()
+            self.decoded = None
+        if path and is_large(*size):
+            self.decoded = DecodedVideo(str(path), *size, self.fps, self)
+            self.decoded.frame.connect(self.view.show_image)
+            self.media.setSource(QUrl())
+        else:
+            self.media.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
         self.set_soundtrack(None)
         if path:
             self.seek(0.0)
@@ -127,9 +142,12 @@ class Player(QObject):
         self.playingChanged.emit(True)
 
     def _start_at(self, pos: float) -> None:
-        self.sync.reset()
-        self.media.setPlaybackRate(1.0)
-        self.media.setPosition(int(round(pos * 1000)))
+        if self.decoded is not None:
+            self.decoded.play(pos)
+        else:
+            self.sync.reset()
+            self.media.setPlaybackRate(1.0)
+            self.media.setPosition(int(round(pos * 1000)))
         try:
             self.output.start(pos)
         except Exception:  # noqa: BLE001 - a device that fails or went away: play silently
@@ -137,7 +155,8 @@ class Player(QObject):
             self.output = Output(self.soundtrack)
             self.output.start(pos)
             self._tell("The sound device failed: playing without sound")
-        self.media.play()
+        if self.decoded is None:
+            self.media.play()
 
     def _tell(self, message: str) -> None:
         if message not in self._told:
@@ -150,9 +169,12 @@ class Player(QObject):
         self.playing = False
         self.timer.stop()
         self.output.stop()
-        self.media.pause()
         pos = self.position()
-        self.media.setPosition(int(round(pos * 1000)))
+        if self.decoded is not None:
+            self.decoded.cue(pos)
+        else:
+            self.media.pause()
+            self.media.setPosition(int(round(pos * 1000)))
         self.positionChanged.emit(pos)
         self.playingChanged.emit(False)
 
@@ -165,9 +187,12 @@ class Player(QObject):
             self._start_at(t)
         else:
             self.output.move_to(t)
-            self.media.setPosition(int(round(t * 1000)))
-            if self.media.playbackState() != QMediaPlayer.PlaybackState.PausedState:
-                self.media.pause()      # shows the frame at t
+            if self.decoded is not None:
+                self.decoded.cue(t)
+            else:
+                self.media.setPosition(int(round(t * 1000)))
+                if self.media.playbackState() != QMediaPlayer.PlaybackState.PausedState:
+                    self.media.pause()      # shows the frame at t
         self.positionChanged.emit(t)
 
     def seek_end(self) -> None:
@@ -193,7 +218,9 @@ class Player(QObject):
             self.pause()
             self.seek(self.duration)
             return
-        if self.media.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+        if self.decoded is not None:
+            self.decoded.tick(t)
+        elif self.media.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             c = self.sync.correct(t, self.media.position() / 1000.0)
             if c.seek is not None:
                 self.media.setPosition(int(round(c.seek * 1000)))
@@ -209,3 +236,5 @@ class Player(QObject):
         self.pause()
         self.output.close()
         self.media.stop()
+        if self.decoded is not None:
+            self.decoded.close()

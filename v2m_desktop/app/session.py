@@ -52,7 +52,7 @@ FAILURE_TITLES = {"open": "Cannot open the video", "open project": "Cannot open 
                   "analyse": "Cannot analyse the video", "generate": "Generation failed",
                   "export": "Export failed", "regenerate": "Regeneration failed",
                   "render": "Cannot render the edited music", "edit": "Cannot edit",
-                  "save": "Cannot save the project"}
+                  "save": "Cannot save the project", "import MIDI": "Cannot import the MIDI file"}
 
 
 @dataclass
@@ -83,6 +83,8 @@ class Session(QObject):
     videoMissing = Signal(object, str)  # a project whose video is not where it says: path, message
 
     RERENDER_MS = 120                   # edits within this time re-render once
+    NOTE_RERENDER_MS = 20               # a note edit (a mouse release): heard sooner; a burst of
+                                        # them still renders once more at most (_render_again)
 
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
@@ -216,12 +218,17 @@ class Session(QObject):
     @staticmethod
     def _mix(music: Music, p: Project) -> None:
         """Playback as the export mixes it: the original sound at its level, the music ducked
-        under its speech (and the user's duck ranges)."""
-        from v2m_desktop.core.mix import duck_spans
+        under its speech (and the user's duck ranges), the whole at the delivery's loudness."""
+        from v2m_desktop.core.mix import delivery_gain, duck_spans
+        from v2m_desktop.core.pipeline import delivery_aim
         s, sound = p.settings, music.soundtrack
         sound.level = s.original_level
         spans = duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
         sound.duck(spans, s.duck_db)
+        target, calm = delivery_aim(music.score)
+        sound.gain = delivery_gain(sound.music, sound.sample_rate, original=sound.original,
+                                   level=s.original_level, spans=spans, duck_db=s.duck_db,
+                                   aim=target - calm)
 
     # -- jobs
     def open_video(self, path) -> None:
@@ -264,7 +271,7 @@ class Session(QObject):
             self.analysed.emit()
         self._run(task, "analyse", State.ANALYSING, done)
 
-    def generate(self, seed: int | None = None) -> None:
+    def generate(self, seed: int | None = None, keep_locks: bool = True) -> None:
         """Compose, arrange and render the video (its analysis the session holds); the lanes and
         the player get the new project's music.  With a project open: new chords for it, one
         undoable command (its locks kept, its targets steering)."""
@@ -272,7 +279,7 @@ class Session(QObject):
             self._generate_after_analysis, self._pending_seed = True, seed
             return
         if self.project is not None:
-            self._rewrite(seed)
+            self._rewrite(seed, keep_locks)
             return
         if self.video is None or self.info is None:
             return
@@ -337,6 +344,12 @@ class Session(QObject):
 
     def _project_changed(self, change: Change) -> None:
         self.projectChanged.emit(change.what, change.start, change.end)
+        if change.what in ("notes", "chords") and self.project is not None:
+            # the piano-roll and the chord blocks' custom mark show a note edit at once
+            from v2m_desktop.core.timeline import mark_custom
+            self.lanes.notes.patch(self.project.notes)
+            if change.what == "notes":
+                self.lanes.chords.update_rows(mark_custom(self.lanes.chords.rows, self.project.notes))
         if change.what in ("chords", "splits", "locks") and self.project is not None:
             # the lane shows the edit at once; the arranged blocks replace it when rendered
             from v2m_desktop.core.timeline import patch_chords
@@ -358,7 +371,7 @@ class Session(QObject):
         else:
             self._changed = None            # the engine compares the arrangements
         self._changed_any = True
-        self._render_timer.start()
+        self._render_timer.start(self.NOTE_RERENDER_MS if change.what == "notes" else self.RERENDER_MS)
         self._rendering(True)
 
     def _rendering(self, on: bool) -> None:
@@ -392,6 +405,7 @@ class Session(QObject):
             music.score.project = live          # the live project, not the worker's copy
             self.music = music
             self.lanes.update(music.timeline)
+            self.lanes.notes.patch(live.notes)      # note edits made while it rendered, at once
             self.rendered.emit(music)
 
         def finished():
@@ -408,14 +422,17 @@ class Session(QObject):
         self._render_worker = w
         w.start()
 
-    def _rewrite(self, seed: int | None) -> None:
+    def _rewrite(self, seed: int | None, keep_locks: bool = True) -> None:
         """Generate on the open project: the model writes every chord again on a worker, then
-        one Rewrite edit takes them (undo gives the old ones back)."""
+        one Rewrite edit takes them (undo gives the old ones back); `keep_locks` False: the
+        locked chords are written anew too."""
         from v2m_desktop.core.edits import Rewrite
         if self.project is None or self.engine is None:
             return
         seed = self.seeds.randrange(1 << 20) if seed is None else int(seed)
         engine, state = self.engine, self.project.copy()
+        if not keep_locks:
+            state.locks = set()
 
         def task(progress):
             progress("compose", 0.0)
@@ -424,7 +441,7 @@ class Session(QObject):
 
         def done(tokens):
             from v2m_desktop.app.commands import Precomputed
-            self.apply(Rewrite(seed), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
+            self.apply(Rewrite(seed, keep_locks), f"Generate (chord seed {seed})", engine=Precomputed(tokens))
         self._run(task, "generate", State.GENERATING, done)
 
     def _render_failed(self, message: str, unexpected: bool) -> None:
@@ -456,6 +473,30 @@ class Session(QObject):
                 self.notice.emit(f"Regenerated {span}: take {n} of {n} "
                                  "(Alt+Left and Alt+Right step through them)")
         self._run(task, "regenerate", State.GENERATING, done)
+
+    def import_midi(self, path) -> None:
+        """The notes of a MIDI file a DAW changed (core.midi_import), read on the worker against
+        the project's music, then one undoable note edit; a file that does not match is told in
+        one line and changes nothing."""
+        from pathlib import Path
+        if self.project is None or self.engine is None:
+            return
+        engine, state, path = self.engine, self.project.copy(), Path(path)
+
+        def task(progress):
+            from v2m_desktop.core.midi_import import import_midi
+            progress("import MIDI", 0.0)
+            with engine.reading(state, progress):
+                return import_midi(engine, path)
+
+        def done(edit):
+            n = len(edit.before) + len(edit.after)
+            if not n:
+                self.notice.emit(f"{path.name}: the same notes as the project, nothing to import")
+            elif self.apply(edit, f"Import MIDI {path.name}"):
+                self.notice.emit(f"Imported {path.name}: {len(edit.before)} notes out, {len(edit.after)} in "
+                                 "(Ctrl+Z undoes it)")
+        self._run(task, "import MIDI", State.GENERATING, done)
 
     def wait_rendered(self, timeout_ms: int = 30000) -> bool:
         """Block until no re-render is pending or running (tests, closing)."""

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         s.exported.connect(lambda w: self.show_message(f"Exported {w.get('mp4', '')}"))
         s.rendered.connect(self._rendered)
         s.projectChanged.connect(self._project_changed)
+        t.styles.attach(s)
         s.notice.connect(self.show_message)
         s.renderingChanged.connect(self.rendering_label.setVisible)
         self.undo_action.triggered.connect(lambda: self.show_message(f"Undid {s.undo_stack.redoText()}"))
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         t.seekRequested.connect(self.player.seek)
         t.chords.blockActivated.connect(lambda _b: self.editing.pick_chord())
         t.chords.boundaryMoved.connect(self.editing.move_boundary)
+        t.piano_roll.notesEdited.connect(self.editing.change_notes)
         t.emotion.sceneActivated.connect(self.editing.pick_scene_target)
         t.emotion.curveDrawn.connect(self.editing.draw_target)
         for lane in (t.density, t.loudness):
@@ -233,7 +235,7 @@ class MainWindow(QMainWindow):
         self.documents.video_opened()
         self.axis.set_duration(info.duration)
         self.axis.set_playhead(0.0)
-        self.player.set_video(str(self.session.video), info.duration, info.fps)
+        self.player.set_video(str(self.session.video), info.duration, info.fps, (info.width, info.height))
         self.actions["loop"].setChecked(False)
         self.transport.info_label.setText(f" {info.width}x{info.height}, {info.fps:.3g} fps, "
                                           f"{format_time(info.duration)}")

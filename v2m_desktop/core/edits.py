@@ -4,15 +4,18 @@ QUndoCommand; the command line applies them in order.  Every edit tells the proj
 which seconds it changed.
 
 Only the few "set the whole field" edits (SetTokens, SetSplits, SetLocks, SetTargets,
-SetDynamicsMap, SetTakes, SetSettings, SetPath) touch the project directly; every other edit is made of
-them, so each inverse is one of those with the old value.
+SetDynamicsMap, SetTakes, SetNoteEdits, SetSettings, SetPath) touch the project directly; every
+other edit is made of them, so each inverse is one of those with the old value.
 
 Splits (a new chord block where the chord stays) are kept where they still split something:
 every chord edit goes through _set_chords, which removes the splits strictly inside the seconds
 it rewrites (setting one chord over a range, deleting it, regenerating it, using a take: one
 block there) and drops a split where the chord now changes anyway.  Transposing a range (or the
 key) keeps the splits inside it; copying chords brings the source's splits along.  A split at a
-range's edge stays while the chords on both sides of it are still the same."""
+range's edge stays while the chords on both sides of it are still the same.
+
+_set_chords also drops the note edits (core.notes) that start in a second whose chord changes:
+they belonged to the old chord (the rule, and why: core.notes)."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,6 +26,7 @@ import numpy as np
 
 from v2m_desktop.core.chords import EMOTIONS, chord_id, parse_chord_symbol, parse_key, transpose
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.notes import MAX_NOTES, Note, NoteEdits, changed_notes, seconds_of
 from v2m_desktop.core.project import Project, Takes, Target
 
 
@@ -141,7 +145,21 @@ class SetTakes(Edit):
 
 
 def _copy_takes(t: Takes) -> Takes:
-    return Takes(t.start, t.end, [list(x) for x in t.takes], t.current)
+    return t.copy()
+
+
+@dataclass
+class SetNoteEdits(Edit):
+    """The project's note edits, whole (the notes whose sound changes are told as 'notes')."""
+    notes: NoteEdits
+
+    def apply(self, p, engine=None):
+        old = p.notes
+        p.notes = self.notes
+        span = seconds_of(changed_notes(old, self.notes))
+        if span is not None:
+            p.changed("notes", span[0], min(max(span[1], span[0] + 1), p.seconds))
+        return SetNoteEdits(old)
 
 
 @dataclass
@@ -189,10 +207,11 @@ class Batch(Edit):
         return Batch(inverses[::-1])
 
 
-def _set_chords(p: Project, start: int, tokens, inside=(), drop=()) -> Edit:
+def _set_chords(p: Project, start: int, tokens, inside=(), drop=(), notes: NoteEdits | None = None) -> Edit:
     """Chords `tokens` from second `start` on, the splits kept consistent (the module's rule):
     those strictly inside the range are replaced by `inside`, those in `drop` go, and a split
-    where the chord changes (before or after) is dropped.  Returns the inverse."""
+    where the chord changes (before or after) is dropped; the note edits in seconds whose chord
+    changes go too (`notes`: the note edits after it instead).  Returns the inverse."""
     tokens = [int(t) for t in tokens]
     end = start + len(tokens)
     new = p.tokens.copy()
@@ -201,9 +220,13 @@ def _set_chords(p: Project, start: int, tokens, inside=(), drop=()) -> Edit:
     keep = {s for s in p.splits if not start < s < end and s not in drop and old[s - 1] == old[s]}
     keep |= {int(s) for s in inside if start < s < end}
     splits = frozenset(s for s in keep if new[s - 1] == new[s])
+    if notes is None and len(p.notes):
+        notes = p.notes.split((start + np.flatnonzero(new[start:end] != old[start:end])).tolist())[1]
     edits: list[Edit] = [SetTokens(start, tokens)]
     if splits != p.splits:
         edits.append(SetSplits(splits))
+    if notes is not None and notes != p.notes:
+        edits.append(SetNoteEdits(notes))
     return Batch(edits).apply(p)
 
 
@@ -213,14 +236,34 @@ def _inside(p: Project, start: int, end: int, shift: int = 0) -> set[int]:
 
 @dataclass
 class _Chords(Edit):
-    """_set_chords as an edit (inside a Batch); `keep`: the splits inside stay."""
+    """_set_chords as an edit (inside a Batch); `keep`: the splits inside stay; `notes`: the
+    note edits after it (None: the rule's)."""
     start: int
     tokens: list
     keep: bool = False
+    notes: NoteEdits | None = None
 
     def apply(self, p, engine=None):
         start, end = p.check_range(self.start, self.start + len(self.tokens))
-        return _set_chords(p, start, self.tokens, _inside(p, start, end) if self.keep else ())
+        inside = _inside(p, start, end) if self.keep else ()
+        return _set_chords(p, start, self.tokens, inside, notes=self.notes)
+
+
+@dataclass
+class ChangeNotes(Edit):
+    """The user's note edit: the notes `before` go, the notes `after` come (a move, a resize,
+    a deletion, a drawn or pasted note, a new velocity; the parts are the arrangement's track
+    names)."""
+    before: tuple[Note, ...]
+    after: tuple[Note, ...]
+
+    def apply(self, p, engine=None):
+        for n in self.after:
+            n.check(p.video.duration)
+        new = p.notes.replace(self.before, self.after)
+        if len(new) > MAX_NOTES:
+            raise V2MError(f"a project holds at most {MAX_NOTES} note edits")
+        return SetNoteEdits(new).apply(p)
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -483,9 +526,17 @@ class Regenerate(Edit):
         if mine is None:
             mine = Takes(start, end, [p.tokens[start:end].tolist()], 0)
             takes.append(mine)
+        inside, outside = p.notes.split(range(start, end))
+        _keep_notes(mine, inside)
         mine.takes.append(new)
         mine.current = len(mine.takes) - 1
-        return Batch([SetTakes(tuple(takes)), _Chords(start, new)]).apply(p)
+        return Batch([SetTakes(tuple(takes)), _Chords(start, new, notes=outside)]).apply(p)
+
+
+def _keep_notes(takes: Takes, notes: NoteEdits) -> None:
+    """The current take keeps the range's note edits as the user leaves it."""
+    takes.notes = [takes.notes_of(i) for i in range(len(takes.takes))]
+    takes.notes[takes.current] = notes
 
 
 @dataclass
@@ -503,24 +554,53 @@ class UseTake(Edit):
             raise V2MError(f"no takes of {start}-{end} s (regenerate that range first)")
         if not 0 <= self.n < len(mine.takes):
             raise V2MError(f"{start}-{end} s has takes 0 to {len(mine.takes) - 1}, not {self.n}")
+        inside, outside = p.notes.split(range(start, end))
+        _keep_notes(mine, inside)
         mine.current = self.n
-        return Batch([SetTakes(tuple(takes)), _Chords(start, list(mine.takes[self.n]))]).apply(p)
+        notes = outside.joined(mine.notes_of(self.n))
+        return Batch([SetTakes(tuple(takes)), _Chords(start, list(mine.takes[self.n]), notes=notes)]).apply(p)
 
 
 @dataclass
 class Rewrite(Edit):
     """New chords for the whole piece from the model (Generate on an open project), in its key,
-    its locked chords kept and its emotion targets steering; the splits, targets, drawn dynamics
-    and takes stay.  Undo brings the old chords back exactly."""
+    its locked chords kept (unless `keep_locks` is False) and its emotion targets steering; the
+    splits, targets, drawn dynamics and takes stay.  Undo brings the old chords back exactly."""
     seed: int = 0
+    keep_locks: bool = True         # False: "replace everything": the locks go first
 
     def apply(self, p, engine=None):
         if engine is None:
             raise V2MError("writing new chords needs the models (an Engine)")
-        new = [int(t) for t in engine.rewrite(self.seed)]
-        if len(new) != p.seconds:
-            raise V2MError(f"new chords for {len(new)} s do not fit the project's {p.seconds} s")
-        return Batch([_Chords(0, new, keep=True), SetSettings({"chord_seed": int(self.seed)})]).apply(p)
+        unlocked = [] if self.keep_locks or not p.locks else [SetLocks(frozenset()).apply(p)]
+        try:
+            new = [int(t) for t in engine.rewrite(self.seed)]
+            if len(new) != p.seconds:
+                raise V2MError(f"new chords for {len(new)} s do not fit the project's {p.seconds} s")
+            seed = SetSettings({"chord_seed": int(self.seed)})
+            written = Batch([_Chords(0, new, keep=True), seed]).apply(p)
+        except V2MError:
+            for inv in unlocked:
+                inv.apply(p)
+            raise
+        return Batch([written, *unlocked])
+
+
+@dataclass
+class ImportMidi(Edit):
+    """The notes of a MIDI file that a DAW changed (core.midi_import) as one note edit."""
+    path: Path
+
+    def apply(self, p, engine=None):
+        from v2m_desktop.core.midi_import import import_midi
+        if engine is None:
+            raise V2MError("importing MIDI needs the project's music (an Engine)")
+        return import_midi(engine, self.path).apply(p)
+
+
+def dropped_notes(before: NoteEdits, after: NoteEdits) -> int:
+    """How many note edits an edit of the harmony dropped (the rule: core.notes)."""
+    return len(before.removed - after.removed) + len(set(before.added) - set(after.added))
 
 
 @dataclass
@@ -531,8 +611,10 @@ class SetKey(Edit):
     def apply(self, p, engine=None):
         root, mode = parse_key(self.key)
         shift = root - p.key_root
-        takes = tuple(Takes(t.start, t.end, [[transpose(x, shift) for x in tk] for tk in t.takes], t.current)
-                      for t in p.takes)
+        # (a take's kept note edits were made under its old chords: they go with them, as the
+        # piece's own do; undo brings both back)
+        takes = tuple(Takes(t.start, t.end, [[transpose(x, shift) for x in tk] for tk in t.takes], t.current,
+                            list(t.notes) if shift % 12 == 0 else []) for t in p.takes)
         return Batch([_Chords(0, [transpose(int(t), shift) for t in p.tokens], keep=True), SetTakes(takes),
                       SetSettings({"key_root": root, "mode": mode})]).apply(p)
 

@@ -4,6 +4,7 @@ with the user's edits, the arrangement, the audio), recomputed from it on demand
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import pretty_midi
 
 from v2m_desktop.core.chords import EMOTIONS, transpose
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.notes import NoteEdits, repatched
 from v2m_desktop.core.progress import Progress, Run
 from v2m_desktop.core.project import Project
 from v2m_desktop.core.tracks import ChordTrack, Dynamics
@@ -42,6 +44,8 @@ class Score:
     gain: float | None = None       # the render's gain (the project keeps the first one)
     soundfont: str | None = None    # the SoundFont it was rendered with (None: the bundled one)
     delivered: MixReport | None = None   # the exported mix's loudness and ducking (export_score)
+    notes: NoteEdits = field(default_factory=NoteEdits)     # the note edits in `arrangement`
+    plain: str = ""                 # what the arrangement under them was made from (Engine.plain_key)
 
 
 class Engine:
@@ -147,8 +151,11 @@ class Engine:
         opts = ArrangeOptions(tempo=s.tempo, instruments=tuple(s.instruments), seed=s.seed,
                               style=s.style, style_ranges=tuple(s.style_ranges))
         dyn = self.dynamics() if dynamics is None else dynamics
-        return arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
-                       motion=a.motion, emotion=self.features().emotion, options=opts, meter=self.meter())
+        arr = arrange(self.chord_track(), dyn, duration=a.info.duration, cuts=a.shot_changes,
+                      motion=a.picture_motion, emotion=self.features().emotion, options=opts,
+                      meter=self.meter())
+        self.project.notes.over(arr.midi)       # the user's note edits, over every arrangement
+        return arr
 
     def score(self, run: Run | None = None, made=None) -> Score:
         """The project as a Score (what export_score writes), rendered at the project's gain;
@@ -180,9 +187,22 @@ class Engine:
         the stretch holding every note that differs between the two arrangements.  A change of
         parts, of SoundFont or of gain renders the whole piece."""
         from v2m_desktop.core.render import rerender
+        s = self.project.settings
+        if before.plain and before.plain == self.plain_key() and changed is not None:
+            # only note edits changed: the same arrangement under them, the notes laid over it
+            # anew, and only the edited notes' seconds synthesised again
+            dyn, arr = before.dynamics, dataclasses.replace(
+                before.arrangement, midi=repatched(before.arrangement.midi, before.notes, self.project.notes))
+            if before.audio is not None and s.gain is not None and \
+                    (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, s.gain, SAMPLE_RATE):
+                audio = before.audio.copy()
+                end = min(float(changed[1]) + NOTE_TAIL_S, self.analysis.info.duration)
+                rerender(audio, arr.midi.instruments, float(changed[0]), end, gain=s.gain,
+                         soundfont=self._soundfont(), sample_rate=SAMPLE_RATE)
+                return self._score(dyn, arr, audio, s.gain)
+            return self.score(made=(dyn, arr))
         dyn = self.dynamics()
         arr = self.arrangement(dyn)
-        s = self.project.settings
         span, gain = None, s.gain
         if before.audio is not None and gain is not None and \
                 (before.soundfont, before.gain, before.sample_rate) == (s.soundfont, gain, SAMPLE_RATE):
@@ -202,7 +222,18 @@ class Engine:
     def _score(self, dyn, arr, audio, gain: float | None) -> Score:
         s = self.project.settings
         return Score(self.analysis, self.chord_track(), dyn, arr, audio, SAMPLE_RATE, self.project,
-                     gain=gain, soundfont=s.soundfont)
+                     gain=gain, soundfont=s.soundfont, notes=self.project.notes, plain=self.plain_key())
+
+    def plain_key(self) -> str:
+        """Everything the arrangement is made from (all of the project but its note edits, takes
+        and place): equal keys, equal arrangements under the note edits."""
+        import json
+
+        from v2m_desktop.core.project import to_dict
+        d = to_dict(self.project)
+        for k in ("notes", "takes", "program", "video"):
+            d.pop(k, None)
+        return json.dumps(d, sort_keys=True)
 
     def _soundfont(self):
         sf = self.project.settings.soundfont
@@ -261,9 +292,9 @@ TARGET_STEER = 4.0
 
 # what an edit's Change says about the music: changes of no note (the render's gain, the
 # original sound's level and ducking, where the file is, the takes kept, the locks) need no new
-# render; changes of chords, splits and drawn dynamics change notes only near their seconds
+# render; changes of chords, splits, drawn dynamics and note edits change notes only near their seconds
 SOUNDLESS_CHANGES = ("gain", "level", "path", "takes", "locks")
-LOCAL_CHANGES = ("chords", "splits", "dynamics")
+LOCAL_CHANGES = ("chords", "splits", "dynamics", "notes")
 
 
 def changed_seconds(changes) -> tuple[int, int] | None:
@@ -274,6 +305,11 @@ def changed_seconds(changes) -> tuple[int, int] | None:
         return None
     return min(c.start for c in sounding), max(c.end for c in sounding)
 
+
+# a note edit's stretch goes on this long after its notes' seconds, so their releases end inside
+# it and the join out falls where the old audio agrees closely (measured on a moved piano note:
+# the splice's SNR against a full render 74 dB at 0 s, 103 dB at 1 s)
+NOTE_TAIL_S = 1.0
 
 # an edit's notes stay within this many bars of its seconds (tests/core/arrange/test_arrange_local.py
 # finds every note starting 1.5 bars outside a chord edit unchanged; bench edit checks the splice

@@ -1,5 +1,6 @@
 """Export: WAV, stems, and the MP4 with the video stream copied (not re-encoded) and the music as
-AAC, exactly the video's duration, optionally over the original sound.
+AAC, exactly the video's duration, optionally over the original sound; the video's subtitle
+streams go with it (text ones as mov_text; those an MP4 cannot hold are said, see Subtitles).
 
 Every output goes to a temporary file in the destination folder and is renamed into place, so a
 failed or cancelled export leaves nothing behind and never touches the input; the outputs of one
@@ -11,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,47 @@ AAC_BITRATE = "192k"
 # "twoloop" (0.6 s against 1.2 s for 56 s here); at 192 kb/s its quality loss is small, and the
 # AAC encoding is nearly the whole cost of an export once the video is copied.
 AAC_CODER = "fast"
+
+
+# Subtitles an MP4 can hold: text ones as mov_text (MP4's text format), DVD bitmaps as they are.
+# Others (Blu-ray PGS, DVB bitmaps) have no place in an MP4: they are left out, said before.
+TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"})
+MP4_BITMAP_SUBTITLES = frozenset({"dvd_subtitle"})
+
+
+@dataclass(frozen=True)
+class Subtitles:
+    """What the MP4 does with the video file's subtitle streams (by their order among them)."""
+    video: Path
+    codecs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, video: Path) -> Subtitles:
+        from v2m_desktop.core.video.probe import subtitle_codecs
+        return cls(Path(video), tuple(subtitle_codecs(video)))
+
+    @property
+    def dropped(self) -> list[str]:
+        return [c for c in self.codecs if c not in TEXT_SUBTITLES | MP4_BITMAP_SUBTITLES]
+
+    def note(self) -> str | None:
+        """One line for the user when some cannot be kept, else None."""
+        if not self.dropped:
+            return None
+        n = len(self.dropped)
+        return (f"{self.video.name}: {'its' if n == 1 else n} {', '.join(sorted(set(self.dropped)))} "
+                f"subtitle stream{'s' if n > 1 else ''} cannot go into an MP4 and "
+                f"{'is' if n == 1 else 'are'} left out")
+
+    def ffmpeg_args(self) -> list[str]:
+        """The -map and -c:s options that carry the kept ones into the MP4."""
+        args: list[str] = []
+        k = 0
+        for i, codec in enumerate(self.codecs):
+            if codec in TEXT_SUBTITLES or codec in MP4_BITMAP_SUBTITLES:
+                args += ["-map", f"0:s:{i}", f"-c:s:{k}", "mov_text" if codec in TEXT_SUBTITLES else "copy"]
+                k += 1
+        return args
 
 
 def _pcm16(audio: np.ndarray) -> np.ndarray:
@@ -74,13 +117,19 @@ def has_audio(video: Path) -> bool:
     return probe_container(video).has_audio
 
 
-def decode_audio(video: Path, sr: int, duration: float | None = None) -> np.ndarray:
+def decode_audio(video: Path, sr: int, duration: float | None = None, *,
+                 from_first_frame: bool = True) -> np.ndarray:
     """The video's first audio stream as stereo float32 [N, 2] at sr, padded/cut to duration
-    (None: as long as the stream is)."""
+    (None: as long as the stream is), from the video's first frame on (probe.video_offset: the
+    sound before it is left out, as the export leaves it out; `from_first_frame` False: from the
+    file's start, for a file of sound alone)."""
+    from v2m_desktop.core.video.probe import video_offset
     cut = [] if duration is None else ["-t", f"{duration:.6f}"]
+    offset = video_offset(video) if from_first_frame else 0.0
+    skip = ["-ss", f"{offset:.6f}"] if offset > 0 else []       # after -i: sample-exact
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                 "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                *cut, "-f", "f32le", "pipe:1"],
+                *skip, *cut, "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
     if proc.returncode != 0:
@@ -141,6 +190,7 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
     else it is looked up).  `progress("export", fraction)` (core.progress: it may raise
     Cancelled)."""
     video, out = _checked(video, out, duration)
+    subtitles = Subtitles.of(video)
     level = check_original_level(keep_original_audio)
     n = int(round(duration * sr))
     music = fit_length(stereo(audio), n)
@@ -159,13 +209,21 @@ def export_mp4(video: Path, audio: np.ndarray, sr: int, out: Path, *, duration: 
         _write_wav_file(music, sr, wav)     # a full temporary folder is named as such
         with atomic_output(out) as tmp:
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", media_url(video), "-i", media_url(wav),
-                   "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                   *_video_input(video), "-i", media_url(wav),
+                   "-map", "0:v:0", "-map", "1:a:0", *subtitles.ffmpeg_args(), "-c:v", "copy",
                    "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
             _run_ffmpeg(cmd, duration, progress)
     return out
+
+
+def _video_input(video: Path) -> list[str]:
+    """ffmpeg's input options for the video: its streams moved earlier by the video's offset in
+    the file (probe.video_offset), so its first frame is at 0, where the music starts."""
+    from v2m_desktop.core.video.probe import video_offset
+    offset = video_offset(video)
+    return [*(["-itsoffset", f"{-offset:.6f}"] if offset > 0 else []), "-i", media_url(video)]
 
 
 def _checked(video, out, duration: float) -> tuple[Path, Path]:
@@ -187,6 +245,7 @@ def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duratio
     video stream, both copied.  Returns (the MP4, the core.mix.Loudness of its AAC as decoded)."""
     from v2m_desktop.core.mix import integrated_loudness, true_peak
     video, out = _checked(video, out, duration)
+    subtitles = Subtitles.of(video)
     music = fit_length(stereo(mix), int(round(duration * sr)))
 
     def share(a: float, b: float):        # the encodes' reports as shares of the export's
@@ -202,14 +261,15 @@ def export_delivery(video: Path, mix: np.ndarray, sr: int, out: Path, *, duratio
                        "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-ar", str(sr),
                        "-progress", "pipe:1", "-nostats", "-f", "mp4", str(aac)]
                 _run_ffmpeg(cmd, duration, share(0.0, 0.8))
-                heard = decode_audio(aac, sr, duration)
+                heard = decode_audio(aac, sr, duration, from_first_frame=False)
                 peak_db = true_peak(heard)
                 if peak_db <= ceiling_dbtp:
                     break
                 trim -= peak_db - ceiling_dbtp + 0.1
             loudness = Loudness(integrated_loudness(heard, sr), peak_db)
             cmd = [ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-i", media_url(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                   *_video_input(video), "-i", str(aac), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                   *subtitles.ffmpeg_args(),
                    "-t", f"{duration:.6f}", "-movflags", "+faststart",
                    "-progress", "pipe:1", "-nostats", "-f", "mp4", str(tmp)]
             _run_ffmpeg(cmd, duration, share(0.8, 1.0))
@@ -237,5 +297,5 @@ def _run_ffmpeg(cmd: list[str], duration: float, progress) -> None:
         progress("export", 1.0)
 
 
-__all__ = ["check_original_level", "export_mp4", "ffmpeg_exe", "has_audio", "write_stems",
+__all__ = ["Subtitles", "check_original_level", "export_mp4", "ffmpeg_exe", "has_audio", "write_stems",
            "write_wav"]

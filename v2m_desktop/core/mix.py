@@ -236,6 +236,16 @@ class MixReport:
     ducked: list[Span]
     duck_db: float
 
+    def summary(self) -> list[tuple[str, str]]:
+        """(what, said) for the export summaries (the command line's and the app's)."""
+        out = [("loudness", f"{self.loudness.integrated_lufs:.1f} LUFS integrated (aimed at "
+                            f"{self.target:.1f}), true peak {self.loudness.true_peak_dbtp:.1f} dBTP")]
+        if self.ducked:
+            total = sum(b - a for a, b in self.ducked)
+            out.append(("ducked", f"{self.duck_db:g} dB under speech: {len(self.ducked)} "
+                                  f"range{'s' * (len(self.ducked) != 1)}, {total:.1f} s"))
+        return out
+
 
 @dataclass
 class Delivered:
@@ -253,6 +263,25 @@ class Delivered:
         return MixReport(self.loudness, self.target, list(self.ducked), self.duck_db)
 
 
+def _mixed(music: np.ndarray, sr: int, original: np.ndarray | None, level: float, spans,
+           duck_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(the music ducked under `spans`, a new array; the mix with the original at `level`, the
+    ducked music itself when there is no original)."""
+    ducked = apply_gain(np.array(music, dtype=np.float32), spans, duck_db, sr)
+    if original is None or level <= 0:
+        return ducked, ducked
+    return ducked, ducked + np.float32(level) * np.asarray(original, dtype=np.float32)
+
+
+def delivery_gain(music: np.ndarray, sr: int, *, original: np.ndarray | None = None,
+                  level: float = 0.0, spans=(), duck_db: float = DUCK_DB,
+                  aim: float = DEFAULT_LOUDNESS) -> float:
+    """The gain `deliver` puts on the mix of the music ducked under `spans` and the original
+    at `level` to bring it to `aim` LUFS, before its limiter: what playback applies, so that
+    what the user hears is what the export delivers."""
+    return loudness_gain(_mixed(music, sr, original, level, list(spans), duck_db)[1], sr, aim)
+
+
 def deliver(music: np.ndarray, sr: int, *, original: np.ndarray | None = None, level: float = 0.0,
             speech=(), added=(), removed=(), duck_db: float = DUCK_DB,
             target: float = DEFAULT_LOUDNESS, calm: float = 0.0) -> Delivered:
@@ -260,8 +289,7 @@ def deliver(music: np.ndarray, sr: int, *, original: np.ndarray | None = None, l
     when it is), mixed, at `target` - `calm` LUFS, limited to CEILING_DBTP."""
     keep = original is not None and level > 0
     spans = duck_spans(speech, added, removed) if keep and duck_db > 0 else []
-    ducked = apply_gain(np.array(music, dtype=np.float32), spans, duck_db, sr)
-    mix = ducked + np.float32(level) * np.asarray(original, dtype=np.float32) if keep else ducked
+    ducked, mix = _mixed(music, sr, original if keep else None, level, spans, duck_db)
     aim = target - calm
     gain = loudness_gain(mix, sr, aim)
     if keep:

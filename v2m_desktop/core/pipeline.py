@@ -99,6 +99,12 @@ class Outputs:
                 out.append((f"the stem {name}.wav", Path(self.stems) / f"{name}.wav"))
         return out
 
+    def notes(self, video: Path) -> list[str]:
+        """What the outputs will leave out of the video, one line each, said before the work."""
+        from v2m_desktop.core.export import Subtitles
+        note = Subtitles.of(Path(video)).note() if self.mp4 else None
+        return [note] if note else []
+
     def check(self, video: Path, instruments=None) -> None:
         """Fail before any work when an output cannot be written, would replace the input, or
         names the same file as another output (resolved: links, './', case where the file
@@ -178,12 +184,19 @@ def _deliver(result: Score, video: Path, outputs: Outputs) -> Delivered:
     """The exported sound (core.mix.deliver): the outputs' duck depth and loudness target, else
     the project's; the project's added and removed duck ranges."""
     from v2m_desktop.core.export import deliver_mix
-    from v2m_desktop.core.mix import calm_lu, parse_loudness
-    from v2m_desktop.core.render import withheld_db
     s = result.project.settings
     duck = s.duck_db if outputs.duck_db is None else outputs.duck_db
-    target = parse_loudness(s.loudness if outputs.loudness is None else outputs.loudness)
+    target, calm = delivery_aim(result, outputs.loudness)
     return deliver_mix(result.audio, result.sample_rate, video, duration=result.analysis.info.duration,
                        level=outputs.keep_original_audio, has_sound=result.analysis.info.has_audio,
                        speech=result.analysis.speech, added=s.duck_add, removed=s.duck_remove,
-                       duck_db=float(duck), target=target, calm=calm_lu(withheld_db(result.gain)))
+                       duck_db=float(duck), target=target, calm=calm)
+
+
+def delivery_aim(result: Score, loudness: str | float | None = None) -> tuple[float, float]:
+    """(the delivery's loudness target in LUFS: `loudness`, else the project's; how far under it
+    the piece sits by design: mix.calm_lu of what the render's gain withheld)."""
+    from v2m_desktop.core.mix import calm_lu, parse_loudness
+    from v2m_desktop.core.render import withheld_db
+    target = parse_loudness(result.project.settings.loudness if loudness is None else loudness)
+    return target, calm_lu(withheld_db(result.gain))

@@ -23,6 +23,7 @@ class Soundtrack:
             fit_length(stereo(original), len(self.music)).astype(np.float32, copy=False)
         self._level = check_original_level(level)
         self._duck: tuple[list, float] = ([], 0.0)
+        self._gain = 1.0                     # the delivery's loudness gain (core.mix.delivery_gain)
         self._lock = threading.Lock()        # the audio callback reads while the GUI sets the level
 
     @classmethod
@@ -55,9 +56,21 @@ class Soundtrack:
 
     def duck(self, spans, depth_db: float) -> None:
         """The music ducks `depth_db` under `spans` (core.mix.duck_spans) while the original
-        sound plays, as the export mixes it (the delivery's loudness is the export's alone)."""
+        sound plays, as the export mixes it."""
         with self._lock:
             self._duck = (list(spans), float(depth_db))
+
+    @property
+    def gain(self) -> float:
+        return self._gain
+
+    @gain.setter
+    def gain(self, value: float) -> None:
+        """The gain on the whole mix: the delivery's (core.mix.delivery_gain), so that playback
+        is as loud as the export (whose limiter keeps its true peak under -1 dBTP; here the sum
+        is clipped at full scale)."""
+        with self._lock:
+            self._gain = float(value)
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Frames [start, start + count) as float32 [count, 2], silence past either end, the sum
@@ -69,10 +82,13 @@ class Soundtrack:
         dst = slice(lo - start, hi - start)
         out[dst] = self.music[lo:hi]
         with self._lock:
-            level, (spans, depth) = self._level, self._duck
+            level, (spans, depth), gain = self._level, self._duck, self._gain
         if level > 0 and self.original is not None:
             if spans and depth > 0:
                 out[dst] *= duck_gain(spans, depth, self.sample_rate, hi - lo, lo)[:, None]
             out[dst] += level * self.original[lo:hi]
+        if gain != 1.0:
+            out *= np.float32(gain)
+        if gain != 1.0 or level > 0:
             np.clip(out, -1.0, 1.0, out=out)
         return out

@@ -3,9 +3,9 @@
 A project holds the video (path and a fingerprint that survives a copy), the analysis settings
 (the analysis itself comes back from the cache, or is made again), the chord track (tokens in
 the piece's key, locks), the emotion targets, the dynamics edits, the arrangement settings and
-the takes of every regenerated range, and the splits (seconds where a new chord block starts
-though the chord stays).  Everything derived (dynamics where not edited, the meter,
-the arrangement, the audio) is recomputed from it, never stored as the truth.
+the takes of every regenerated range, the user's note edits (core.notes), and the splits
+(seconds where a new chord block starts though the chord stays).  Everything derived (dynamics
+where not edited, the meter, the arrangement, the audio) is recomputed from it, never stored as the truth.
 
 Edits (core.edits) change a project and return their inverse; the project tells its listeners
 which seconds changed (a plain callback list, no Qt)."""
@@ -25,8 +25,9 @@ import numpy as np
 
 from v2m_desktop.core.chords import N_CHORDS, chord_symbol, flat_key, key_name, parse_chord_symbol
 from v2m_desktop.core.errors import V2MError
+from v2m_desktop.core.notes import NoteEdits, edits_from_dict, edits_to_dict
 
-FORMAT = 1                      # the .v2m format this version writes
+FORMAT = 2                      # the .v2m format this version writes
 SUFFIX = ".v2m"
 MAX_BYTES = 16 << 20            # the largest file read (a 24-hour video edited every second: ~5 MB)
 
@@ -69,11 +70,20 @@ class Target:
 
 @dataclass
 class Takes:
-    """The versions of one regenerated range: takes[0] is what it was before the first one."""
+    """The versions of one regenerated range: takes[0] is what it was before the first one.
+    `notes`: the note edits inside the range that each take had when the user left it (a list as
+    long as `takes`, or shorter: none for the rest)."""
     start: int
     end: int
     takes: list[list[int]]
     current: int
+    notes: list[NoteEdits] = field(default_factory=list)
+
+    def notes_of(self, n: int) -> NoteEdits:
+        return self.notes[n] if n < len(self.notes) else NoteEdits()
+
+    def copy(self) -> Takes:
+        return Takes(self.start, self.end, [list(x) for x in self.takes], self.current, list(self.notes))
 
 
 @dataclass
@@ -122,6 +132,7 @@ class Project:
     dynamics: dict[str, dict[int, float]] = field(default_factory=lambda: {"density": {}, "loudness": {}})
     takes: list[Takes] = field(default_factory=list)
     splits: set[int] = field(default_factory=set)   # seconds where a block starts, the chord kept
+    notes: NoteEdits = field(default_factory=NoteEdits)     # the user's note edits (immutable)
     path: Path | None = None               # where it was last saved or opened
     listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False, compare=False)
 
@@ -133,7 +144,7 @@ class Project:
             tokens=self.tokens.copy(), locks=set(self.locks),
             targets=[dataclasses.replace(t) for t in self.targets],
             dynamics={k: dict(v) for k, v in self.dynamics.items()},
-            takes=[Takes(t.start, t.end, [list(x) for x in t.takes], t.current) for t in self.takes],
+            takes=[t.copy() for t in self.takes],
             splits=set(self.splits), listeners=[])
 
     # -- queries
@@ -285,7 +296,10 @@ def to_dict(p: Project) -> dict:
         "targets": [dataclasses.asdict(t) for t in p.targets],
         "dynamics": {k: {str(s): float(v) for s, v in sorted(d.items())} for k, d in p.dynamics.items()},
         "takes": [{"start": t.start, "end": t.end, "current": t.current,
-                   "takes": [[p.symbol(x) for x in take] for take in t.takes]} for t in p.takes],
+                   "takes": [[p.symbol(x) for x in take] for take in t.takes],
+                   **({"notes": [edits_to_dict(t.notes_of(i)) for i in range(len(t.takes))]}
+                      if any(len(n) for n in t.notes) else {})} for t in p.takes],
+        "notes": edits_to_dict(p.notes),
     }
 
 
@@ -302,7 +316,9 @@ def _ranges(seconds: list[int]) -> list[list[int]]:
 
 # One step per format number: MIGRATIONS[n] turns a format-n dict into a format-(n+1) one, so files
 # of every earlier format keep opening.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {
+    1: lambda d: {**d, "notes": {"removed": [], "added": []}},     # 2 adds the note edits
+}
 
 
 def migrate(d: dict) -> dict:
@@ -345,10 +361,10 @@ def from_dict(d: dict, path: Path | None = None) -> Project:
     locks = {sec for a, b in m.locks for sec in range(a, b)}
     targets = [Target(**t.model_dump()) for t in m.targets]
     dyn = {k: {int(s): v for s, v in getattr(m.dynamics, k).items()} for k in ("density", "loudness")}
-    takes = [Takes(t.start, t.end, [[_token(c) for c in take] for take in t.takes], t.current)
-             for t in m.takes]
+    takes = [Takes(t.start, t.end, [[_token(c) for c in take] for take in t.takes], t.current,
+                   [edits_from_dict(n.model_dump()) for n in t.notes or ()]) for t in m.takes]
     return Project(VideoRef(**m.video.model_dump()), settings, tokens, key_root, mode, locks, targets,
-                   dyn, takes, set(m.splits), path)
+                   dyn, takes, set(m.splits), edits_from_dict(m.notes.model_dump()), path)
 
 
 @functools.lru_cache(maxsize=4096)

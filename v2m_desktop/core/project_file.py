@@ -32,6 +32,7 @@ from v2m_desktop.core.chords import EMOTIONS
 from v2m_desktop.core.errors import V2MError
 from v2m_desktop.core.limits import FOLLOW_PICTURE_MAX
 from v2m_desktop.core.mix import DEFAULT_LOUDNESS, DUCK_DB, MAX_DUCK_DB
+from v2m_desktop.core.notes import MAX_NOTES
 
 MAX_SECONDS = 24 * 3600         # the longest video a project may describe
 MAX_TEXT = 4096                 # a path, a model id, a chord symbol: far below this
@@ -154,6 +155,29 @@ class TargetModel(_Strict):
     intensity: float = Field(ge=0, le=1, description="an intensity from 0 to 1")
 
 
+class NoteModel(_Strict):
+    part: str = Field(min_length=1, max_length=64, description="a part's track name (text)")
+    pitch: int = Field(ge=0, le=127, description="a MIDI pitch from 0 to 127")
+    start: float = Field(ge=0, le=MAX_SECONDS, description="a time in seconds")
+    end: float = Field(ge=0, le=MAX_SECONDS, description="a time in seconds")
+    velocity: int = Field(ge=1, le=127, description="a velocity from 1 to 127")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.start < self.end:
+            raise _at("a note", f"must end after it starts, not {self.start:g}-{self.end:g} s")
+        return self
+
+
+class NoteEditsModel(_Strict):
+    removed: list[NoteModel] = Field(default_factory=list, max_length=MAX_NOTES,
+                                     description="a list of the arrangement's notes taken out",
+                                     json_schema_extra={"each": "a note object"})
+    added: list[NoteModel] = Field(default_factory=list, max_length=MAX_NOTES,
+                                   description="a list of the notes the user put in",
+                                   json_schema_extra={"each": "a note object"})
+
+
 class TakesModel(_Strict):
     start: Second = Field(description="a whole second")
     end: Second = Field(description="a whole second")
@@ -161,6 +185,9 @@ class TakesModel(_Strict):
     takes: list[list[Chord]] = Field(min_length=1, max_length=MAX_TAKES,
                                      description="a list of takes, each a list of chord symbols",
                                      json_schema_extra={"each": 'a chord symbol such as "Am" or "N"'})
+    notes: list[NoteEditsModel] | None = Field(default=None, max_length=MAX_TAKES,
+                                               description="a list of each take's note edits",
+                                               json_schema_extra={"each": "an object of note edits"})
 
 
 class DynamicsModel(_Strict):
@@ -198,6 +225,8 @@ class ProjectModel(_Strict):
     takes: list[TakesModel] = Field(default_factory=list, max_length=MAX_SECONDS,
                                     description="a list of regenerated ranges",
                                     json_schema_extra={"each": "an object of a range's takes"})
+    notes: NoteEditsModel = Field(default_factory=NoteEditsModel,
+                                  description="an object with the removed and added notes")
     recovery_of: Text | None = Field(default=None, description="the project a recovery copy belongs to")
 
     @model_validator(mode="after")
@@ -231,6 +260,14 @@ class ProjectModel(_Strict):
                 raise _at(f"takes[{i}].current", f"must be below {len(t.takes)}, not {t.current}")
             if any(len(x) != t.end - t.start for x in t.takes):
                 raise _at(f"takes[{i}].takes", f"must each hold {t.end - t.start} chords")
+            if t.notes is not None and len(t.notes) > len(t.takes):
+                raise _at(f"takes[{i}].notes", f"must hold at most {len(t.takes)} takes' note edits")
+        edited = [*self.notes.removed, *self.notes.added,
+                  *(n for t in self.takes for e in t.notes or () for n in (*e.removed, *e.added))]
+        for n in edited:
+            if n.end > self.video.duration + 1:
+                raise _at("notes", f"has a note at {n.start:g}-{n.end:g} s, past the video's "
+                          f"{self.video.duration:g} s")
         return self
 
 
@@ -285,7 +322,8 @@ def _where(loc: tuple, unknown: bool = False) -> str:
     return out
 
 
-_FIELDS = {name for m in (ProjectModel, VideoModel, SettingsModel, TargetModel, TakesModel, DynamicsModel)
+_FIELDS = {name for m in (ProjectModel, VideoModel, SettingsModel, TargetModel, TakesModel, DynamicsModel,
+                          NoteEditsModel, NoteModel)
            for name in m.model_fields}
 
 

@@ -3,12 +3,14 @@ dynamics and thumbnails on one time axis (seconds).  Built from a pipeline Score
 draw it and never look inside the arrangement or the analysis themselves."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from v2m_desktop.core.chords import chord_symbol, flat_key, quality_of
+from v2m_desktop.core.notes import NoteEdits
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class ChordBlock:
     symbol: str             # 'Am', 'F#maj7', 'N'
     quality: str | None     # 'min', 'maj7', ... (None for N)
     locked: bool = False    # every second it covers is locked
+    custom: bool = False    # the user edited notes under it: its voicing is their own
 
 
 @dataclass
@@ -56,6 +59,8 @@ class TimelineData:
     targets: list = field(default_factory=list)           # core.project.Target: the user's emotion targets
     edited: dict = field(default_factory=dict)            # 'density' / 'loudness': the seconds the user drew
     voice: list[VoiceSpan] = field(default_factory=list)  # the Speech lane
+    beats: list[float] = field(default_factory=list)      # beat times (s): the piano-roll's grid
+    note_edits: NoteEdits = field(default_factory=NoteEdits)  # the user's, in `notes` already
 
 
 @dataclass(frozen=True)
@@ -135,14 +140,51 @@ def from_score(score, project=None) -> TimelineData:
     data.key = score.chords.key_name
     data.tempo = float(arr.tempo)
     data.bars = arr.bars().tolist()
+    data.beats = np.asarray(arr.beat_times, dtype=np.float64).tolist()
     if project is not None:
         data.locks = set(project.locks)
         data.targets = list(project.targets)
         data.edited = {kind: set(values) for kind, values in project.dynamics.items()}
+        data.note_edits = project.notes
         s = project.settings
         data.voice = voice_spans(score.analysis.speech, s.duck_add, s.duck_remove)
-        data.chords = [dataclasses.replace(b, locked=_covered(b, data.locks)) for b in data.chords]
+        blocks = [dataclasses.replace(b, locked=_covered(b, data.locks)) for b in data.chords]
+        data.chords = mark_custom(blocks, project.notes)
     return data
+
+
+def mark_custom(blocks: list[ChordBlock], edits: NoteEdits) -> list[ChordBlock]:
+    """The blocks with `custom` set where a note edit starts under them."""
+    starts = sorted(n.start for n in edits.notes())
+    def edited(b: ChordBlock) -> bool:
+        i = bisect.bisect_left(starts, b.start)
+        return i < len(starts) and starts[i] < b.end
+    return [b if edited(b) == b.custom else dataclasses.replace(b, custom=edited(b)) for b in blocks]
+
+
+def patch_notes(notes: Notes, old: NoteEdits, new: NoteEdits) -> Notes:
+    """The shown notes as going from note edits `old` to `new` leaves them, before the music is
+    arranged again: what the piano-roll shows at once after a note edit or its undo."""
+    index = {p: i for i, p in enumerate(notes.parts)}
+    gone = [n for n in (new.removed - old.removed) | (set(old.added) - set(new.added)) if n.part in index]
+    come = [n for n in (old.removed - new.removed) | (set(new.added) - set(old.added)) if n.part in index]
+    if not gone and not come:
+        return notes
+    keep = np.ones(len(notes), dtype=bool)
+    for n in gone:          # a few notes: found by their start (the rows are sorted by it)
+        i = int(np.searchsorted(notes.start, n.start))
+        while i < len(notes) and notes.start[i] == n.start:
+            if notes.pitch[i] == n.pitch and notes.part[i] == index[n.part]:
+                keep[i] = False
+            i += 1
+    cols = [np.concatenate([a[keep], np.asarray(extra, dtype=np.float64)]) for a, extra in (
+        (notes.start, [n.start for n in come]), (notes.end, [n.end for n in come]),
+        (notes.pitch, [n.pitch for n in come]), (notes.velocity, [n.velocity for n in come]),
+        (notes.part, [index[n.part] for n in come]))]
+    order = np.lexsort(cols[::-1])          # as notes_of sorts its rows
+    start, end, pitch, velocity, part = (c[order] for c in cols)
+    return Notes(start, end, pitch.astype(np.int16), velocity.astype(np.int16), part.astype(np.int16),
+                 notes.parts, notes.drums)
 
 
 def patch_chords(blocks: list[ChordBlock], project, start: int, end: int) -> list[ChordBlock]:
@@ -161,7 +203,7 @@ def patch_chords(blocks: list[ChordBlock], project, start: int, end: int) -> lis
     spans = [sp for sp in spans if sp[1] > sp[0]]
     locks = set(project.locks)
     out = chord_blocks(spans, flat_key(project.key_root, project.mode), project.splits)
-    return [dataclasses.replace(b, locked=_covered(b, locks)) for b in out]
+    return mark_custom([dataclasses.replace(b, locked=_covered(b, locks)) for b in out], project.notes)
 
 
 def _covered(b: ChordBlock, locks: set[int]) -> bool:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from v2m_desktop.app.dialogs import form_with_ok_cancel
 from v2m_desktop.app.timeline.lanes import EMOTION_NAMES
+from v2m_desktop.core.chords import SYMBOL_SUFFIX
 
 ROOTS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 QUALITIES = (("", "major"), ("m", "minor"), ("7", "7"), ("maj7", "maj7"), ("m7", "m7"), ("6", "6"),
@@ -37,6 +38,7 @@ class ChordDialog(QDialog):
         self.root.addItems(ROOTS)
         self.quality = QComboBox()
         self.quality.addItems([name for _, name in QUALITIES])
+        self._show_current(current)
         self.root.activated.connect(self._picked)
         self.quality.activated.connect(self._picked)
         pick = QHBoxLayout()
@@ -47,6 +49,20 @@ class ChordDialog(QDialog):
         form.addRow("Chord:", self.symbol)
         form.addRow("or pick:", pick)
         form_with_ok_cancel(self, form)
+
+    def _show_current(self, current: str) -> None:
+        """The lists open on the block's chord (C and major for N, or a symbol they cannot show)."""
+        from v2m_desktop.core.chords import parse_chord_symbol
+        from v2m_desktop.core.errors import V2MError
+        try:
+            root, quality = parse_chord_symbol(current)
+        except V2MError:
+            return
+        suffix = SYMBOL_SUFFIX[quality]
+        names = [s for s, _ in QUALITIES]
+        if suffix in names:
+            self.root.setCurrentIndex(root)
+            self.quality.setCurrentIndex(names.index(suffix))
 
     def _picked(self) -> None:
         self.symbol.setText(ROOTS[self.root.currentIndex()] + QUALITIES[self.quality.currentIndex()][0])

@@ -101,6 +101,17 @@ class ExportDialog(QDialog):
         session.failed.connect(self._failed)
         session.cancelled.connect(self._cancelled)
         self._describe()
+        self.status.setText(self._subtitle_note(video))
+
+    @staticmethod
+    def _subtitle_note(video: Path | None) -> str:
+        """Said before the export: the video's subtitles that an MP4 cannot hold."""
+        from v2m_desktop.core.errors import V2MError
+        from v2m_desktop.core.export import Subtitles
+        try:
+            return (Subtitles.of(video).note() or "") if video else ""
+        except V2MError:            # the video is gone: the export says so
+            return ""
 
     def browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export video with music", self.path.text(),
@@ -187,10 +198,13 @@ class ExportDialog(QDialog):
             return
         self._finish("Exported.")
         mp4 = Path(written.get("mp4") or next(iter(written.values())))
+        music = self.session.music
+        mixed = music.score.delivered if music is not None else None
+        heard = [f"{what.capitalize()}: {said}" for what, said in mixed.summary()] if mixed else []
         self.done_box = QMessageBox(QMessageBox.Icon.Information, "Export finished",
                                     "Written:\n" + "\n".join(
                                         str(v[0].parent if isinstance(v, list) else v)
-                                        for v in written.values()),
+                                        for v in written.values()) + "".join(f"\n\n{h}" for h in heard),
                                     QMessageBox.StandardButton.Close, self)
         show = self.done_box.addButton("Show in Folder", QMessageBox.ButtonRole.ActionRole)
         show.clicked.connect(lambda: self.show_in_folder(mp4))

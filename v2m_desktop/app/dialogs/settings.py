@@ -1,6 +1,9 @@
-"""Preferences: device, CLIP weights (with a button that fetches them), SoundFont, default
+"""Preferences: device, CLIP weights (with a button that fetches them), SoundFont (from the banks
+found on the system, or any file), default
 instruments, theme and the original sound's level, kept with QSettings."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -49,8 +52,8 @@ class SettingsDialog(QDialog):
         clip_row.addWidget(clip_browse)
         clip_row.addWidget(self.fetch)
 
-        self.soundfont = QLineEdit(settings.soundfont)
-        self.soundfont.setPlaceholderText("the bundled General MIDI SoundFont")
+        self.soundfont = QComboBox()        # the banks found on the system (data: the path)
+        self._list_soundfonts(settings.soundfont)
         sf_browse = QPushButton("Browse…")
         sf_browse.clicked.connect(self._soundfont)
         sf_row = QHBoxLayout()
@@ -93,10 +96,30 @@ class SettingsDialog(QDialog):
         if path:
             edit.setText(path)
 
+    def _list_soundfonts(self, chosen: str) -> None:
+        """The default bank (an empty setting: whichever core.soundfonts finds), then every bank
+        in the bundle and the usual system folders, and the chosen one where it is elsewhere."""
+        from v2m_desktop.core.soundfonts import default_soundfont, installed
+        self.soundfont.addItem(f"Default: {default_soundfont().name}", "")
+        for path in installed():
+            self.add_soundfont(str(path))
+        self.soundfont.setCurrentIndex(self.add_soundfont(chosen) if chosen else 0)
+
+    def add_soundfont(self, path: str) -> int:
+        """The list's row of the bank at `path` (added when it is not there yet)."""
+        row = self.soundfont.findData(path)
+        if row < 0:
+            p = Path(path)
+            self.soundfont.addItem(f"{p.name} ({p.parent})", path)
+            row = self.soundfont.count() - 1
+            self.soundfont.setItemData(row, path, Qt.ItemDataRole.ToolTipRole)
+        return row
+
     def _soundfont(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "SoundFont", self.soundfont.text(), "SoundFont (*.sf2)")
+        path, _ = QFileDialog.getOpenFileName(self, "SoundFont", self.soundfont.currentData() or "",
+                                              "SoundFont (*.sf2 *.sf3)")
         if path:
-            self.soundfont.setText(path)
+            self.soundfont.setCurrentIndex(self.add_soundfont(path))
 
     def fetch_clip(self) -> None:
         def job(progress):
@@ -132,7 +155,7 @@ class SettingsDialog(QDialog):
         s = self.settings
         s.device = DEVICES[self.device.currentIndex()]
         s.clip_folder = self.clip.text().strip()
-        s.soundfont = self.soundfont.text().strip()
+        s.soundfont = str(self.soundfont.currentData() or "")
         s.instruments = tuple(n for n, b in self.instrument_boxes.items() if b.isChecked()) or INSTRUMENTS
         s.theme = THEMES[self.theme.currentIndex()]
         s.original_level = self.level.value() / 100

@@ -6,13 +6,15 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWid
 
 
 def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:
-    """(what, keys) of every action that has keys; '&' mnemonics and '…' taken out."""
+    """(what, keys) of every action that has keys ('&' mnemonics and '…' taken out), then the
+    piano-roll's mouse and keys."""
+    from v2m_desktop.app.timeline.piano_roll import GESTURES
     rows = []
     for a in actions.values():
         keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts())
         if keys:
             rows.append((a.text().replace("&", "").rstrip("…"), keys))
-    return rows
+    return rows + list(GESTURES)
 
 
 class ShortcutsDialog(QDialog):

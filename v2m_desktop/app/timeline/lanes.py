@@ -24,6 +24,8 @@ from v2m_desktop.app.timeline.axis import TimeAxis
 EMOTION_NAMES = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")   # core.chords.EMOTIONS
 EMOTION_COLOURS = ("#f2a93b", "#8e5cc4", "#d9534f", "#4a7fd6", "#45b08c", "#9aa3ad")
 BAR_TICK_ALPHA = 170       # the bar ticks in the chord lane: white over the block's colour
+# The block an edit acts on when nothing is selected: outlined in the selection's blue
+IMPLICIT_COLOUR = QColor(80, 140, 230, 200)
 PART_COLOURS = {"piano": "#4aa3df", "bass": "#e0a030", "pad": "#9b7fd4", "drums": "#8c9399",
                 "melody": "#e0567a"}
 QUALITY_COLOURS = {  # chord families: major, minor, dominant, diminished, suspended, augmented
@@ -552,16 +554,35 @@ class ChordLane(Lane):
         self._boundary: float | None = None
         self._boundary_to: float | None = None
         self.setMouseTracking(True)
+        self._implicit: tuple[float, float] | None = None      # the outlined block's seconds
+        axis.playheadMoved.connect(self._implicit_moved)
+        axis.selectionChanged.connect(self._implicit_moved)
 
     def block_at(self, t: float):
         return next((b for b in self.model.rows if b.start <= t < b.end), None)
+
+    def implicit_block(self):
+        """What an edit acts on when nothing is selected: the block under the playhead (outlined
+        in the selection's colour, so the user sees it), else None."""
+        return self.block_at(self.axis.playhead) if self.axis.selection is None else None
+
+    def _implicit_moved(self, *_) -> None:
+        b = self.implicit_block()
+        now = (b.start, b.end) if b is not None else None
+        if now != self._implicit:           # repaint the old and the new outline, not each tick
+            for span in (self._implicit, now):
+                if span is not None:
+                    x0, x1 = int(self.axis.x_of(span[0])) - 2, int(self.axis.x_of(span[1])) + 3
+                    self.update(x0, 0, x1 - x0, self.height())
+            self._implicit = now
 
     def tip_at(self, x: float) -> str | None:
         """The whole symbol, also of a block too short for it, and its seconds."""
         b = self.block_at(self.axis.t_of(x))
         if b is None:
             return None
-        return f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+        return (f"{b.symbol}  {format_time(b.start)}–{format_time(b.end)}{'  (locked)' if b.locked else ''}"
+                f"{'  (your voicing: notes edited)' if b.custom else ''}")
 
     def boundary_near(self, x: float) -> float | None:
         for b in self.model.rows[1:]:
@@ -638,17 +659,30 @@ class ChordLane(Lane):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
                 self._padlock(p, r.right() - 10, r.top() + 4)
-            room = int(r.width()) - (16 if b.locked else 4)
+            if b.custom:        # its voicing is the user's: a white corner, top left
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor("white"))
+                p.drawPolygon(QPolygonF([r.topLeft(), QPointF(r.left() + 7, r.top()),
+                                         QPointF(r.left(), r.top() + 7)]))
+            shown = QRectF(max(r.left(), 0.0), r.top(), r.right() - max(r.left(), 0.0), r.height())
+            room = int(shown.width()) - (16 if b.locked else 4)
             # a symbol a short block cannot hold is written smaller before it is cut ("Csus4",
             # not "Cs…")
             narrow = fm.horizontalAdvance(b.symbol) > room and small_fm.horizontalAdvance(b.symbol) <= room
             text = (small_fm if narrow else fm).elidedText(b.symbol, Qt.TextElideMode.ElideRight, room)
-            if text and r.width() > 12:
+            if text and shown.width() > 12:     # (a block scrolled in from the left: at the edge)
                 p.setPen(QColor("white"))
                 p.setFont(small if narrow else font)
-                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
+                p.drawText(shown.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, text)
         p.setFont(font)
         self._bar_ticks(p, t0, t1)
+        b = self.implicit_block()
+        self._implicit = (b.start, b.end) if b is not None else None
+        if b is not None:
+            x0, x1 = self.axis.x_of(b.start), self.axis.x_of(b.end)
+            p.setPen(QPen(IMPLICIT_COLOUR, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(x0, 1, max(x1 - x0, 2), self.height() - 2), 3, 3)
         if self._boundary_to is not None:
             x = self.axis.x_of(self._boundary_to)
             p.setPen(QPen(self.text_colour(), 2, Qt.PenStyle.DashLine))
@@ -675,64 +709,6 @@ class ChordLane(Lane):
         p.drawArc(QRectF(x + 1.5, y, 5, 6), 0, 180 * 16)
         p.setBrush(QColor("#f5d76e"))
         p.drawRect(QRectF(x, y + 3, 8, 6))
-
-
-class PianoRollLane(Lane):
-    """The arranged notes, a colour per part; drums as ticks along the bottom."""
-
-    title = "Notes"
-    lane_height = 130
-    DRUM_STRIP = 12
-
-    def __init__(self, axis, model, parent=None):
-        super().__init__(axis, model, parent)
-        model.visibilityChanged.connect(self.update)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(self.lane_height)
-        self.setMaximumHeight(16777215)
-
-    def paint(self, p, t0, t1):
-        n = self.model.notes
-        if n is None or len(n) == 0:
-            self.empty_text(p, "the arranged notes appear here")
-            return
-        pitched = ~np.asarray(n.drums, dtype=bool)[n.part]
-        if pitched.any():
-            lo, hi = int(n.pitch[pitched].min()) - 1, int(n.pitch[pitched].max()) + 1
-        else:
-            lo, hi = 40, 80
-        top, bottom = 2.0, self.height() - self.DRUM_STRIP - 2.0
-        row_h = max((bottom - top) / (hi - lo + 1), 1.0)
-        longest = float((n.end - n.start).max())
-        i0 = int(np.searchsorted(n.start, t0 - longest))
-        i1 = int(np.searchsorted(n.start, t1, side="right"))
-        pps = self.axis.pps
-        # the sustained pad underneath (translucent), the short parts on top of it
-        order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(part_role(n.parts[k]), 1))
-        for k in order:
-            part = n.parts[k]
-            if part in self.model.hidden:
-                continue
-            sel = np.nonzero(n.part[i0:i1] == k)[0] + i0
-            if len(sel) == 0:
-                continue
-            colour = QColor(part_colour(part))
-            if part_role(part) == "pad":
-                colour.setAlpha(120)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(colour)
-            xs = (n.start[sel] - self.axis.offset) * pps
-            ws = np.maximum((n.end[sel] - n.start[sel]) * pps - 0.5, 1.0)
-            if n.drums[k]:
-                y, hh = self.height() - self.DRUM_STRIP, self.DRUM_STRIP - 2
-                rects = [QRectF(x, y, 2, hh) for x in xs]
-            else:
-                # on whole pixels: with six octaves in a short lane a row is under 2 px, and a
-                # note straddling two pixel rows would show only blended, paler colours
-                ys = np.floor(bottom - (n.pitch[sel] - lo + 1) * row_h)
-                hh = max(float(np.floor(row_h - 0.5)), 1.0)
-                rects = [QRectF(x, y, w, hh) for x, y, w in zip(xs, ys, ws)]
-            p.drawRects(rects)
 
 
 def nice_ceiling(x: float) -> float:

@@ -6,6 +6,9 @@ import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
+from v2m_desktop.core.notes import NoteEdits
+from v2m_desktop.core.timeline import patch_notes
+
 
 class RowsModel(QAbstractListModel):
     """A list of plain rows (tuples or dataclasses); `text(row)` is its DisplayRole."""
@@ -83,12 +86,22 @@ class NotesModel(RowsModel):
     parts the user shows."""
 
     visibilityChanged = Signal()
+    fresh = Signal()            # new music shown (not an edit's): the piano-roll fits its pitches
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent=parent)
         self.notes = None
         self.before = None          # the notes before the last update (where moved notes were)
         self.hidden: set[str] = set()
+        self.beats = np.zeros(0)    # the beat grid (s) that notes snap to
+        self.edits = NoteEdits()    # the user's note edits that `notes` hold
+
+    def patch(self, edits: NoteEdits) -> None:
+        """Show the notes with these note edits at once (the new arrangement follows)."""
+        if self.notes is not None and edits != self.edits:
+            notes = patch_notes(self.notes, self.edits, edits)
+            self.edits = edits
+            self.update_notes(notes)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() or self.notes is None else len(self.notes)
@@ -106,17 +119,19 @@ class NotesModel(RowsModel):
     def parts(self) -> tuple[str, ...]:
         return () if self.notes is None else self.notes.parts
 
-    def set_notes(self, notes) -> None:
+    def set_notes(self, notes, fresh: bool = True) -> None:
         self.beginResetModel()
         self.notes = notes
         self.endResetModel()
+        if fresh:
+            self.fresh.emit()
 
     def update_notes(self, notes) -> None:
         """New notes of the same parts: only the rows from the first to the last that differ
         are announced (dataChanged), so the piano-roll repaints just their seconds."""
         old = self.notes
         if old is None or notes is None or old.parts != notes.parts or len(old) != len(notes):
-            self.set_notes(notes)
+            self.set_notes(notes, fresh=old is None)
             return
         differ = np.flatnonzero((old.start != notes.start) | (old.end != notes.end)
                                 | (old.pitch != notes.pitch) | (old.velocity != notes.velocity)
@@ -180,6 +195,7 @@ class LaneModels(QObject):
         lanes (thumbnails, cuts, emotion) stay as they are."""
         self.chords.update_rows(data.chords)
         self.bars.update_rows(data.bars)
+        self.notes.beats, self.notes.edits = np.asarray(data.beats), data.note_edits
         self.notes.update_notes(data.notes)
         self.dynamics.update_rows(_dynamics_rows(data))
         self.targets.update_rows(data.targets)
@@ -192,6 +208,7 @@ class LaneModels(QObject):
                       self.dynamics, self.targets, self.voice):
                 m.set_rows([])
             self.notes.set_notes(None)
+            self.notes.edits = NoteEdits()
             return
         self.thumbnails.set_thumbnails(data.thumb_times, data.thumbnails)
         self.cuts.set_rows(float(c) for c in data.cuts)
@@ -199,6 +216,7 @@ class LaneModels(QObject):
         self.emotion.set_rows([] if data.emotion is None else [tuple(map(float, r)) for r in data.emotion])
         self.chords.set_rows(data.chords)
         self.bars.set_rows(data.bars)
+        self.notes.beats, self.notes.edits = np.asarray(data.beats), data.note_edits
         self.notes.set_notes(data.notes)
         self.dynamics.set_rows(_dynamics_rows(data))
         self.targets.set_rows(data.targets)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QScrollArea,
     QScrollBar,
@@ -23,15 +24,16 @@ from v2m_desktop.app.timeline.lanes import (
     DynamicsLane,
     EmotionLane,
     Lane,
-    PianoRollLane,
     RulerLane,
     SpeechLane,
     ThumbnailLane,
     part_colour,
 )
 from v2m_desktop.app.timeline.models import LaneModels
+from v2m_desktop.app.timeline.piano_roll import Keyboard, PianoRollLane
+from v2m_desktop.app.timeline.style_lane import StyleLane
 
-HEADER_WIDTH = 96
+HEADER_WIDTH = 112
 ZOOM_STEP = 1.5
 
 
@@ -105,13 +107,14 @@ class TimelineView(QWidget):
         self.cuts = CutLane(axis, models.cuts, transitions=models.transitions)
         self.emotion = EmotionLane(axis, models.emotion, models.targets, models.cuts)
         self.speech = SpeechLane(axis, models.voice)
+        self.styles = StyleLane(axis)           # follows the session: window's attach
         self.chords = ChordLane(axis, models.chords, bars=models.bars)
         self.piano_roll = PianoRollLane(axis, models.notes)
         self.density = DynamicsLane(axis, models.dynamics, "density")
         self.loudness = DynamicsLane(axis, models.dynamics, "loudness")
         self.curves: list[CurveLane] = [self.emotion, self.density, self.loudness]     # drawn on
         self.lanes: list[Lane] = [self.ruler, self.thumbnails, self.cuts, self.speech, self.emotion,
-                                  self.chords, self.piano_roll, self.density, self.loudness]
+                                  self.styles, self.chords, self.piano_roll, self.density, self.loudness]
 
         self.body = QWidget()
         grid = QGridLayout(self.body)
@@ -121,8 +124,9 @@ class TimelineView(QWidget):
         grid.setColumnMinimumWidth(0, HEADER_WIDTH)
         grid.setColumnStretch(1, 1)
         self.legend = PartsLegend(models)
+        self.keyboard = Keyboard(self.piano_roll.pitches, self.piano_roll)
         for row, lane in enumerate(self.lanes):
-            header = self.legend if lane is self.piano_roll else self._header(lane.title)
+            header = self._roll_header() if lane is self.piano_roll else self._header(lane.title)
             header.setFixedWidth(HEADER_WIDTH)
             grid.addWidget(header, row, 0)
             grid.addWidget(lane, row, 1)
@@ -145,6 +149,16 @@ class TimelineView(QWidget):
         axis.changed.connect(self._sync_bar)
         self.ruler.installEventFilter(self)
         self._sync_bar()
+
+    def _roll_header(self) -> QWidget:
+        """The piano-roll's header: the parts' check boxes, and the keyboard on its pitches."""
+        w = QWidget()
+        lay = QHBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.legend, 1)
+        lay.addWidget(self.keyboard)
+        return w
 
     def _header(self, title: str) -> QLabel:
         label = QLabel(f"<b>{title}</b>")

@@ -28,7 +28,8 @@ trained on:
   neighbours, which camera motion within a shot does not do; steady brightness ramps, i.e. fades,
   are left out), abrupt cuts to or from black (a large frame score into or out of a black frame,
   however soon after the previous cut), the end of a fade to black (a frame turning black after
-  half a second of steady darkening), and cards of small text on black appearing, changing or
+  half a second of steady darkening) and the start of a fade in (the last black frame before half
+  a second of steady brightening), and cards of small text on black appearing, changing or
   going (the bright pixels of a dark frame change in one step). Changes within two frames of
   each other count once (at the adaptive detector's frame when it has one). On the Sintel
   trailer this finds every hand-checked abrupt change (17) and 7 of its 9 fades and dissolves,
@@ -78,8 +79,9 @@ from v2m_desktop.core.video.vision import (
     resolve_vision,
 )
 
-ANALYSIS_VERSION = 5    # 2: the kept frame of a second is its first frame (was: 1 s after the
-#                         last); 3: shot changes for the music; 4: and fades to black; 5: speech
+ANALYSIS_VERSION = 6    # 2: the kept frame of a second is its first frame (was: 1 s after the
+#                         last); 3: shot changes for the music; 4: and fades to black; 5: speech;
+#                         6: shot changes that re-encoding does not fake
 THUMB_WIDTH = 96
 DETECT_MIN_WIDTH = 256       # frames this wide or wider are subsampled for cut detection ...
 DETECT_WIDTH = 128           # ... to this width (nearest neighbour)
@@ -120,8 +122,15 @@ class Analysis:
     vision: str                  # "clip" or "basic"
     thumbnails: np.ndarray       # [N, h, 96, 3] uint8 RGB, one per second
     thumb_times: np.ndarray      # [N] float64 seconds of the thumbnails' frames
-    shots: list[float] | None = None   # every abrupt shot change (a superset of cuts; None: cuts)
+    shots: list[float] | None = None   # every abrupt shot change (the cuts but flashes, and more; None: cuts)
     speech: list[tuple[float, float]] = field(default_factory=list)   # spans of talk in its sound
+    coarse_motion: np.ndarray | None = None   # [T] float32, what the music reads (None: motion)
+
+    @property
+    def picture_motion(self) -> np.ndarray:
+        """The motion the music's choices read (the picture's energy, the Auto style, the basic
+        vision's emotion): `coarse_motion` (see coarse_motion_of), else the model's `motion`."""
+        return self.motion if self.coarse_motion is None else self.coarse_motion
 
     @property
     def shot_changes(self) -> list[float]:
@@ -152,6 +161,8 @@ class Analysis:
                   "thumbnails": self.thumbnails, "thumb_times": self.thumb_times}
         if self.semantic is not None:
             arrays["semantic"] = self.semantic
+        if self.coarse_motion is not None:
+            arrays["coarse_motion"] = self.coarse_motion
         with atomic_output(path) as tmp, open(tmp, "wb") as f:
             # numpy's stub reads a ** mapping as if it could hold allow_pickle
             np.savez(f, **arrays)  # type: ignore[arg-type]
@@ -167,7 +178,8 @@ class Analysis:
                        emotion=z["emotion"], semantic=z["semantic"] if "semantic" in z.files else None,
                        vision=meta["vision"], thumbnails=z["thumbnails"], thumb_times=z["thumb_times"],
                        shots=meta.get("shots"),
-                       speech=[(float(a), float(b)) for a, b in meta.get("speech", [])])
+                       speech=[(float(a), float(b)) for a, b in meta.get("speech", [])],
+                       coarse_motion=z["coarse_motion"] if "coarse_motion" in z.files else None)
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -240,11 +252,21 @@ HIST_BINS = (8, 4, 4)        # HSV histogram of the shot-change rules
 FADE_FRAMES = 12             # a fade to black: the frame value falls steadily from 10 or more ...
 #                              ... to black (under 3) over the last this many frames
 BRIGHT = 96                  # value above which a pixel is bright (text on a card)
+FLIP_MARGIN = 32             # a pixel turns bright or dark only by crossing BRIGHT by this much
+#                              both ways: compression's ringing around a bright logo crosses
+#                              BRIGHT alone (Sintel at half size, CRF 35: a "card" at 42.17 s)
+MIN_SCORE = 20.0             # a histogram jump is a shot change only with this frame score too:
+#                              alone, it is what a blocky encode, a dissolve's dark noisy hues or
+#                              a frame-rate conversion's blended frames fake (measured: fakes
+#                              score <= 15.5 on Sintel and Big Buck Bunny copies, the montage's
+#                              real cuts >= 26)
+MERGE_S = 0.1                # changes this close count once (two frames at 24 fps)
 
 
 def shot_features(hsv: np.ndarray, last_hsv: np.ndarray | None) -> tuple[float, float, float, float]:
     """(mean value, histogram distance to the previous frame (0..1), share of pixels that turned
-    bright or dark, share of bright pixels) of a frame (HSV uint8)."""
+    bright or dark by more than FLIP_MARGIN across BRIGHT, share of bright pixels) of a frame
+    (HSV uint8)."""
     v = hsv[..., 2]
     bright = v > BRIGHT
     if last_hsv is None:
@@ -254,39 +276,88 @@ def shot_features(hsv: np.ndarray, last_hsv: np.ndarray | None) -> tuple[float, 
         h = cv2.calcHist([x], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256]).ravel()
         return h / max(h.sum(), 1.0)
     dist = 0.5 * float(np.abs(hist(hsv) - hist(last_hsv)).sum())
-    flip = float((bright != (last_hsv[..., 2] > BRIGHT)).mean())
+    lv = last_hsv[..., 2]
+    hi, lo = BRIGHT + FLIP_MARGIN, BRIGHT - FLIP_MARGIN
+    flip = float((((v > hi) & (lv < lo)) | ((v < lo) & (lv > hi))).mean())
     return float(v.mean()), dist, flip, float(bright.mean())
 
 
-def shot_changes(scores, feats, cuts: list[int]) -> list[int]:
+def _flash(sc: np.ndarray, luma: np.ndarray, bright: np.ndarray, i: int) -> bool:
+    """Is frame i a one-frame flash: the frame after it as far from it as it is from the one
+    before, and back to the one before (mean value within 1, bright share within 1 %)?"""
+    if not 0 < i < len(sc) - 1:
+        return False
+    return sc[i + 1] >= 0.5 * sc[i] and abs(luma[i + 1] - luma[i - 1]) <= 1.0 and \
+        abs(bright[i + 1] - bright[i - 1]) <= 0.01
+
+
+def _in_fade(luma: np.ndarray, i: int) -> bool:
+    """Is frame i's change of mean value a step of a steady ramp (a fade), not a jump? The steps
+    two frames either side go the same way, and are not much smaller than this one. (A blocky
+    encode's fade moves in uneven steps: any one step against its two neighbours is not enough.)"""
+    if i < 3 or i + 3 > len(luma):
+        return False
+    steps = np.diff(luma[i - 3:i + 3])          # steps[2] is this frame's
+    d0 = steps[2]
+    return abs(d0) >= 1 and bool((np.sign(steps) == np.sign(d0)).all()) and \
+        float(np.median(np.abs(np.delete(steps, 2)))) >= 0.4 * abs(d0)
+
+
+def shot_changes(scores, feats, cuts: list[int], fps: float = 24.0) -> list[int]:
     """Every abrupt shot change (frame indices): `cuts` (the adaptive detector's) and the rules of
-    the module text over the frames' scores and `shot_features` rows."""
+    the module text over the frames' scores and `shot_features` rows; changes within MERGE_S of
+    each other count once (in seconds, so that a 30-fps copy merges what the 24-fps original
+    does)."""
+    merge = max(2, int(round(MERGE_S * fps)))
     sc = np.asarray(scores, dtype=np.float64)
     f = np.asarray(feats, dtype=np.float64).reshape(-1, 4)
     luma, hist, flip, bright = f.T if len(f) else (np.zeros(0),) * 4
     found = set(cuts)
     for i in range(2, len(sc) - 2):
-        d0, before, after = luma[i] - luma[i - 1], luma[i - 1] - luma[i - 2], luma[i + 1] - luma[i]
-        fade = abs(d0) >= 3 and abs(before - d0) <= 0.3 * abs(d0) and abs(after - d0) <= 0.3 * abs(d0)
         around = (hist[i - 2] + hist[i - 1] + hist[i + 1] + hist[i + 2]) / 4
-        if hist[i] >= 0.3 and hist[i] >= 2.5 * around and not fade:
+        if hist[i] >= 0.3 and hist[i] >= 2 * around and sc[i] >= MIN_SCORE and not _in_fade(luma, i):
             found.add(i)                                  # a hard cut, also in a fast montage
         if sc[i] >= 40 and min(luma[i], luma[i - 1]) < 3:
             found.add(i)                                  # to or from black
         if luma[i] < 3 <= luma[i - 1] and i >= FADE_FRAMES and luma[i - FADE_FRAMES] >= 10 and \
                 (np.diff(luma[i - FADE_FRAMES:i + 1]) <= 0.5).all():
             found.add(i)                                  # the end of a fade to black
+        if luma[i] < 3 <= luma[i + 1] and i + FADE_FRAMES < len(luma) and luma[i + FADE_FRAMES] >= 10 and \
+                (np.diff(luma[i:i + FADE_FRAMES + 1]) >= -0.5).all():
+            found.add(i)                                  # the start of a fade in from black
         step = abs(bright[i + 1] - bright[i]) <= 0.2 * abs(bright[i] - bright[i - 1])
-        if max(luma[i], luma[i - 1]) < 15 and step and flip[i] >= 0.002 and \
+        if max(luma[i], luma[i - 1]) < 15 and step and flip[i] >= 0.001 and \
                 flip[i] >= 5 * max(flip[i - 3:i].max(), 1e-4):
             found.add(i)                                  # a card of text on black
+    # a flash (one frame unlike both neighbours: a lightning strike, or an encoder's glitch, a
+    # VP9 copy of Big Buck Bunny has two) is no change of shot, whichever detector saw it
+    found = {i for i in found if not _flash(sc, luma, bright, i)}
     out: list[int] = []
     for i in sorted(found):
-        if not out or i - out[-1] > 2:
+        if not out or i - out[-1] > merge:
             out.append(i)
         elif i in cuts and out[-1] not in cuts:
             out[-1] = i                                   # the adaptive detector's frame wins
     return out
+
+
+COARSE_WIDTH = 64            # the coarse motion's frames: this wide, area-averaged
+COARSE_SCALE = 1.5           # ... and its difference times this, near the native motion's scale
+#                              (native / coarse: 2.9 on Big Buck Bunny, 1.15 on Sintel and on the
+#                              synthetic calm clip, whose music stays without drums under 1.5)
+
+
+def coarse_motion_of(frame: np.ndarray, prev: np.ndarray) -> float:
+    """The mean |difference| of two BGR frames shrunk to COARSE_WIDTH px wide (area-averaged),
+    times COARSE_SCALE. The native motion (the dataset's rule, the model's input) is mostly fine
+    texture, which a re-encode takes away: Big Buck Bunny's is 4.00 and a half-size CRF-35 copy's
+    1.86; this reads 1.38 and 1.29 (a 2x upscale, 3/4 size at CRF 30, 30 fps, MPEG-4: 1.35-1.40)."""
+    h, w = frame.shape[:2]
+    size = (COARSE_WIDTH, max(1, round(h * COARSE_WIDTH / w)))
+    a = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    b = cv2.resize(prev, size, interpolation=cv2.INTER_AREA)
+    m = cv2.mean(cv2.absdiff(a, b))
+    return round(COARSE_SCALE * (m[0] + m[1] + m[2]) / 3.0, 4)
 
 
 def detect_size(width: int, height: int) -> tuple[int, int] | None:
@@ -438,6 +509,7 @@ class _Span:
         self.scores = array("d")
         self.shot_rows = array("d")               # shot_features, four values a frame
         self.motion: dict[int, float] = {}
+        self.coarse: dict[int, float] = {}
         self.thumbs: list[np.ndarray] = []
         self.thumb_times: list[float] = []
         self.held_vision: list[np.ndarray] = []
@@ -493,6 +565,7 @@ class _Span:
         if self.prev is not None and self.t_prev is not None and int(t) > int(self.t_prev):
             m = cv2.mean(cv2.absdiff(frame, self.prev))
             self.motion[int(t)] = round((m[0] + m[1] + m[2]) / 3.0, 4)
+            self.coarse[int(t)] = coarse_motion_of(frame, self.prev)
         if _starts_second(t, self.t_prev):
             self.thumbs.append(_thumbnail(frame, tsize))
             self.thumb_times.append(t)
@@ -517,6 +590,7 @@ class _Span:
         self.scores.extend(nxt.scores)
         self.shot_rows.extend(nxt.shot_rows)
         self.motion.update(nxt.motion)
+        self.coarse.update(nxt.coarse)
         self.thumbs += nxt.thumbs
         self.thumb_times += nxt.thumb_times
         feed = self.feed_vision
@@ -659,20 +733,16 @@ def _analyse_pass(job: ProbeJob, vis, report: Progress) -> Analysis:
     report("analyse", 1.0)
 
     seconds = max(1, len(span.thumbs))
-    mot = np.zeros(seconds, dtype=np.float32)
-    mot[0] = span.motion.get(0, 0.0)
-    for s in range(1, seconds):
-        # a second the dataset's rule skipped (only with irregular timestamps) holds the last value
-        mot[s] = span.motion.get(s, mot[s - 1])
+    mot, coarse = _per_second(span.motion, seconds), _per_second(span.coarse, seconds)
 
     cut_frames = AdaptiveCutDetector().cuts(span.scores)
     cut_times = [frame_times[c] for c in cut_frames]
-    shot_times = [frame_times[c] for c in shot_changes(span.scores, span.shot_rows, cut_frames)]
+    shot_times = [frame_times[c] for c in shot_changes(span.scores, span.shot_rows, cut_frames, fps)]
     end_time = frame_times[-1] + 1.0 / fps
     offsets = scene_offsets(cut_times, end_time, seconds)
 
     report("vision", 0.0)
-    emotion, semantic = vis.finish(mot, cut_times, seconds)
+    emotion, semantic = vis.finish(coarse, cut_times, seconds)
     report("vision", 1.0)
 
     info.frame_count = n_frames
@@ -683,4 +753,15 @@ def _analyse_pass(job: ProbeJob, vis, report: Progress) -> Analysis:
                     cuts=[round(c, 6) for c in cut_times], emotion=emotion.astype(np.float32),
                     semantic=None if semantic is None else semantic.astype(np.float32), vision=vis.name,
                     thumbnails=np.stack(span.thumbs).astype(np.uint8),
-                    thumb_times=np.asarray(span.thumb_times), shots=[round(c, 6) for c in shot_times])
+                    thumb_times=np.asarray(span.thumb_times), shots=[round(c, 6) for c in shot_times],
+                    coarse_motion=coarse)
+
+
+def _per_second(values: dict[int, float], seconds: int) -> np.ndarray:
+    """[seconds] float32 of the values recorded at whole seconds: 0 at second 0 when none, and a
+    second the dataset's rule skipped (only with irregular timestamps) holds the last value."""
+    out = np.zeros(seconds, dtype=np.float32)
+    out[0] = values.get(0, 0.0)
+    for s in range(1, seconds):
+        out[s] = values.get(s, out[s - 1])
+    return out

@@ -86,6 +86,8 @@ class ProbeJob:
         self.path, self.head, self.size = p, head, size
         self._info: VideoInfo | None = None
         self._error: V2MError | None = None
+        self.streams: list[dict] = []       # every stream's codec_type and codec_name, once read
+        self.start_time: float | None = None    # the file's (its earliest stream's), once read
         self._ffprobe = shutil.which("ffprobe") is not None
         if self._ffprobe:
             cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
@@ -111,6 +113,8 @@ class ProbeJob:
                     meta = _parse_ffprobe(self._proc.returncode, out, err)
                 else:
                     meta = parse_ffmpeg_banner(err.decode("utf-8", "replace"))
+                self.streams = meta.get("streams") or []
+                self.start_time = (meta.get("format") or {}).get("start_time")
                 try:
                     self._info = _info_from_meta(self.path, self.head, self.size, meta)
                 except V2MError as e:
@@ -131,6 +135,31 @@ class ProbeJob:
 
 def start_probe(path: str | os.PathLike) -> ProbeJob:
     return ProbeJob(*check_video_file(path))
+
+
+def subtitle_codecs(path: str | os.PathLike) -> list[str]:
+    """The codec of each subtitle stream of the file, in their order ('subrip', 'ass', ...)."""
+    job = start_probe(path)
+    job.result()
+    return [s.get("codec_name") or "unknown" for s in job.streams if s.get("codec_type") == "subtitle"]
+
+
+def video_offset(path: str | os.PathLike) -> float:
+    """Seconds from the file's start to its video's (0 when the video starts it, or when
+    unknown: ffmpeg's banner does not say).  The analysis counts time from the first frame (as
+    OpenCV does), so the export moves the file's streams that much earlier: a VFR clip whose
+    video began 0.133 s after its sound came out 0.133 s longer than its video, the music that
+    much ahead of the picture."""
+    job = start_probe(path)
+    try:
+        job.result()
+    except V2MError:        # no video (a sound file: its streams are read all the same)
+        pass
+    v = next((s for s in job.streams if s.get("codec_type") == "video" and not s.get("attached_pic")), None)
+    start, first = job.start_time, (v or {}).get("start_time")
+    if start is None or first is None:
+        return 0.0
+    return max(0.0, first - start)
 
 
 def check_video_file(path: str | os.PathLike) -> tuple[Path, bytes, int]:
@@ -244,7 +273,7 @@ def _parse_ffprobe(returncode: int, out: bytes, err_b: bytes) -> dict:
         d = {"codec_type": s.get("codec_type"), "codec_name": s.get("codec_name"),
              "codec_tag": s.get("codec_tag_string"),
              "attached_pic": bool((s.get("disposition") or {}).get("attached_pic")),
-             "width": s.get("width"), "height": s.get("height")}
+             "width": s.get("width"), "height": s.get("height"), "start_time": _float(s.get("start_time"))}
         if d["codec_type"] == "video":
             fps = _rate(s.get("avg_frame_rate"))
             if not fps or fps > 1000:
@@ -265,7 +294,8 @@ def _parse_ffprobe(returncode: int, out: bytes, err_b: bytes) -> dict:
         streams.append(d)
     fmt = data["format"]
     return {"error": None, "streams": streams,
-            "format": {"format_name": fmt.get("format_name"), "duration": _float(fmt.get("duration"))}}
+            "format": {"format_name": fmt.get("format_name"), "duration": _float(fmt.get("duration")),
+                       "start_time": _float(fmt.get("start_time"))}}
 
 
 def _hms(s: str | None) -> float | None:
