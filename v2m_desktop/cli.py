@@ -933,14 +933,30 @@ def main(argv: list[str] | None = None) -> int:
     except V2MError as err:
         if args.debug:
             traceback.print_exc()
+        _end_bars()
         print(f"v2m: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Cancelled):
+        _end_bars()
         print("v2m: interrupted", file=sys.stderr)
         return _stopped(130, argv is None)
     except Terminated as stop:
+        _end_bars()
         print(f"v2m: interrupted by {signal.Signals(stop.signum).name}", file=sys.stderr)
         return _stopped(stop.exit_code, argv is None)
+
+
+def _end_bars() -> None:
+    """End the progress bars a stopped run left open, so its last line is a line of its own
+    ('analyse 0% 00:00v2m: interrupted' was seen)."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        for bar in list(getattr(tqdm.tqdm, "_instances", ())):
+            try:
+                bar.close()
+            except Exception:       # a half-made bar: its line is ended anyway below
+                pass
+        sys.stderr.flush()
 
 
 def _stopped(code: int, program: bool) -> int:

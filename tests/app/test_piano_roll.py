@@ -191,8 +191,7 @@ def test_import_midi_from_a_daw_is_one_undoable_edit(qtbot, window, bbb, tmp_pat
     assert "\n" not in refused.args[1] and not refused.args[2]
     window.dialog.done(0)
     assert p.state() == state
-    qtbot.waitUntil(lambda: not window.session.busy)
-    window.activateWindow()
+    qtbot.waitUntil(lambda: not window.session.busy and QApplication.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(p.notes) == 0
 

@@ -225,6 +225,11 @@ def test_a_midi_file_that_does_not_match_is_refused(project, made, tmp_path):
     other.write(str(tmp_path / "tempo.mid"))
     with pytest.raises(V2MError, match="another tempo map than the project"):
         E.ImportMidi(tmp_path / "tempo.mid").apply(project, engine)
+    late = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid"))
+    next(i for i in late.instruments if i.name == "piano").notes.append(pretty_midi.Note(90, 60, 16.5, 17.0))
+    late.write(str(tmp_path / "late.mid"))
+    with pytest.raises(V2MError, match="a piano note at 16.50 s, after the video's end"):
+        E.ImportMidi(tmp_path / "late.mid").apply(project, engine)
     (tmp_path / "junk.mid").write_bytes(b"MThd not really")
     with pytest.raises(V2MError, match="junk.mid is not a MIDI file"):
         E.ImportMidi(tmp_path / "junk.mid").apply(project, engine)

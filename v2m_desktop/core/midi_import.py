@@ -107,6 +107,15 @@ def _check_tempo(current: pretty_midi.PrettyMIDI, edited: pretty_midi.PrettyMIDI
 def import_midi(engine, path: Path):
     """The one note edit (core.edits.ChangeNotes) that makes the engine's project sound as the
     MIDI file at `path` does."""
+    from dataclasses import replace
+
     from v2m_desktop.core.edits import ChangeNotes
-    before, after = note_changes(engine.arrangement().midi, read_midi(path), Path(path).name)
-    return ChangeNotes(before, after)
+    name = Path(path).name
+    before, after = note_changes(engine.arrangement().midi, read_midi(path), name)
+    duration = float(engine.analysis.info.duration)
+    late = [n for n in after if n.start >= duration]
+    if late:
+        raise V2MError(f"{name} has a {late[0].part} note at {late[0].start:.2f} s, after the video's end "
+                       f"({duration:.2f} s); nothing was imported")
+    # a note held past the video's end (a DAW's last note) ends with the video, as the export does
+    return ChangeNotes(before, tuple(replace(n, end=min(n.end, duration)) for n in after))

@@ -67,7 +67,8 @@ def _round_trip(changed: int = 50) -> dict:
         k = 0
         for i, inst in enumerate(pitched):
             share = changed // len(pitched) + (i < changed % len(pitched))
-            picks = sorted(rng.choice(len(inst.notes), share, replace=False).tolist(), reverse=True)
+            inside = len([n for n in inst.notes if n.end < m.get_end_time() - 2])     # not the last
+            picks = sorted(rng.choice(inside, share, replace=False).tolist(), reverse=True)
             for j, p in enumerate(picks):
                 n = inst.notes[p]
                 kind = (k + j) % 4
