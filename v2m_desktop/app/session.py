@@ -105,6 +105,7 @@ class Session(QObject):
         self.undo_stack = QUndoStack(self)
         self.seeds = random.Random()    # Generate's and Regenerate's seeds (a test seeds it)
         self._render_worker: Worker | None = None
+        self._gain_workers: list[Worker] = []     # loudness gains measured after a local re-render
         self._render_again = False
         self.rendering = False          # an edit's music is on its way to the player
         # the seconds the edits since the last render began touched; None: not only local ones
@@ -203,8 +204,9 @@ class Session(QObject):
         self._original = (video, sound)
         return sound
 
-    def _music(self, score: Score, info: VideoInfo, progress) -> Music:
-        """A score ready for the window: its timeline data and the sound for playback."""
+    def _music(self, score: Score, info: VideoInfo, progress, gain: float | None = None) -> Music:
+        """A score ready for the window: its timeline data and the sound for playback (`gain`:
+        the loudness gain to play it at for now; None: measured here)."""
         from v2m_desktop.core.playback import Soundtrack
         from v2m_desktop.core.timeline import from_score
         progress("prepare playback", 0.0)
@@ -212,23 +214,55 @@ class Session(QObject):
         original = self._original_sound(Path(p.video.path), info, score.sample_rate)
         sound = Soundtrack(score.audio, score.sample_rate, original, p.settings.original_level)
         music = Music(score, from_score(score, p), sound)
-        self._mix(music, p)
+        self._mix(music, p, gain)
         return music
 
     @staticmethod
-    def _mix(music: Music, p: Project) -> None:
+    def _mix(music: Music, p: Project, gain: float | None = None) -> None:
         """Playback as the export mixes it: the original sound at its level, the music ducked
-        under its speech (and the user's duck ranges), the whole at the delivery's loudness."""
-        from v2m_desktop.core.mix import delivery_gain, duck_spans
-        from v2m_desktop.core.pipeline import delivery_aim
+        under its speech (and the user's duck ranges), the whole at the delivery's loudness
+        (`gain`: that loudness gain, when known; None: measured)."""
         s, sound = p.settings, music.soundtrack
         sound.level = s.original_level
-        spans = duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
-        sound.duck(spans, s.duck_db)
+        sound.duck(Session._duck_spans(music, s), s.duck_db)
+        sound.gain = Session._loudness_gain(music, s) if gain is None else gain
+
+    @staticmethod
+    def _duck_spans(music: Music, s) -> list:
+        from v2m_desktop.core.mix import duck_spans
+        return duck_spans(music.score.analysis.speech, s.duck_add, s.duck_remove) if s.duck_db > 0 else []
+
+    @staticmethod
+    def _loudness_gain(music: Music, s) -> float:
+        """The delivery's gain on this music's mix (core.mix.delivery_gain: 0.2 s on a 56-s
+        clip, 0.6 s on a 3-minute one)."""
+        from v2m_desktop.core.mix import delivery_gain
+        from v2m_desktop.core.pipeline import delivery_aim
+        sound = music.soundtrack
         target, calm = delivery_aim(music.score)
-        sound.gain = delivery_gain(sound.music, sound.sample_rate, original=sound.original,
-                                   level=s.original_level, spans=spans, duck_db=s.duck_db,
-                                   aim=target - calm)
+        return delivery_gain(sound.music, sound.sample_rate, original=sound.original, level=s.original_level,
+                             spans=Session._duck_spans(music, s), duck_db=s.duck_db, aim=target - calm)
+
+    def _measure_gain(self, music: Music) -> None:
+        """The loudness gain of a locally re-rendered music, measured on a worker after its audio
+        is in the player (it played at the gain before the edit meanwhile: a few notes move
+        the integrated loudness by tenths of a dB at most); set when it is still the music."""
+        import dataclasses
+        settings = dataclasses.replace(music.project.settings)
+
+        def set_gain(gain: float) -> None:
+            if self.music is music:
+                music.soundtrack.gain = gain
+
+        def finished() -> None:
+            self._gain_workers.remove(w)
+            w.deleteLater()
+        w = Worker(lambda progress: Session._loudness_gain(music, settings), "loudness", self)
+        w.succeeded.connect(set_gain)
+        w.failed.connect(lambda msg, bug: log.warning("loudness gain: %s", msg))
+        w.finished.connect(finished)
+        self._gain_workers.append(w)
+        w.start()
 
     # -- jobs
     def open_video(self, path) -> None:
@@ -389,11 +423,13 @@ class Session(QObject):
         live, engine, before, info = self.project, self.engine, self.music.score, self.info
         state = live.copy()         # the worker reads this while the user edits on
         changed, self._changed, self._changed_any = self._changed, None, False
+        # a local edit plays at once at the gain before it; its own is measured after (_measure_gain)
+        quick = self.music.soundtrack.gain if changed is not None else None
 
         def task(progress):
             with engine.reading(state, progress):
                 score = engine.update(before, changed)      # only around the seconds the edits touched
-            return self._music(score, info, progress)
+            return self._music(score, info, progress, gain=quick)
 
         def done(music: Music):
             from v2m_desktop.core.edits import SetGain
@@ -407,6 +443,8 @@ class Session(QObject):
             self.lanes.update(music.timeline)
             self.lanes.notes.patch(live.notes)      # note edits made while it rendered, at once
             self.rendered.emit(music)
+            if quick is not None and not self._shut:     # (never a thread after closing)
+                self._measure_gain(music)
 
         def finished():
             self._render_worker = None
@@ -504,7 +542,7 @@ class Session(QObject):
 
         from PySide6.QtCore import QCoreApplication
         end = time.monotonic() + timeout_ms / 1000
-        while self._render_timer.isActive() or self._render_worker is not None:
+        while self._render_timer.isActive() or self._render_worker is not None or self._gain_workers:
             if time.monotonic() > end:
                 return False
             QCoreApplication.processEvents()
@@ -583,14 +621,15 @@ class Session(QObject):
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Block until the running job and re-render have stopped (for closing the window: a
         QThread destroyed while it runs aborts the process)."""
-        return all(w is None or w.wait(timeout_ms) for w in (self.worker, self._render_worker))
+        return all(w is None or w.wait(timeout_ms) for w in (self.worker, self._render_worker,
+                                                               *self._gain_workers))
 
     def shut_down(self, timeout_ms: int = 5000) -> None:
         """Closing: cancel the job and the re-render, end their child processes and remove their
         temporary files at once (the core's one clean-up), then wait for their threads."""
         self._shut = True       # a re-render asked for again when the running one ends, stays undone
         self._render_timer.stop()
-        if self.worker is None and self._render_worker is None:
+        if self.worker is None and self._render_worker is None and not self._gain_workers:
             return
         self.cancel()
         if self._render_worker is not None:
