@@ -71,7 +71,10 @@ class StyleLane(Lane):
             if own or a <= t0 + 1e-9 or len(self.spans) > 1:
                 p.setPen(QPen(self.text_colour()))
                 name = styles[key].name if key in styles else key
-                p.drawText(rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
+                # (a span scrolled in from the left: its name at the lane's edge)
+                shown = QRectF(max(rect.left(), 0.0), rect.top(), rect.right() - max(rect.left(), 0.0),
+                               rect.height())
+                p.drawText(shown.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
 
     def tip_at(self, x: float) -> str | None:
         from v2m_desktop.core.arrange.styles import all_styles
