@@ -37,8 +37,11 @@ class ExportDialog(QDialog):
         self.session = session
         self.setWindowTitle("Export")
         self.setMinimumWidth(680)          # a whole path shows in the field
-        video = session.video
-        default = video.with_name(f"{video.stem} scored.mp4") if video else Path("scored.mp4")
+        video, project = session.video, session.project
+        # beside a saved project (the user's own folder), else beside the video
+        folder = project.path.parent if project is not None and project.path is not None else \
+            (video.parent if video else Path())
+        default = folder / f"{video.stem if video else 'video'} scored.mp4"
         self.path = QLineEdit(str(default))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self.browse)
