@@ -160,10 +160,15 @@ class PianoRollLane(Lane):
         w = max(x1 - x0 - 0.5, 2.0)
         if drum:
             return QRectF(x0, self.height() - self.DRUM_STRIP, 2.0, self.DRUM_STRIP - 2.0)
-        # at least 4 px tall (centred on its row), so notes read as notes with many pitches shown
+        y, h = self.note_tops(np.array([note.pitch + dp]))
+        return QRectF(x0, float(y[0]), w, h)
+
+    def note_tops(self, pitches: np.ndarray) -> tuple[np.ndarray, float]:
+        """(the top y of notes of these pitches, the notes' height): at least 4 px tall, centred
+        on their rows, so notes read as notes with many pitches shown (painting and hit tests)."""
         rh = self.row_height()
-        h = max(np.floor(rh - 0.5), 4.0)
-        return QRectF(x0, np.floor(self.y_of(note.pitch + dp) + (rh - h) / 2), w, h)
+        h = max(float(np.floor(rh - 0.5)), 4.0)
+        return np.floor(2.0 + (self.pitches.lo + self.pitches.rows - 1 - pitches) * rh + (rh - h) / 2), h
 
     def is_drum(self, part: str) -> bool:
         n = self.model.notes
@@ -202,7 +207,6 @@ class PianoRollLane(Lane):
         dt, dp = self._offset() if moving else (0.0, 0)
         order = sorted(range(len(n.parts)), key=lambda k: PART_LAYER.get(part_role(n.parts[k]), 1))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        h = max(np.floor(rh - 0.5), 4.0)
         for k in order:
             part = n.parts[k]
             if part in self.model.hidden:
@@ -217,9 +221,7 @@ class PianoRollLane(Lane):
                     self.DRUM_STRIP - 2.0
             else:
                 ws = np.maximum((n.end[rows] - n.start[rows]) * self.axis.pps - 0.5, 2.0)
-                top = self.pitches.lo + self.pitches.rows - 1          # as y_of and rect_of place them
-                ys = np.floor(2.0 + (top - n.pitch[rows]) * rh + (rh - h) / 2)
-                hs = h
+                ys, hs = self.note_tops(n.pitch[rows].astype(np.float64))
             rects = [QRectF(x, y, w, hs) for x, y, w in zip(xs.tolist(), ys.tolist(), ws.tolist())]
             base = QColor(part_colour(part))
             # velocity as shade: soft notes paler, loud ones full (the pad stays translucent), in
