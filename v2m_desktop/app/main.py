@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         # after a crash, the unsaved work: asked before the window takes a key (and before the
         # models' warm-up holds the interpreter), so no key meant for the window answers it
         window.offer_recovery()
-    window.session.warm_up()
+    warming = window.session.warm_up()
     status = {"code": 0}
     window.documents.ask_for_videos = args.screenshot is None     # a moved video: say so, ask nobody
     if args.path:
@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         _exit_with_screenshot(app, window, args.screenshot, args.generate, status)
     code = app.exec()
+    # a quit while the warm-up still imports torch: the interpreter's teardown under that import
+    # aborted the process ("terminate called without an active exception", a damaged project
+    # refused within a second of the start)
+    warming.join(timeout=60)
     return status["code"] or code
 
 
