@@ -61,6 +61,6 @@ def test_kept_bank_renders_as_a_fresh_load(monkeypatch):
         m.setattr(R, "keep_loaded", lambda sf: None)
         first = R.render_raw(midi, soundfont=MUSESCORE, sample_rate=22050, duration=3.0)[0]
     again = R.render_raw(midi, soundfont=MUSESCORE, sample_rate=22050, duration=3.0)[0]
-    assert str(MUSESCORE) in R._kept     # kept for the process now
+    assert str(R.playable(MUSESCORE)) in R._kept     # its decoded copy, kept for the process now
     assert np.abs(first).max() > 0.05
     np.testing.assert_allclose(first, again, rtol=0, atol=1e-6)     # (the parts add up in any order)

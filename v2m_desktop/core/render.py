@@ -37,6 +37,7 @@ import pretty_midi
 
 from v2m_desktop.core.errors import Cancelled, V2MError
 from v2m_desktop.core.progress import Progress
+from v2m_desktop.core.soundfont_cache import playable
 from v2m_desktop.core.soundfonts import default_soundfont
 
 PEAK = 0.9              # -0.9 dBFS
@@ -129,6 +130,7 @@ def keep_loaded(soundfont: Path, quiet: bool = True) -> None:
     stderr points at /dev/null meanwhile); the preload of the default bank, beside the analysis,
     is not quiet: for its second or two the analysis's progress and a "v2m: interrupted" were
     swallowed."""
+    soundfont = playable(soundfont)     # an .sf3's decoded copy: made once, loads in 0.2 s
     key = str(soundfont)
     with _keep_lock:
         if key in _kept:
@@ -298,13 +300,14 @@ def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out
     if not events or n_total == 0:
         return
     keep_loaded(soundfont)
+    bank_file = playable(soundfont)
     # FluidSynth's own effects are off: their modulators run from the synthesiser's start, so a
     # stretch rendered on its own (rerender) would not match the whole piece there (the chorus
     # put the pad 100 % off, the reverb left 0.016 of raw residue); the reverb is ours
     with _synth_lock:       # FluidSynth sets up its default modulators on the first synthesiser
         #                     a process makes, unguarded: two made at once got broken ones
-        # dynamic sample loading: only the part's own preset is read (and, from a .sf3, decoded:
-        # MuseScore General took 1.6 s to load whole, its one preset 0.1 s)
+        # dynamic sample loading: only the part's own preset is read (an .sf3 played from its
+        # decoded copy; decoded here, MuseScore General took 1.6 s to load whole, a preset 0.1 s)
         synth = fluidsynth.Synth(gain=0.4, samplerate=float(sr),
                                  **{"synth.chorus.active": 0, "synth.reverb.active": 0,
                                     "synth.dynamic-sample-loading": 1})
@@ -312,7 +315,7 @@ def _synthesize_part(inst: pretty_midi.Instrument, soundfont: Path, sr: int, out
     level = np.float32(_send(inst) * 0.5)
     try:
         with _c_stderr_silenced():
-            sfid = synth.sfload(str(soundfont))
+            sfid = synth.sfload(str(bank_file))
         if sfid < 0:
             raise V2MError(f"FluidSynth cannot load the SoundFont {soundfont} (damaged or not a "
                            "SoundFont 2 file)")
