@@ -71,7 +71,7 @@ def test_a_damaged_copy_or_a_changed_source_is_decoded_again(tmp_path, monkeypat
     shutil.copyfile(SF3, source)
     decoded = []
     real = soundfont_cache.decode_sf3
-    monkeypatch.setattr(soundfont_cache, "decode_sf3", lambda b: decoded.append(1) or real(b))
+    monkeypatch.setattr(soundfont_cache, "decode_sf3", lambda b, f: decoded.append(1) or real(b, f))
     first = playable(source)
     assert playable(source) == first and len(decoded) == 1          # reused
     size = first.stat().st_size

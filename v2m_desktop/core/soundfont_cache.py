@@ -19,6 +19,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -83,10 +84,12 @@ def _list(kind: bytes, parts: list[bytes]) -> bytes:
     return _chunk(b"LIST", kind + b"".join(parts))
 
 
-def decode_sf3(buf: bytes) -> bytes:
-    """The .sf2 bytes of an .sf3 (raises NotDecodable).  In an .sf3 a sample header's start and
-    end are byte offsets of its Ogg stream in smpl, and its loop points count frames from the
-    sample's own start; in the .sf2 all four are frame offsets into the PCM."""
+def decode_sf3(buf: bytes, out: BinaryIO) -> None:
+    """Write the .sf2 of the .sf3 `buf` into `out` (raises NotDecodable).  In an .sf3 a sample
+    header's start and end are byte offsets of its Ogg stream in smpl, and its loop points count
+    frames from the sample's own start; in the .sf2 all four are frame offsets into the PCM.
+    Each sample is written as it is decoded, and the lengths are filled in after: the whole PCM
+    (MuseScore General: 216 MB) is never held in memory."""
     import soundfile
     lists = _lists(buf)
     smpl = next((c for c in lists[b"sdta"] if c.cid == b"smpl"), None)
@@ -94,7 +97,10 @@ def decode_sf3(buf: bytes) -> bytes:
     if smpl is None or shdr is None or shdr.size % _SHDR.size:
         raise NotDecodable("no sample data or sample headers")
     ogg = buf[smpl.start:smpl.start + smpl.size]
-    pcm: list[np.ndarray] = []
+    info = [_chunk(b"ifil", struct.pack("<HH", 2, 1)) if c.cid == b"ifil"
+            else _chunk(c.cid, buf[c.start:c.start + c.size]) for c in lists[b"INFO"]]
+    out.write(b"RIFF\0\0\0\0sfbk" + _list(b"INFO", info) + b"LIST\0\0\0\0sdtasmpl\0\0\0\0")
+    sdta_at = out.tell() - 20       # where LIST sdta begins
     headers = []
     pos = 0
     n = shdr.size // _SHDR.size
@@ -110,19 +116,19 @@ def decode_sf3(buf: bytes) -> bytes:
             data, _ = soundfile.read(io.BytesIO(ogg[start:end]), dtype="int16", always_2d=True)
         except (RuntimeError, soundfile.LibsndfileError) as e:
             raise NotDecodable(f"sample {i}: {e}") from e
-        frames = data[:, 0]
+        frames = np.ascontiguousarray(data[:, 0], dtype="<i2")
         headers.append(_SHDR.pack(name, pos, pos + len(frames), pos + loop0, pos + loop1, rate,
                                   pitch, corr, link, kind & ~OGG_VORBIS))
-        pcm += [frames, np.zeros(_PAD, np.int16)]
+        out.write(frames.tobytes() + bytes(2 * _PAD))
         pos += len(frames) + _PAD
-    info = [_chunk(b"ifil", struct.pack("<HH", 2, 1)) if c.cid == b"ifil"
-            else _chunk(c.cid, buf[c.start:c.start + c.size]) for c in lists[b"INFO"]]
-    samples = np.concatenate(pcm).astype("<i2").tobytes() if pcm else b""
     pdta = [_chunk(c.cid, b"".join(headers) if c.cid == b"shdr" else buf[c.start:c.start + c.size])
             for c in lists[b"pdta"]]
-    body = b"sfbk" + _list(b"INFO", info) + _list(b"sdta", [_chunk(b"smpl", samples)]) + \
-        _list(b"pdta", pdta)
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+    out.write(_list(b"pdta", pdta))
+    total = out.tell()
+    for at, value in ((4, total - 8), (sdta_at + 4, 12 + 2 * pos), (sdta_at + 16, 2 * pos)):
+        out.seek(at)
+        out.write(struct.pack("<I", value))
+    out.seek(total)
 
 
 def _cache_path(source: Path) -> Path:
@@ -153,13 +159,13 @@ def playable(soundfont: Path) -> Path:
             target = _cache_path(soundfont)
             if _whole(target):
                 return target
-            data = decode_sf3(soundfont.read_bytes())
+            source = soundfont.read_bytes()
             target.parent.mkdir(parents=True, exist_ok=True)
             # written beside its place and renamed: another process never reads half a file
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(data)
+                    decode_sf3(source, f)
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
