@@ -146,10 +146,10 @@ class Outputs:
                 if same_file(path, path2):
                     raise V2MError(f"{other} and {what} are the same file ({path2} and {path}); "
                                    "give each output its own name")
-        for what, path in (("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)):
-            if path is not None and Path(path).suffix.lower() not in SUFFIXES[what]:
-                raise V2MError(f"{path}: {what} needs a name ending in {' or '.join(SUFFIXES[what])}"
-                               f"{_hint(Path(path))}")
+        for what, named in (("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)):
+            if named is not None and Path(named).suffix.lower() not in SUFFIXES[what]:
+                raise V2MError(f"{named}: {what} needs a name ending in {' or '.join(SUFFIXES[what])}"
+                               f"{_hint(Path(named))}")
         for _, path in files:
             if self.stems is None or Path(path).parent != Path(self.stems):
                 # a missing or read-only folder fails here, not after the MP4 is written
