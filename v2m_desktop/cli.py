@@ -94,7 +94,7 @@ def _bench_media(args) -> int:
         for w in what:
             print(f"bench {w} ...", file=sys.stderr, flush=True)
             if w == "analysis":
-                r = bench_analysis(video)
+                r = bench_analysis(video, repeat=getattr(args, "repeat", 3))
                 speech = ("" if r["speech_s"] is None else
                           f"; speech search {r['speech_s']:.3f} s alone, {100 * r['speech_share']:.1f} % "
                           f"of the analysis ({100 * r['speech_cpu_share']:.1f} % of its CPU time), adds "
@@ -908,6 +908,9 @@ def build_parser() -> argparse.ArgumentParser:
         m.add_argument("--seconds", type=_at_least(10), default=180 if long else 60,
                        help="length of the synthetic clip")
         m.add_argument("--json", action="store_true")
+        if name == "analysis":
+            m.add_argument("--repeat", type=_at_least(1), default=3,
+                           help="runs of each kind; the figures are the fastest (default 3)")
         m.set_defaults(func=_bench_media)
     mu = bsub.add_parser("music", help="the music over the shared and synthetic clips (harmony, phrases, "
                          "cuts, picture contrast, mix)", parents=[common])
