@@ -114,10 +114,24 @@ def _run(model, lstm, windows, out: np.ndarray, progress) -> None:
         w = windows[a:a + CHUNK]
         before = windows[a - 1:a, -CONTEXT:] if a else torch.zeros(1, CONTEXT)
         ctx = torch.cat([before, w[:-1, -CONTEXT:]], 0)
-        feats = model.encoder(model.run_extractors(torch.cat([ctx, w], 1))).squeeze(-1)
+        feats = model.encoder(_spectra(model.stft, torch.cat([ctx, w], 1))).squeeze(-1)
         h, state = lstm(feats.unsqueeze(1), state)
         y = model.decoder.decoder(h.squeeze(1).unsqueeze(-1))
         out[a:a + len(w)] = torch.mean(torch.squeeze(y, 1), [1]).numpy()
+
+
+def _spectra(stft, x):
+    """silero's STFT magnitudes of each row of `x` (its extractor's output, to 1e-6).
+
+    Its extractor is a convolution with a Hann-windowed DFT basis (258 rows, 256 taps, hop 128)
+    that also takes the phase it throws away: an FFT of the windowed frames gives the same
+    magnitudes in a fifth of its time (0.016 -> 0.003 s of CPU for Sintel's 52 s)."""
+    import torch
+    window = stft.forward_basis_buffer[0, 0]      # the basis's row for frequency 0: the window
+    frames = stft.padding(x).unfold(1, stft.filter_length, stft.hop_length)
+    spectra = torch.view_as_real(torch.fft.rfft(frames * window, dim=-1))
+    # hypot: a complex abs takes twice its time; contiguous: the encoder's convolutions read it faster
+    return torch.hypot(spectra[..., 0], spectra[..., 1]).transpose(1, 2).contiguous()
 
 
 @lru_cache(maxsize=1)
