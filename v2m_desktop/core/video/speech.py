@@ -32,6 +32,17 @@ PAD_MS = 30                 # silero's default padding of each span
 Span = tuple[float, float]   # seconds [start, end)
 
 
+_loading = threading.Lock()     # one load of the model, whichever thread asks first
+
+
+def load_detector() -> None:
+    """Read silero's model now (0.06 s, 0.11-0.14 s of CPU), as the app's warm-up does, so that
+    the first analysis of the process does not wait for it beside its decode."""
+    with _loading:
+        _model()
+        _lstm()
+
+
 @lru_cache(maxsize=1)
 def _model():
     """silero's TorchScript model, loaded once per process from its wheel."""
@@ -54,6 +65,7 @@ def find_speech(audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
                 progress: Callable[[float], None] | None = None) -> list[Span]:
     """The speech spans of mono float audio at 16 kHz.  `progress(fraction)` now and then (it
     may raise Cancelled)."""
+    load_detector()     # first: importing silero_vad sets torch's threads, which _model restores
     from silero_vad.utils_vad import get_speech_timestamps_from_probs
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"find_speech takes {SAMPLE_RATE}-Hz audio")
@@ -83,6 +95,7 @@ def speech_probabilities(x: np.ndarray, progress: Callable[[float], None] | None
     and the 64 samples before it) runs on thousands of windows at once, the LSTM over the whole
     sequence in one call, and the decoder on all its outputs at once (0.05 s)."""
     import torch
+    load_detector()
     model = _model()._model
     n = -(-len(x) // WINDOW)
     padded = np.zeros(n * WINDOW, dtype=np.float32)
