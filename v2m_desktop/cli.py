@@ -98,7 +98,8 @@ def _bench_media(args) -> int:
                 speech = ("" if r["speech_s"] is None else
                           f"; speech search {r['speech_s']:.3f} s alone, {100 * r['speech_share']:.1f} % "
                           f"of the analysis ({100 * r['speech_cpu_share']:.1f} % of its CPU time), adds "
-                          f"{100 * r['speech_added_share']:.1f} % beside its decode (target <= 10 %)")
+                          f"{100 * r['speech_added_share']:.1f} % beside its decode (target <= 10 %; "
+                          f"{100 * r['speech_added_share_median']:.1f} % by the median of paired runs)")
                 results[w] = {**r, "line": f"analysis (basic) {r['analyse_s']:.2f} s vs grab-only decode "
                                            f"{r['grab_s']:.2f} s: {r['ratio']:.2f}x (target <= 1.5x); "
                                            f"cache key (whole-file hash) {r['hash_s']:.3f} s, "
