@@ -53,3 +53,16 @@ def _rotated_copy(src: Path, dst: Path, degrees: int = 90) -> int:
                         f"rotate={degrees}", str(dst)], check=True, capture_output=True)
     return probe(dst).rotation
 
+
+
+def pytest_collection_modifyitems(items):
+    """The long end-to-end modules first, then the app's, then the rest (each module's tests in
+    their order): run on a worker each (pytest-xdist, --dist loadscope), the short modules then
+    fill the end evenly instead of one worker finishing a long module alone."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+
+    def weight(item) -> int:
+        if item.module.__name__ in slow:
+            return 0
+        return 1 if "/tests/app/" in str(item.path) else 2
+    items.sort(key=weight)

@@ -578,9 +578,9 @@ def _export(args) -> int:
                       else args.keep_original_audio, duck_db=args.duck, loudness=args.loudness)
     if not any((outputs.mp4, outputs.midi, outputs.wav, outputs.stems)):
         raise V2MError("nothing to write: give -o OUT.mp4 (or --midi, --wav, --stems)")
+    _check_not_project(Path(args.project), outputs, project.settings.instruments)
     outputs.check(video, project.settings.instruments)
     _say_notes(outputs, video)
-    _check_not_project(Path(args.project), outputs, project.settings.instruments)
     bars = _StageBars(args.quiet)
     try:
         engine = Engine(project, device=args.device, progress=bars)
