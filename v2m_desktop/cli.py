@@ -207,6 +207,26 @@ def _bench(args) -> int:
     return 0
 
 
+class _BarStream:
+    """stderr for the progress bars, remembering whether their line is left open: a signal
+    that lands while a bar is being made leaves a bar tqdm no longer lists (it is dropped before
+    it is kept), and the run's last line then went on the bar's line ('analyse 0% 00:00v2m:
+    interrupted', a CI-like run under load)."""
+
+    open = False
+
+    def write(self, text: str) -> int:
+        if text:
+            _BarStream.open = not text.endswith("\n")
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def __getattr__(self, name: str):     # encoding, isatty, fileno: tqdm's choice of bar
+        return getattr(sys.stderr, name)
+
+
 class _StageBars:
     """One progress bar per stage on stderr, driven by the core's (stage, fraction) callbacks."""
 
@@ -219,7 +239,7 @@ class _StageBars:
             return
         bar = self.bars.get(stage)
         if bar is None:
-            bar = self.bars[stage] = self.tqdm(total=100, desc=f"{stage:9s}", leave=True, file=sys.stderr,
+            bar = self.bars[stage] = self.tqdm(total=100, desc=f"{stage:9s}", leave=True, file=_BarStream(),
                                                bar_format="{desc} {bar} {percentage:3.0f}%  {elapsed}")
         bar.n = round(100 * min(max(fraction, 0.0), 1.0))
         bar.refresh()
@@ -617,7 +637,7 @@ def _batch(args) -> int:
             print(f"{skipped} of {len(items)} videos already done (see {request.outdir / 'v2m-batch.jsonl'})",
                   file=sys.stderr)
         if todo and not args.quiet:
-            bar = tqdm(total=todo, unit="video", desc="batch", file=sys.stderr)
+            bar = tqdm(total=todo, unit="video", desc="batch", file=_BarStream())
 
     def ended(item, rec) -> None:
         line = (f"done    {item.video}  ({rec.seconds:.1f} s)" if rec.status == "done"
@@ -960,7 +980,10 @@ def _end_bars() -> None:
                 bar.close()
             except Exception:       # a half-made bar: its line is ended anyway below
                 pass
-        sys.stderr.flush()
+    if _BarStream.open:
+        sys.stderr.write("\n")
+        _BarStream.open = False
+    sys.stderr.flush()
 
 
 def _stopped(code: int, program: bool) -> int:
