@@ -6,6 +6,13 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist each worker gets its share of the cores for torch's threads (and so do the
+# processes it starts): two workers with two threads each on two cores made torch's tests 8x
+# slower whenever a third process was busy (OpenMP's threads spin while they wait for a core)
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max((os.cpu_count() or 1) // _WORKERS, 1)))
+
 # The repository sits at <work>/main and the shared data at <work>/shared; V2M_TEST_MUVI points
 # elsewhere (a machine without ../shared, e.g. a GPU box given a few videos).
 MUVI_ROOT = Path(os.environ.get("V2M_TEST_MUVI")
