@@ -6,6 +6,13 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist each worker gets its share of the cores for torch's threads (and so do the
+# processes it starts): two workers with two threads each on two cores made torch's tests 8x
+# slower whenever a third process was busy (OpenMP's threads spin while they wait for a core)
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max((os.cpu_count() or 1) // _WORKERS, 1)))
+
 # The repository sits at <work>/main and the shared data at <work>/shared; V2M_TEST_MUVI points
 # elsewhere (a machine without ../shared, e.g. a GPU box given a few videos).
 MUVI_ROOT = Path(os.environ.get("V2M_TEST_MUVI")
@@ -53,3 +60,16 @@ def _rotated_copy(src: Path, dst: Path, degrees: int = 90) -> int:
                         f"rotate={degrees}", str(dst)], check=True, capture_output=True)
     return probe(dst).rotation
 
+
+
+def pytest_collection_modifyitems(items):
+    """The long end-to-end modules first, then the app's, then the rest (each module's tests in
+    their order): run on a worker each (pytest-xdist, --dist loadscope), the short modules then
+    fill the end evenly instead of one worker finishing a long module alone."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+
+    def weight(item) -> int:
+        if item.module.__name__ in slow:
+            return 0
+        return 1 if "/tests/app/" in str(item.path) else 2
+    items.sort(key=weight)

@@ -106,3 +106,14 @@ def test_the_lab_loads_only_for_its_commands():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "CI": "1"})
     assert proc.stdout.strip() == "[]"
+
+
+def test_an_interrupted_bar_line_is_ended_before_the_last_line(capfd):
+    """A signal while a bar is being made leaves its line open with no bar listed to close it
+    ('analyse 0% 00:00v2m: interrupted' was seen): the line is ended all the same."""
+    from v2m_desktop import cli
+    capfd.readouterr()
+    cli._BarStream().write("\ranalyse    0%  00:00")       # the half-made bar's first display
+    cli._end_bars()
+    print("v2m: interrupted", file=sys.stderr)
+    assert capfd.readouterr().err.splitlines()[-1] == "v2m: interrupted"

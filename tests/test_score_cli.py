@@ -102,6 +102,10 @@ def _bad_inputs(tmp_path, clip):
         # every output is checked before the first is written: no MP4 when the stems cannot be
         (["score", str(clip), "-o", out, "--stems", str(text / "stems")], "stems folder"),
         (["score", str(clip), "-o", out, "--midi", str(tmp_path / "none" / "o.mid")], "does not exist"),
+        # a name that says another kind of file (`-o song.wav` wrote an MP4 under that name)
+        (["score", str(clip), "-o", str(tmp_path / "song.wav")], "song.wav: the MP4 needs a name"),
+        (["score", str(clip), "-o", out, "--wav", str(tmp_path / "o.mp4")], "the WAV file needs a name"),
+        (["score", str(clip), "--midi", str(tmp_path / "o.txt")], "the MIDI file needs a name"),
     ]
 
 
@@ -114,6 +118,7 @@ def test_bad_inputs_one_clear_line_and_no_output(clip, tmp_path, capfd):
         assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1, (argv, err)
         assert not (tmp_path / "out.mp4").exists(), argv
         assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part")), argv
+    assert not [p for p in ("song.wav", "o.mp4", "o.txt") if (tmp_path / p).exists()]
     assert clip.read_bytes() == before
 
 

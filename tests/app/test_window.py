@@ -192,7 +192,7 @@ def test_export_mp4_and_midi_with_confirmation(qtbot, window, bbb, tmp_path, mon
     out = tmp_path / "out" / "scored.mp4"
     out.parent.mkdir()
     dlg.path.clear()
-    qtbot.keyClicks(dlg.path, str(out))
+    qtbot.keyClicks(dlg.path, str(out.with_suffix("")))     # no suffix typed: .mp4 is added
     qtbot.mouseClick(dlg.midi, Qt.MouseButton.LeftButton, pos=QPoint(5, dlg.midi.height() // 2))
     assert dlg.midi.isChecked()
     with qtbot.waitSignal(window.session.exported, timeout=60000):

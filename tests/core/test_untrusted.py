@@ -270,10 +270,11 @@ def test_outputs_never_name_the_project_or_a_device(made, tmp_path, capsys):
         (["export", str(p), "-o", str(p)], "is the input file"),
         (["export", str(p), "--wav", str(p)], "is the input file"),
         (["export", str(p), "--midi", str(tmp_path / "." / "P.v2m")], "is the input file"),
+        # an output named as the project: refused by its name already (a project ends in .v2m)
         (["score", str(clip), "-o", str(tmp_path / "same.v2m"), "--project", str(tmp_path / "same.v2m")],
-         "is the input file"),
+         "the MP4 needs a name ending in .mp4"),
         (["score", str(clip), "--wav", str(tmp_path / "p2.v2m"), "--project", str(tmp_path / "p2.v2m")],
-         "is the input file"),
+         "the WAV file needs a name ending in .wav"),
         (["score", str(clip), "-o", str(tmp_path / "out.mp4"), "--project", str(tmp_path / "p.txt")],
          "ends in .v2m"),
         (["score", str(clip), "-o", str(fifo)], "not a regular file"),

@@ -121,12 +121,15 @@ class Session(QObject):
     @staticmethod
     def warm_up() -> threading.Thread:
         """Import torch and the core and read the models in the background, so the first
-        Generate does not wait for them (the window is already up)."""
+        Generate does not wait for them (the window is already up); the speech detector's
+        model too, so the first analysis does not read it beside its decode."""
         def load():
             try:
                 from v2m_desktop.core.model.checkpoint import load_models
                 from v2m_desktop.core.scoring import score_with_engine  # noqa: F401 - the import is the work
+                from v2m_desktop.core.video.speech import load_detector
                 load_models()
+                load_detector()
             except Exception:  # noqa: BLE001 - Generate reports any real problem itself
                 log.warning("warm-up failed", exc_info=True)
         thread = threading.Thread(target=load, name="v2m-warm-up", daemon=True)

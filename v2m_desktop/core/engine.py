@@ -209,8 +209,12 @@ class Engine:
             # other parts (a range's style adds or drops an instrument of its own): the notes
             # that differ say where (changed_span; None when a part changed its instrument)
             same = parts_of(before.arrangement.midi) == parts_of(arr.midi)
-            span = around(changed, arr.bars(), self.analysis.info.duration) if same and changed is not None \
-                else changed_span(before.arrangement.midi, arr.midi)
+            # the edit's seconds widened to the arranger's locality bound where no note can
+            # differ beyond, then narrowed to the notes that do differ inside it (a chord edit's
+            # own bars, most often: a 2-s chord edit re-synthesised 24 s of music, 13-17 s so)
+            duration = self.analysis.info.duration
+            window = around(changed, arr.bars(), duration) if same and changed is not None else None
+            span = changed_span(before.arrangement.midi, arr.midi, window)
         if span is None or gain is None:
             return self.score(made=(dyn, arr))
         audio = before.audio.copy()
@@ -331,24 +335,26 @@ def around(changed: tuple[int, int], bars: np.ndarray, duration: float) -> tuple
     return float(start), float(end)
 
 
-def changed_span(a, b) -> tuple[float, float] | None:
+def changed_span(a, b, window: tuple[float, float] | None = None) -> tuple[float, float] | None:
     """The seconds [start, end) holding every note or controller event that differs between two
     arrangements' MIDI ((0, 0) when none does); a part only one of them has (a range's style
-    brings its own instrument) is silent in the other; None when a part changed its instrument."""
+    brings its own instrument) is silent in the other; None when a part changed its instrument.
+    `window`: only the events inside it are compared (the caller knows none differs outside)."""
     pa, pb = {i.name: i for i in a.instruments}, {i.name: i for i in b.instruments}
     same = all((pa[n].program, pa[n].is_drum) == (pb[n].program, pb[n].is_drum)
                for n in pa.keys() & pb.keys())
     if not same or len(pa) != len(a.instruments) or len(pb) != len(b.instruments):
         return None
     silent = pretty_midi.Instrument(0)
+    w0, w1 = window if window is not None else (-np.inf, np.inf)
     times = []
     for ia, ib in ((pa.get(n, silent), pb.get(n, silent)) for n in pa.keys() | pb.keys()):
-        na = {(n.start, n.end, n.pitch, n.velocity) for n in ia.notes}
-        nb = {(n.start, n.end, n.pitch, n.velocity) for n in ib.notes}
+        na = {(n.start, n.end, n.pitch, n.velocity) for n in ia.notes if n.end > w0 and n.start < w1}
+        nb = {(n.start, n.end, n.pitch, n.velocity) for n in ib.notes if n.end > w0 and n.start < w1}
         for n in na ^ nb:
             times += [n[0], n[1]]
-        ca = {(c.time, c.number, c.value) for c in ia.control_changes}
-        cb = {(c.time, c.number, c.value) for c in ib.control_changes}
+        ca = {(c.time, c.number, c.value) for c in ia.control_changes if w0 <= c.time < w1}
+        cb = {(c.time, c.number, c.value) for c in ib.control_changes if w0 <= c.time < w1}
         times += [c[0] for c in ca ^ cb]
     return (min(times), max(times)) if times else (0.0, 0.0)
 

@@ -124,18 +124,33 @@ def decode_audio(video: Path, sr: int, duration: float | None = None, *,
     sound before it is left out, as the export leaves it out; `from_first_frame` False: from the
     file's start, for a file of sound alone)."""
     from v2m_desktop.core.video.probe import video_offset
-    cut = [] if duration is None else ["-t", f"{duration:.6f}"]
     offset = video_offset(video) if from_first_frame else 0.0
     skip = ["-ss", f"{offset:.6f}"] if offset > 0 else []       # after -i: sample-exact
+    cut = [] if duration is None else ["-t", f"{duration:.6f}"]
+    sound = _decode(video, ["-ac", "2", "-ar", str(sr), *skip, *cut]).reshape(-1, 2)
+    return sound if duration is None else fit_length(sound, int(round(duration * sr)))
+
+
+def decode_mono(video: Path, sr: int) -> np.ndarray:
+    """The video's first audio stream as mono float32 [N] at sr, the mean of decode_audio's two
+    channels (to 2e-7), from the stream's own start: the caller leaves out the sound before the
+    first frame (probe.audio_skip), so no probe runs here.  For the speech search, which runs
+    beside the picture decode: ffmpeg mixes to mono before it resamples, and the probe that
+    decode_audio runs first (0.07 s of a core) is the analysis's own."""
+    return _decode(video, ["-af", f"aformat=channel_layouts=stereo,pan=mono|c0=0.5*c0+0.5*c1,"
+                                  f"aresample={sr}"])
+
+
+def _decode(video: Path, output: list[str]) -> np.ndarray:
+    """The video's first audio stream through ffmpeg's `output` options, as raw float32."""
     with child([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                "-i", media_url(video), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(sr),
-                *skip, *cut, "-f", "f32le", "pipe:1"],
+                "-vn", "-sn", "-dn", "-i", media_url(video), "-map", "0:a:0", *output,
+                "-f", "f32le", "pipe:1"],
                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         out, err = proc.communicate()
     if proc.returncode != 0:
         raise V2MError(f"cannot read the original sound of {video}: {_last_line(err)}")
-    sound = np.frombuffer(out, dtype="<f4").reshape(-1, 2)
-    return sound if duration is None else fit_length(sound, int(round(duration * sr)))
+    return np.frombuffer(out, dtype="<f4")
 
 
 def _last_line(stderr: bytes | str) -> str:

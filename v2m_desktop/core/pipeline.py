@@ -65,6 +65,20 @@ def check_settings(settings: ScoreSettings) -> None:
     fluidsynth_module()
 
 
+# each output's file names by what it holds: a WAV named .mp4 (or an MP4 named .wav) plays
+# nowhere, and `-o song.wav` wrote an MP4 under that name
+SUFFIXES = {"the MP4": (".mp4", ".m4v", ".mov"), "the MIDI file": (".mid", ".midi"),
+            "the WAV file": (".wav",)}
+
+
+def _hint(path: Path) -> str:
+    """Which output a file's name says it is."""
+    for what, suffixes in SUFFIXES.items():
+        if path.suffix.lower() in suffixes:
+            return f" ({path.suffix} is a name for {what})"
+    return ""
+
+
 @dataclass
 class Outputs:
     """Where a scoring run writes; any may be None. The run writes them all or none."""
@@ -132,6 +146,10 @@ class Outputs:
                 if same_file(path, path2):
                     raise V2MError(f"{other} and {what} are the same file ({path2} and {path}); "
                                    "give each output its own name")
+        for what, named in (("the MP4", self.mp4), ("the MIDI file", self.midi), ("the WAV file", self.wav)):
+            if named is not None and Path(named).suffix.lower() not in SUFFIXES[what]:
+                raise V2MError(f"{named}: {what} needs a name ending in {' or '.join(SUFFIXES[what])}"
+                               f"{_hint(Path(named))}")
         for _, path in files:
             if self.stems is None or Path(path).parent != Path(self.stems):
                 # a missing or read-only folder fails here, not after the MP4 is written

@@ -541,9 +541,12 @@ def render_stems(arr, *, soundfont: Path | None = None, sample_rate: int = 44100
 PRE_ROLL_S = 2.0        # rendered before a join and thrown away: the voices settle
 RING_S = 4.0            # the longest ring-out looked for before the join out
 RELEASE_S = 4.0         # notes that ended this long before the pre-roll are rendered too
-DRUM_RING_S = 12.0      # ... drums this long (a kit's cymbal rings on after its note-off)
+# ... drums this long: a kit ignores note-offs, and MuseScore General's crash cymbal rings on until
+# its next hit (a stretch rendered from 12 s before missed one: 8e-3 off at the hit that cut it,
+# 82 dB; from 20 s or more, 3e-8 at three places of a 180-s piece)
+DRUM_RING_S = 30.0
 JOIN_S = 0.05           # cross-fade at each join
-AGREE = 1e-3            # the join out goes where the new stretch and the old audio agree this well
+AGREE = 1e-5            # the join out goes where the new stretch and the old audio agree this well
 
 
 def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: float,

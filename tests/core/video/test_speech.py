@@ -1,8 +1,10 @@
 """Speech in a video's own sound (silero-vad): espeak-ng sentences at known times are found with
 precision and recall of at least 0.9 within 0.3 s, over Big Buck Bunny's own score and over
 noise; the score alone holds no speech; the batched model equals the library's own loop; the
-spans are in the analysis and its cache."""
+spans are in the analysis and its cache; the search's own decode hears what decode_audio does."""
 from __future__ import annotations
+
+import subprocess
 
 import numpy as np
 import pytest
@@ -38,6 +40,25 @@ def test_a_film_score_alone_holds_no_speech(bbb_sound):
 def test_silence_and_short_sound_hold_no_speech():
     assert find_speech(np.zeros(5 * SAMPLE_RATE, dtype=np.float32)) == []
     assert find_speech(np.ones(100, dtype=np.float32)) == []
+
+
+@pytest.mark.parametrize("video_late, sound_late", [(0.5, 0.0), (0.9, 0.2), (0.0, 0.7)])
+def test_the_search_hears_the_sound_from_the_first_frame(sintel, tmp_path, video_late, sound_late):
+    """The search reads mono 16-kHz sound from the stream's start and leaves out the part before
+    the first frame itself (probe.audio_skip): the samples of decode_audio, mixed to mono."""
+    from v2m_desktop.core.export import decode_mono
+    from v2m_desktop.core.files import ffmpeg_exe
+    from v2m_desktop.core.video.probe import audio_skip, start_probe
+    clip = tmp_path / "late.mp4"
+    late = [a for t in (video_late, sound_late) for a in ("-itsoffset", str(t), "-t", "6", "-i", str(sintel))]
+    subprocess.run([ffmpeg_exe(), "-y", "-v", "error", *late, "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                    str(clip)], check=True, capture_output=True)
+    skip = audio_skip(start_probe(clip))
+    assert skip == pytest.approx(max(0.0, video_late - sound_late), abs=0.01)
+    mine = decode_mono(clip, SAMPLE_RATE)[round(skip * SAMPLE_RATE):]
+    theirs = decode_audio(clip, SAMPLE_RATE).mean(axis=1)
+    assert len(mine) == len(theirs) > 5 * SAMPLE_RATE
+    assert np.abs(mine - theirs).max() < 1e-5
 
 
 def test_the_batched_model_reads_as_the_library_does(bbb_sound):

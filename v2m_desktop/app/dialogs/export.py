@@ -124,7 +124,9 @@ class ExportDialog(QDialog):
             self.path.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
 
     def mp4_path(self) -> Path:
-        return Path(self.path.text().strip()).expanduser()
+        """The typed name, with .mp4 added when it has no suffix (as a save dialog adds one)."""
+        path = Path(self.path.text().strip()).expanduser()
+        return path.with_name(path.name + ".mp4") if path.name and not path.suffix else path
 
     def chosen(self) -> dict[str, Path]:
         """{kind: path} of what the dialog would write ({} while the name is empty)."""

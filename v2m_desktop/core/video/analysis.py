@@ -458,7 +458,7 @@ def analyse(path: str | os.PathLike, vision: str = "auto", *, clip_model: str | 
             report("analyse", 1.0)
             return res
     job = ProbeJob(*checked)         # ffprobe runs in the background while we decode ...
-    speech = SpeechJob(Path(path))   # ... and the sound is searched for speech
+    speech = SpeechJob(Path(path), job)   # ... and the sound is searched for speech
     try:
         vis = make_vision(backend, model_id, device)
         res = _analyse_pass(job, vis, report)

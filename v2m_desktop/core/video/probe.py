@@ -15,6 +15,7 @@ import re
 import shutil
 import stat
 import subprocess
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def probe_container(path: str | os.PathLike) -> VideoInfo:
 class ProbeJob:
     """A probe running in the background (ffprobe or `ffmpeg -i` in a subprocess) so the analysis
     can decode meanwhile; `result()` waits and returns the VideoInfo or raises the V2MError.
-    The cheap checks (missing, folder, unreadable, empty) raise at once, in start_probe()."""
+    The cheap checks (missing, folder, unreadable, empty) raise at once, in start_probe().
+    `result()` may be called from several threads (the analysis's and its speech search's)."""
 
     def __init__(self, p: Path, head: bytes, size: int):
         self.path, self.head, self.size = p, head, size
@@ -88,6 +90,7 @@ class ProbeJob:
         self._error: V2MError | None = None
         self.streams: list[dict] = []       # every stream's codec_type and codec_name, once read
         self.start_time: float | None = None    # the file's (its earliest stream's), once read
+        self._lock = threading.Lock()
         self._ffprobe = shutil.which("ffprobe") is not None
         if self._ffprobe:
             cmd = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
@@ -101,6 +104,10 @@ class ProbeJob:
                                       stdin=subprocess.DEVNULL)
 
     def result(self) -> VideoInfo:
+        with self._lock:
+            return self._result()
+
+    def _result(self) -> VideoInfo:
         if self._info is None and self._error is None:
             try:
                 out, err = self._proc.communicate(timeout=_TIMEOUT)
@@ -129,8 +136,9 @@ class ProbeJob:
 
     def cancel(self) -> None:
         if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.communicate()
+            self._proc.kill()       # (a result() waiting in another thread returns at once)
+        with self._lock:
+            self._proc.communicate()
 
 
 def start_probe(path: str | os.PathLike) -> ProbeJob:
@@ -150,13 +158,30 @@ def video_offset(path: str | os.PathLike) -> float:
     OpenCV does), so the export moves the file's streams that much earlier: a VFR clip whose
     video began 0.133 s after its sound came out 0.133 s longer than its video, the music that
     much ahead of the picture."""
-    job = start_probe(path)
+    return _offset(_read(start_probe(path)), "video")
+
+
+def audio_skip(job: ProbeJob) -> float:
+    """Seconds of the file's first audio stream, decoded from its own start, before the first
+    frame: what decode_audio's cut at video_offset leaves out of it (ffmpeg's cut counts from the
+    file's start, and the sound may start later than the file)."""
+    offset = _offset(_read(job), "video")
+    return max(0.0, offset - _offset(job, "audio")) if offset > 0 else 0.0
+
+
+def _read(job: ProbeJob) -> ProbeJob:
+    """The job, its streams read (a file without video has them all the same)."""
     try:
         job.result()
-    except V2MError:        # no video (a sound file: its streams are read all the same)
+    except V2MError:
         pass
-    v = next((s for s in job.streams if s.get("codec_type") == "video" and not s.get("attached_pic")), None)
-    start, first = job.start_time, (v or {}).get("start_time")
+    return job
+
+
+def _offset(job: ProbeJob, kind: str) -> float:
+    """Seconds from the file's start to its first `kind` stream's (0 when unknown)."""
+    s = next((s for s in job.streams if s.get("codec_type") == kind and not s.get("attached_pic")), None)
+    start, first = job.start_time, (s or {}).get("start_time")
     if start is None or first is None:
         return 0.0
     return max(0.0, first - start)
