@@ -32,6 +32,15 @@ def _session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("v2m-cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _soundfont_cache(tmp_path_factory):
+    """The decoded copies of .sf3 banks go to the run's own folder (not the user's cache), one
+    for all of the run's workers and the processes they start: the bank is decoded once a run."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ["V2M_SOUNDFONT_CACHE"] = str(root / "soundfonts")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(monkeypatch, _session_cache):
     """No test reads or writes the user's analysis cache (a stale entry would hide a bug): the

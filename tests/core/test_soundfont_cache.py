@@ -85,3 +85,11 @@ def test_a_damaged_copy_or_a_changed_source_is_decoded_again(tmp_path, monkeypat
     assert second != first and len(decoded) == 3
     assert not first.exists() and second.exists()                     # the old copy is gone
     assert not list(second.parent.glob("*.tmp"))
+    # a killed build's temporary file: an old one is swept by the next build, a fresh one kept
+    old, fresh = second.parent / ".x.sf2.1.tmp", second.parent / ".x.sf2.2.tmp"
+    for f in (old, fresh):
+        f.write_bytes(b"half")
+    os.utime(old, (0, 0))
+    second.unlink()
+    assert playable(source) == second and len(decoded) == 4
+    assert not old.exists() and fresh.exists()

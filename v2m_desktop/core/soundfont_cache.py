@@ -147,6 +147,20 @@ def _whole(path: Path) -> bool:
         return False
 
 
+STALE_S = 3600              # a build's temporary file this old was left by a killed process
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the temporary files of builds that were killed (a build takes seconds)."""
+    import time
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            if time.time() - tmp.stat().st_mtime > STALE_S:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
 def playable(soundfont: Path) -> Path:
     """The file FluidSynth should load for `soundfont`: for an .sf3, its decoded copy in the
     cache (made now if missing, damaged or of another version of the source: the name carries
@@ -161,6 +175,7 @@ def playable(soundfont: Path) -> Path:
                 return target
             source = soundfont.read_bytes()
             target.parent.mkdir(parents=True, exist_ok=True)
+            _sweep(target.parent)
             # written beside its place and renamed: another process never reads half a file
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             try:
@@ -174,5 +189,5 @@ def playable(soundfont: Path) -> Path:
                 if old != target:
                     old.unlink(missing_ok=True)
             return target
-        except (OSError, NotDecodable, MemoryError):
+        except (OSError, NotDecodable, MemoryError, ImportError):
             return soundfont
