@@ -234,3 +234,24 @@ def test_a_midi_file_that_does_not_match_is_refused(project, made, tmp_path):
     with pytest.raises(V2MError, match="junk.mid is not a MIDI file"):
         E.ImportMidi(tmp_path / "junk.mid").apply(project, engine)
     assert project.state() == state
+
+
+def test_a_part_without_notes_may_be_absent_from_the_imported_file():
+    """A calm piece's drums play nothing, and the project's export has no track for them: the
+    file read back is imported (it was refused: 'has no track drums'); a part with notes that
+    the file lacks is still refused."""
+    from v2m_desktop.core.midi_import import note_changes
+    current = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    piano = pretty_midi.Instrument(0, name="piano")
+    piano.notes = [pretty_midi.Note(80, 60, 0.5, 1.0), pretty_midi.Note(80, 64, 1.0, 1.5)]
+    current.instruments += [piano, pretty_midi.Instrument(0, is_drum=True, name="drums")]
+    edited = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    moved = pretty_midi.Instrument(0, name="piano")
+    moved.notes = [pretty_midi.Note(80, 62, 0.5, 1.0), pretty_midi.Note(80, 64, 1.0, 1.5)]
+    edited.instruments.append(moved)
+    gone, new = note_changes(current, edited)
+    assert [(n.pitch, n.part) for n in gone] == [(60, "piano")]
+    assert [(n.pitch, n.part) for n in new] == [(62, "piano")]
+    current.instruments[1].notes.append(pretty_midi.Note(90, 36, 0.0, 0.1))
+    with pytest.raises(V2MError, match="has no track 'drums'"):
+        note_changes(current, edited)
