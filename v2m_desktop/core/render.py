@@ -557,12 +557,12 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
     (each part from the start of its notes still sounding or ringing then), on the whole
     render's block grid, with each part's controllers as they stand; it is cross-faded in over JOIN_S before
     `start`, and out after `end` where it agrees with the old audio (the old and new notes'
-    releases have died away; at most RING_S on).  Returns the frames replaced."""
+    releases have died away: RING_S on, or up to 4 RING_S where they still differ).  Returns
+    the frames replaced."""
     sr, total = sample_rate, len(audio)
     sf = check_soundfont(soundfont)
     c0 = max(int(round((start - JOIN_S) * sr)), 0)              # the join in
-    stop = min(int(round((end + RING_S) * sr)), total)
-    if stop <= c0:
+    if min(int(round((end + RING_S) * sr)), total) <= c0:
         return c0, c0
     # the reverb's input is needed from `base` (its response is shorter than the pre-roll); each
     # part renders from there, or from the start of a note of it still sounding or ringing then
@@ -573,25 +573,38 @@ def rerender(audio: np.ndarray, instruments, start: float, end: float, *, gain: 
         t_from = min([base / sr] + [n.start for n in inst.notes if n.start < base / sr < n.end + ring])
         firsts.append(max(int(np.floor(t_from * sr / 64)) * 64, 0))
     lo = min(firsts + [base])
-    dry, send = audio_buffer(stop - lo), audio_buffer(stop - lo, 1)[:, 0]
-    windows = [(_window(inst, first / sr, stop / sr), first) for inst, first in zip(instruments, firsts)]
-    _synthesize_parts([(w, first, dry[first - lo:], send[first - lo:]) for w, first in windows
-                       if w.notes], sf, sr)            # a part silent there adds nothing
-    new = add_reverb(dry[base - lo:], send[base - lo:], sr)
-    finish(new, gain, sr, base, total)
-    new = new[c0 - base:]
-    j = int(round(JOIN_S * sr))
-    if c0 > 0:                             # no join needed from the very start
-        w = np.linspace(0.0, 1.0, min(j, len(new)), dtype=np.float32)[:, None]
-        new[:len(w)] = audio[c0:c0 + len(w)] * (1 - w) + new[:len(w)] * w
-    if stop < total:                       # the join out: the first block after `end` from
-        e = min(max(int(round(end * sr)), c0), stop)        # which the two agree to the end
-        step = 1024
-        diff = np.abs(new[e - c0:] - audio[e:stop]).max(axis=1)
+
+    def stretch(stop: int) -> np.ndarray:
+        """The finished music of frames [c0, stop)."""
+        dry, send = audio_buffer(stop - lo), audio_buffer(stop - lo, 1)[:, 0]
+        windows = [(_window(inst, first / sr, stop / sr), first) for inst, first in zip(instruments, firsts)]
+        _synthesize_parts([(w, first, dry[first - lo:], send[first - lo:]) for w, first in windows
+                           if w.notes], sf, sr)            # a part silent there adds nothing
+        new = add_reverb(dry[base - lo:], send[base - lo:], sr)
+        finish(new, gain, sr, base, total)
+        return new[c0 - base:]
+
+    # rendered on RING_S past `end`, and longer where the old and new audio still differ there
+    # (a pad's release outlasts RING_S: joined at its end anyway, 1e-4 stayed off, 80 dB)
+    for ring in (RING_S, 2 * RING_S, 4 * RING_S):
+        stop = min(int(round((end + ring) * sr)), total)
+        new = stretch(stop)
+        if stop == total:
+            break
+        e = min(max(int(round(end * sr)), c0), stop)            # the join out: the first block
+        step = 1024                                             # after `end` from which the two
+        diff = np.abs(new[e - c0:] - audio[e:stop]).max(axis=1)  # agree to the end
         blocks = [float(diff[i:i + step].max()) for i in range(0, len(diff), step)]
         k = len(blocks)
         while k > 0 and blocks[k - 1] < AGREE:
             k -= 1
+        if k < len(blocks):
+            break
+    j = int(round(JOIN_S * sr))
+    if c0 > 0:                             # no join needed from the very start
+        w = np.linspace(0.0, 1.0, min(j, len(new)), dtype=np.float32)[:, None]
+        new[:len(w)] = audio[c0:c0 + len(w)] * (1 - w) + new[:len(w)] * w
+    if stop < total:
         c1 = min(e + k * step, stop - j)
         stop = min(c1 + j, stop)
         w = np.linspace(1.0, 0.0, stop - c1, dtype=np.float32)[:, None]
