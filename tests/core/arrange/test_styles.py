@@ -16,7 +16,6 @@ from v2m_desktop.core.arrange.styles import (
     choose_style,
     load_style,
     parse_style,
-    picture_light,
     styles_dir,
 )
 from v2m_desktop.core.arrange.voicing import chord_pitch_classes
@@ -95,11 +94,7 @@ def test_auto_picks_from_the_picture():
     cuts = [float(c) for c in np.arange(2.0, T, 2.0)]
     busy = arrange(chords, flat_dynamics(T, 22.0, 0.35), duration=T, cuts=cuts, motion=np.full(T, 30.0),
                    emotion=one_hot("exciting", T), options=ArrangeOptions())
-    dark = arrange(chords, flat_dynamics(T, 4.0, 0.08), duration=T, cuts=[], motion=np.full(T, 0.5),
-                   emotion=one_hot("sad", T), options=ArrangeOptions())
-    # a bright calm picture gets a calm bright style, a dark calm one a sparse dark one
-    assert calm.style == "acoustic" and dark.style in ("ambient", "piano")
-    assert busy.style in ("pop", "cinematic")
+    assert calm.style in ("ambient", "piano") and busy.style in ("pop", "cinematic")
     emo = one_hot("sad", 10)
     assert choose_style(emo, 0.2, 3.0) == choose_style(emo, 0.2, 3.0)          # the same every time
 
@@ -223,17 +218,3 @@ def test_auto_keeps_the_sparse_styles_for_calm_pictures():
     assert choose_style(sad, 0.2, 4.0) == "piano"
     assert choose_style(sad, 0.45, 4.0) not in ("piano", "ambient")
     assert all_styles()["piano"].auto.max_energy < 0.4 and all_styles()["pop"].auto.max_energy == 1.0
-
-
-def test_auto_matches_the_style_brightness_to_the_picture_light():
-    """Every style says how bright it sounds; a bright calm picture (a cartoon's morning: the
-    basic vision's BBB reading) gets no dark style, a dark still one no bright style."""
-    styles = all_styles()
-    assert all(0 <= s.brightness <= 1 for s in styles.values())
-    assert styles["pop"].brightness > styles["band"].brightness > styles["ambient"].brightness
-    bbb = np.array([[0.105, 0.099, 0.101, 0.244, 0.337, 0.113]])      # its mean emotion, 56 s
-    assert picture_light(bbb[0]) == pytest.approx(0.5, abs=0.01)
-    bright = choose_style(bbb, 0.26, 5.3)
-    dark = choose_style(one_hot("sad", 10), 0.1, 0.0)
-    assert bright not in ("ambient", "piano", "lofi", "cinematic")
-    assert styles[bright].brightness > styles[dark].brightness

@@ -90,7 +90,6 @@ class AutoHint(_Strict):
     energy: float = Field(ge=0, le=1)
     pace: float = Field(ge=0)               # cuts a minute
     max_energy: float = Field(default=1.0, ge=0, le=1)   # a sparse style: only for a picture this calm
-    max_light: float = Field(default=1.0, ge=0, le=1)    # a dark style: only for a picture this dark
 
     @field_validator("emotions")
     @classmethod
@@ -107,7 +106,6 @@ class Style(_Strict):
     summary: str
     tempo: tuple[float, float]
     swing: float = Field(default=0.0, ge=0, le=0.25)
-    brightness: float = Field(ge=0, le=1)   # its tone, 0 dark .. 1 bright: the picture it suits
     levels: tuple[int, int] = (0, 4)
     auto: AutoHint
     parts: dict[str, PartStyle]
@@ -200,23 +198,9 @@ def parse_style(name, *, auto: bool = True) -> str:
     raise V2MError(f"unknown style {name!r} (choose from {choices})")
 
 
-LIGHT_WEIGHT = 1.0      # how much a style's brightness against the picture's light counts
-
-
-def picture_light(emotion_mean: np.ndarray) -> float:
-    """0 dark .. 1 bright: 0.5 plus half the valence (exciting and relaxing, less fearful,
-    tense and sad) of a mean emotion."""
-    e = dict(zip(EMOTIONS, np.asarray(emotion_mean, dtype=np.float64)))
-    valence = e["exciting"] + e["relaxing"] - e["fearful"] - e["tense"] - e["sad"]
-    return float(np.clip(0.5 + 0.5 * valence, 0.0, 1.0))
-
-
 def choose_style(emotion: np.ndarray, energy: float, cuts_per_minute: float) -> str:
     """Auto: the style whose hint fits the picture best: its mean emotion (probabilities) on the
-    style's emotion weights, less how far the picture's energy, pace and light are from the
-    style's energy, pace and brightness.  The light is the emotion's valence (the basic vision
-    reads it from brightness, saturation and warmth): a bright cartoon gets a bright style even
-    when it is calm, a dark calm picture a dark one."""
+    style's emotion weights, less how far the picture's energy and pace are from the style's."""
     emo = np.asarray(emotion, dtype=np.float64).reshape(-1, len(EMOTIONS))
     mean = emo.mean(0) if len(emo) else np.eye(len(EMOTIONS))[EMOTIONS.index("neutral")]
     mean = mean / max(mean.sum(), 1e-9)
@@ -225,11 +209,8 @@ def choose_style(emotion: np.ndarray, energy: float, cuts_per_minute: float) -> 
         h = style.auto
         weights = max(sum(h.emotions.values()), 1e-9)
         match = sum(w * mean[EMOTIONS.index(e)] for e, w in h.emotions.items()) / weights
-        return (match - 1.5 * abs(energy - h.energy) - 0.02 * abs(cuts_per_minute - h.pace)
-                - LIGHT_WEIGHT * abs(light - style.brightness))
-    light = picture_light(mean)
-    fits = [st for st in all_styles().values()
-            if energy <= st.auto.max_energy and light <= st.auto.max_light] or list(all_styles().values())
+        return match - 1.5 * abs(energy - h.energy) - 0.02 * abs(cuts_per_minute - h.pace)
+    fits = [st for st in all_styles().values() if energy <= st.auto.max_energy] or list(all_styles().values())
     return max(fits, key=fit).key
 
 
