@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPalette,
     QPen,
+    QPixmap,
     QPolygonF,
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
@@ -453,6 +454,9 @@ class EmotionLane(CurveLane):
     def __init__(self, axis, model, targets=None, cuts=None, parent=None):
         super().__init__(axis, model, parent)
         self.targets, self.cuts = targets, cuts
+        # the stacked areas, drawn once per view: every lane repaints when a dialog closes and
+        # the window is active again, and these 7 ms came before the chord lane's own paint
+        self._areas: tuple[tuple, list, QPixmap] | None = None
         for m in (targets, cuts):
             if m is not None:
                 self.follow(m)
@@ -508,11 +512,27 @@ class EmotionLane(CurveLane):
         if not rows:
             self.empty_text(p, "detected emotion appears after the analysis")
             return
-        h = self.height() - self.TOP    # the legend's strip at the top
         lo, hi = max(int(t0) - 1, 0), min(int(t1) + 2, len(rows))
-        probs = np.asarray(rows[lo:hi], dtype=np.float64)
-        if len(probs) == 0:
+        if hi <= lo:
             return
+        key = (lo, hi, t0, t1, self.width(), self.height(), self.devicePixelRatioF())
+        if self._areas is None or self._areas[0] != key or self._areas[1] is not rows:
+            self._areas = key, rows, self._draw_areas(rows, lo, hi)
+        p.drawPixmap(0, 0, self._areas[2])
+        self.paint_targets(p)
+        self.paint_stroke(p)
+        self.legend(p, zip(EMOTION_NAMES, EMOTION_COLOURS))
+
+    def _draw_areas(self, rows, lo: int, hi: int) -> QPixmap:
+        """The stacked probabilities of seconds lo..hi on a transparent picture of the lane."""
+        dpr = self.devicePixelRatioF()
+        picture = QPixmap(max(int(self.width() * dpr), 1), max(int(self.height() * dpr), 1))
+        picture.setDevicePixelRatio(dpr)
+        picture.fill(Qt.GlobalColor.transparent)
+        p = QPainter(picture)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        h = self.height() - self.TOP    # the legend's strip at the top
+        probs = np.asarray(rows[lo:hi], dtype=np.float64)
         cum = np.cumsum(probs / np.maximum(probs.sum(1, keepdims=True), 1e-9), axis=1)
         xs = [self.axis.x_of(min(max(t + 0.5, 0.0), self.axis.duration)) for t in range(lo, hi)]
         xs[0] = self.axis.x_of(lo) if lo == 0 else xs[0]
@@ -530,9 +550,8 @@ class EmotionLane(CurveLane):
             p.setBrush(QColor(EMOTION_COLOURS[e]))
             p.drawPath(path)
             below = top
-        self.paint_targets(p)
-        self.paint_stroke(p)
-        self.legend(p, zip(EMOTION_NAMES, EMOTION_COLOURS))
+        p.end()
+        return picture
 
 
 class ChordLane(Lane):
