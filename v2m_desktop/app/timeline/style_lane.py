@@ -20,6 +20,8 @@ class StyleLane(Lane):
         super().__init__(axis, None, parent)
         self.spans: list[tuple[float, float, str, bool]] = []   # start, end, style key, a range's
         self._piece = ""            # the piece's style as the last render resolved Auto
+        self.names: dict[str, str] = {}         # style key -> its name, for the spans shown
+        self.colours: dict[str, QColor] = {}
 
     def attach(self, session) -> None:
         """Follow `session`'s open project (its renders and its settings' edits)."""
@@ -33,36 +35,38 @@ class StyleLane(Lane):
         self.refresh()
 
     def refresh(self) -> None:
-        """The spans of the open project's style and style ranges."""
-        from v2m_desktop.core.arrange.styles import AUTO, StylePlan
+        """The spans of the open project's style and style ranges, with each style's name and
+        colour.  Resolved here, after a render or an edit, never in paint: the styles module
+        (pydantic) imported by a paint while the project's worker imported it too gave
+        "ImportError: cannot import name 'import_string' from partially initialized module"
+        when a saved project was opened."""
+        from v2m_desktop.core.arrange.styles import AUTO, StylePlan, all_styles
         p = self.session.project
-        if p is None or not self._piece:
-            self.spans = []
-        else:
+        self.spans, self.names, self.colours = [], {}, {}
+        if p is not None and self._piece:
             piece = self._piece if p.settings.style == AUTO else p.settings.style
             ranges = p.settings.style_ranges
             plan = StylePlan.build(piece, ranges, float(p.video.duration))
             self.spans = [(a, b, key, any(x <= a and b <= y and k == key for x, y, k in ranges))
                           for a, b, key in plan.spans]
+            styles = all_styles()
+            keys = sorted(styles)
+            for _, _, key, _ in self.spans:
+                self.names[key] = styles[key].name if key in styles else key
+                self.colours[key] = QColor(PALETTE[keys.index(key) % len(PALETTE)] if key in keys
+                                           else "#888888")
         self.update()
 
-    @staticmethod
-    def colour(key: str) -> QColor:
-        from v2m_desktop.core.arrange.styles import all_styles
-        keys = sorted(all_styles())
-        return QColor(PALETTE[keys.index(key) % len(PALETTE)] if key in keys else "#888888")
-
     def paint(self, p, t0, t1):
-        from v2m_desktop.core.arrange.styles import all_styles
         if not self.spans:
             self.empty_text(p, "the style shows once the music is generated")
             return
-        styles, h = all_styles(), self.height()
+        h = self.height()
         for a, b, key, own in self.spans:
             if b < t0 or a > t1:
                 continue
             x0, x1 = self.axis.x_of(a), self.axis.x_of(b)
-            colour = self.colour(key)
+            colour = QColor(self.colours[key])
             colour.setAlpha(200 if own else 70)
             rect = QRectF(x0, 2 if own else 5, max(x1 - x0, 1.0), h - (4 if own else 10))
             p.setPen(Qt.PenStyle.NoPen)
@@ -70,18 +74,15 @@ class StyleLane(Lane):
             p.drawRect(rect)
             if own or a <= t0 + 1e-9 or len(self.spans) > 1:
                 p.setPen(QPen(self.text_colour()))
-                name = styles[key].name if key in styles else key
                 # (a span scrolled in from the left: its name at the lane's edge)
                 shown = QRectF(max(rect.left(), 0.0), rect.top(), rect.right() - max(rect.left(), 0.0),
                                rect.height())
-                p.drawText(shown.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
+                p.drawText(shown.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, self.names[key])
 
     def tip_at(self, x: float) -> str | None:
-        from v2m_desktop.core.arrange.styles import all_styles
         t = self.axis.t_of(x)
         for a, b, key, own in self.spans:
             if a <= t < b:
-                name = all_styles()[key].name if key in all_styles() else key
                 whose = "your range" if own else "the piece's style"
-                return f"{name} {format_time(a, 0.1)}–{format_time(b, 0.1)} ({whose})"
+                return f"{self.names[key]} {format_time(a, 0.1)}–{format_time(b, 0.1)} ({whose})"
         return None
